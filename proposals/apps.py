@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ProposalsConfig(AppConfig):
+    """The domain: organisations, people, bodies, occasions and proposals."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "proposals"
+    verbose_name = _("Proposals")
+
+    def ready(self) -> None:
+        from proposals import policy  # noqa: F401  (registers the proposal workflow policy)

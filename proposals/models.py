@@ -1,0 +1,647 @@
+"""The domain of the coalition: who proposes what, to whom, by when."""
+
+from __future__ import annotations
+
+import secrets
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+
+
+def validate_timezone(value: str) -> None:
+    """A time zone is a name of the IANA database, such as Europe/Paris."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("%(value)s is not a time zone name; use one such as Europe/Paris."),
+            params={"value": value},
+        )
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    FRENCH = "fr", _("French")
+    SPANISH = "es", _("Spanish")
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Person(AbstractUser):
+    """Someone who acts for one or more organisations of the group."""
+
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    daily_digest = models.BooleanField(
+        _("daily digest"),
+        default=False,
+        help_text=_("Receive one email a day instead of one email per reminder."),
+    )
+    optional_notifications = models.BooleanField(
+        _("optional notifications"),
+        default=True,
+        help_text=_("Receive news about proposals that do not ask you to act."),
+    )
+    calendar_token = models.CharField(
+        _("calendar token"), max_length=64, unique=True, default=new_calendar_token
+    )
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Organization(models.Model):
+    """A member of the group, an observer, a former member, or one of their agencies."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", _("State")
+        LOCAL_GOVERNMENT = "local_government", _("City or territory")
+        INTERNATIONAL_INSTITUTION = "international_institution", _("International institution")
+        CIVIL_SOCIETY = "civil_society", _("Civil-society organisation")
+
+    class Status(models.TextChoices):
+        MEMBER = "member", _("Full member")
+        OBSERVER = "observer", _("Observer")
+        FORMER = "former", _("Former member")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.MEMBER
+    )
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO code"))
+    joined_on = models.DateField(_("joined on"), null=True, blank=True)
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("part of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    is_secretariat = models.BooleanField(_("is the permanent secretariat"), default=False)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_secretariat"],
+                condition=Q(is_secretariat=True),
+                name="one_secretariat",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(status="former"),
+                name="organization_left_only_when_former",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["member", "observer", "former"]),
+                name="organization_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+    @property
+    def is_full_member(self) -> bool:
+        return self.status == self.Status.MEMBER
+
+
+class Role(models.TextChoices):
+    DRAFTER = "drafter", _("Drafter")
+    REVIEWER = "reviewer", _("Reviewer")
+    REPRESENTATIVE = "representative", _("Representative")
+    SECRETARIAT = "secretariat", _("Secretariat")
+
+
+class Membership(models.Model):
+    """One role that a person holds for one organisation."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["organization__name", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "organization", "role"], name="one_role_per_person_and_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} — {self.get_role_display()}, {self.organization}"
+
+    def clean(self) -> None:
+        if self.role == Role.SECRETARIAT and not self.organization.is_secretariat:
+            raise ValidationError(
+                {"role": _("Only people of the secretariat organisation can be secretariat.")}
+            )
+
+
+class PresidencyTerm(models.Model):
+    """A State chairs the group from one date to another; past terms are kept."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("State"),
+        on_delete=models.PROTECT,
+        related_name="presidencies",
+        limit_choices_to={"kind": Organization.Kind.STATE},
+    )
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+
+    class Meta:
+        verbose_name = _("presidency term")
+        verbose_name_plural = _("presidency terms")
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=models.F("starts_on")), name="presidency_ends_after_start"
+            ),
+            models.UniqueConstraint(fields=["starts_on"], name="one_presidency_per_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} ({self.starts_on} – {self.ends_on})"
+
+    def clean(self) -> None:
+        if self.organization_id and self.organization.kind != Organization.Kind.STATE:
+            raise ValidationError({"organization": _("Only a State can chair the group.")})
+        if self.starts_on and self.ends_on:
+            overlapping = PresidencyTerm.objects.filter(
+                starts_on__lt=self.ends_on, ends_on__gt=self.starts_on
+            ).exclude(pk=self.pk)
+            if overlapping.exists():
+                raise ValidationError(_("This term overlaps another presidency term."))
+
+
+class Body(models.Model):
+    """Where a proposal is addressed: a parliament, a ministry, a UN organ."""
+
+    class Level(models.TextChoices):
+        NATIONAL = "national", _("National")
+        INTERNATIONAL = "international", _("International")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO code"))
+
+    class Meta:
+        verbose_name = _("body")
+        verbose_name_plural = _("bodies")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level="international") | ~Q(country=""),
+                name="national_body_has_country",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Occasion(models.Model):
+    """The event a proposal is timed to, with one submission deadline."""
+
+    class Kind(models.TextChoices):
+        SUMMIT = "summit", _("International summit")
+        LAW_CONSULTATION = "law_consultation", _("Law consultation")
+        WORKING_SESSION = "working_session", _("Annual working session")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    location = models.CharField(_("place"), max_length=200, blank=True)
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    submission_deadline = models.DateTimeField(_("submission deadline"), db_index=True)
+    deadline_version = models.PositiveIntegerField(
+        _("deadline version"), default=1, help_text=_("Goes up by one each time the deadline moves.")
+    )
+    required_approvals = models.PositiveSmallIntegerField(
+        _("approvals required"), default=1, validators=[MinValueValidator(1)]
+    )
+    endorsement_quorum = models.PositiveSmallIntegerField(
+        _("endorsements required"), default=2, validators=[MinValueValidator(1)]
+    )
+    accepts_late_submissions = models.BooleanField(_("accepts late submissions"), default=False)
+
+    class Meta:
+        verbose_name = _("occasion")
+        verbose_name_plural = _("occasions")
+        ordering = ["submission_deadline"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="occasion_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(required_approvals__gte=1), name="approvals_min_1"),
+            models.CheckConstraint(condition=Q(endorsement_quorum__gte=1), name="quorum_min_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def place_name(self) -> str:
+        """The place's first part ("Belém" of "Belém, Brazil"), else the zone's city."""
+        if self.location:
+            return self.location.split(",")[0].strip()
+        return self.timezone.rsplit("/", 1)[-1].replace("_", " ")
+
+    def deadline_passed(self, now: Any = None) -> bool:
+        return (now or timezone.now()) > self.submission_deadline
+
+
+class DeadlineChange(models.Model):
+    """A move of an occasion's submission deadline: old and new values, who and when."""
+
+    occasion = models.ForeignKey(
+        Occasion, on_delete=models.CASCADE, related_name="deadline_changes"
+    )
+    old_deadline = models.DateTimeField(_("old deadline"))
+    new_deadline = models.DateTimeField(_("new deadline"))
+    version = models.PositiveIntegerField(_("deadline version"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("deadline change")
+        verbose_name_plural = _("deadline changes")
+        ordering = ["occasion", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["occasion", "version"], name="one_change_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occasion}: {self.old_deadline} → {self.new_deadline}"
+
+
+SDG_NAMES = {
+    1: _("No poverty"),
+    2: _("Zero hunger"),
+    3: _("Good health and well-being"),
+    4: _("Quality education"),
+    5: _("Gender equality"),
+    6: _("Clean water and sanitation"),
+    7: _("Affordable and clean energy"),
+    8: _("Decent work and economic growth"),
+    9: _("Industry, innovation and infrastructure"),
+    10: _("Reduced inequalities"),
+    11: _("Sustainable cities and communities"),
+    12: _("Responsible consumption and production"),
+    13: _("Climate action"),
+    14: _("Life below water"),
+    15: _("Life on land"),
+    16: _("Peace, justice and strong institutions"),
+    17: _("Partnerships for the goals"),
+}
+
+
+class Theme(models.Model):
+    """One of the 17 Sustainable Development Goals (seeded by a migration)."""
+
+    number = models.PositiveSmallIntegerField(
+        _("number"), primary_key=True, validators=[MinValueValidator(1), MaxValueValidator(17)]
+    )
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__gte=1, number__lte=17), name="theme_is_an_sdg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.label}"
+
+    @property
+    def label(self) -> str:
+        """The goal's name in the active language."""
+        return str(SDG_NAMES.get(self.number, self.name))
+
+
+class ProposalState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    ENDORSEMENT = "endorsement", _("Open for endorsement")
+    SUBMITTED = "submitted", _("Submitted")
+    CLOSED = "closed", _("Closed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+OPEN_STATES = (ProposalState.DRAFT, ProposalState.IN_REVIEW, ProposalState.ENDORSEMENT)
+
+
+class OutcomeResult(models.TextChoices):
+    ADOPTED = "adopted", _("Adopted")
+    ADOPTED_IN_PART = "adopted_in_part", _("Adopted in part")
+    NOT_ADOPTED = "not_adopted", _("Not adopted")
+    NO_RESPONSE = "no_response", _("No response")
+
+
+class Proposal(FSMModelMixin, models.Model):
+    """A concrete proposal to a body, timed to an occasion, moved only by transitions."""
+
+    title = models.CharField(_("title"), max_length=300)
+    summary = models.TextField(_("summary"), blank=True, max_length=5000)
+    text = models.TextField(_("text"), blank=True, help_text=_("Markdown"), max_length=200_000)
+    lead_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("lead organisation"),
+        on_delete=models.PROTECT,
+        related_name="led_proposals",
+    )
+    authors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("authors"), related_name="authored_proposals"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    target_body = models.ForeignKey(
+        Body,
+        verbose_name=_("target body"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    occasion = models.ForeignKey(
+        Occasion,
+        verbose_name=_("occasion"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    themes = models.ManyToManyField(Theme, verbose_name=_("themes"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    state = FSMField(
+        _("state"),
+        default=ProposalState.DRAFT,
+        choices=ProposalState.choices,
+        protected=True,
+        db_index=True,
+    )
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=OutcomeResult.choices, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "occasion"], name="proposal_state_occasion"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in ProposalState]),
+                name="proposal_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="") | Q(state="closed"), name="outcome_only_when_closed"
+            ),
+            models.CheckConstraint(condition=Q(revision__gte=1), name="revision_from_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    # The state machine. Who may run a transition and when is in proposals/rules.py;
+    # the transitions are run only by workflow.services.transition_run.
+
+    @transition(field=state, source=ProposalState.DRAFT, target=ProposalState.IN_REVIEW)
+    def submit_for_review(self) -> None:
+        """A complete draft goes to the reviewers."""
+
+    @transition(
+        field=state,
+        source=ProposalState.IN_REVIEW,
+        target=RETURN_VALUE(ProposalState.IN_REVIEW, ProposalState.ENDORSEMENT),
+    )
+    def approve(self, *, approvals: int, required: int) -> str:
+        """The proposal opens for endorsement once enough reviewers approved this revision."""
+        return ProposalState.ENDORSEMENT if approvals >= required else ProposalState.IN_REVIEW
+
+    @transition(field=state, source=ProposalState.IN_REVIEW, target=ProposalState.DRAFT)
+    def request_changes(self) -> None:
+        """A proposal sent back returns to draft."""
+
+    @transition(field=state, source=ProposalState.ENDORSEMENT, target=ProposalState.SUBMITTED)
+    def submit(self) -> None:
+        """The secretariat sends the endorsed proposal to its body."""
+
+    @transition(field=state, source=ProposalState.SUBMITTED, target=ProposalState.CLOSED)
+    def record_outcome(self, *, outcome: str) -> None:
+        """What the body did closes the proposal."""
+        self.outcome = outcome
+
+    @transition(field=state, source=list(OPEN_STATES), target=ProposalState.WITHDRAWN)
+    def withdraw(self) -> None:
+        """An open proposal is withdrawn by an author or the secretariat."""
+
+
+class Revision(models.Model):
+    """The text of a proposal as saved once; numbered from 1 per proposal."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(_("number"))
+    title = models.CharField(_("title"), max_length=300)
+    summary = models.TextField(_("summary"), blank=True)
+    text = models.TextField(_("text"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
+        ordering = ["proposal", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "number"], name="one_revision_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="revision_number_from_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id} r{self.number}"
+
+
+class Review(models.Model):
+    """A reviewer's decision on one revision."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", _("Approved")
+        REQUEST_CHANGES = "request_changes", _("Changes requested")
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="reviews")
+    revision = models.ForeignKey(Revision, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["revision", "reviewer"], name="one_review_per_reviewer_and_revision"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="approve") | ~Q(comment=""),
+                name="changes_requested_have_comment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer}: {self.get_decision_display()}"
+
+
+class Endorsement(models.Model):
+    """An organisation's signature on a proposal; a withdrawal is kept, not deleted."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="endorsements")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="endorsements"
+    )
+    endorsed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="endorsements"
+    )
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("endorsement")
+        verbose_name_plural = _("endorsements")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "organization"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="one_active_endorsement_per_org",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | Q(withdrawn_by__isnull=False),
+                name="withdrawal_has_author",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} ({self.endorsed_by})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class Submission(models.Model):
+    """When, by whom and to which body a proposal was submitted."""
+
+    proposal = models.OneToOneField(Proposal, on_delete=models.CASCADE, related_name="submission")
+    body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    reference = models.CharField(_("body's reference or receipt"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id} → {self.body}"
+
+
+class Outcome(models.Model):
+    """What the body did with a submitted proposal."""
+
+    proposal = models.OneToOneField(Proposal, on_delete=models.CASCADE, related_name="outcome_record")
+    result = models.CharField(_("result"), max_length=16, choices=OutcomeResult.choices)
+    decided_on = models.DateField(_("decided on"))
+    note = models.TextField(_("note"), blank=True)
+    link = models.URLField(_("link"), blank=True, max_length=500)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("outcome")
+        verbose_name_plural = _("outcomes")
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.get_result_display()}"

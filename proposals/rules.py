@@ -1,0 +1,203 @@
+"""Who may do what with a proposal, and when. Each rule returns the reasons it refuses.
+
+Rules read prefetched relations (see selectors.proposals_with_rule_data) so that a list of
+proposals is checked in a constant number of queries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from proposals.models import Endorsement, Occasion, Proposal, ProposalState, Review
+from proposals.selectors import roles_of
+
+
+def author_ids(proposal: Proposal) -> set[int]:
+    return {author.pk for author in proposal.authors.all()}
+
+
+def is_author(proposal: Proposal, person: Any) -> bool:
+    return person is not None and person.pk in author_ids(proposal)
+
+
+def current_reviews(proposal: Proposal) -> list[Review]:
+    return [r for r in proposal.reviews.all() if r.revision.number == proposal.revision]
+
+
+def approvals_of_current_revision(proposal: Proposal) -> int:
+    return len(
+        {r.reviewer_id for r in current_reviews(proposal) if r.decision == Review.Decision.APPROVE}
+    )
+
+
+def active_endorsements(proposal: Proposal) -> list[Endorsement]:
+    return [e for e in proposal.endorsements.all() if e.withdrawn_at is None]
+
+
+def endorsements_counted(proposal: Proposal) -> int:
+    """Endorsements that count toward the quorum: one per full member organisation."""
+    return len({e.organization_id for e in active_endorsements(proposal) if e.organization.is_full_member})
+
+
+def deadline_passed_reason(occasion: Occasion, now: datetime) -> str | None:
+    if not occasion.deadline_passed(now):
+        return None
+    local = occasion.submission_deadline.astimezone(occasion.zone)
+    return _(
+        "The deadline of %(occasion)s passed on %(date)s at %(time)s (%(place)s time)."
+    ) % {
+        "occasion": occasion.name,
+        "date": formats.date_format(local, "j M Y"),
+        "time": formats.time_format(local, "H:i"),
+        "place": occasion.place_name,
+    }
+
+
+# Who may view and edit.
+
+
+def may_view(proposal: Proposal, person: Any) -> bool:
+    roles = roles_of(person)
+    if roles.sees_everything or is_author(proposal, person):
+        return True
+    if proposal.lead_organization_id in roles.organization_ids:
+        return True
+    return roles.in_group and proposal.state != ProposalState.DRAFT
+
+
+def create_reasons(person: Any, lead_organization_id: int | None) -> list[str]:
+    roles = roles_of(person)
+    if not roles.drafter_organization_ids:
+        return [_("Only drafters of a member or observer organisation can write proposals.")]
+    if lead_organization_id is not None and lead_organization_id not in roles.drafter_organization_ids:
+        return [_("You can write proposals only for an organisation you draft for.")]
+    return []
+
+
+def edit_permission_reasons(proposal: Proposal, person: Any) -> list[str]:
+    if not is_author(proposal, person):
+        return [_("Only the authors of this proposal can edit it.")]
+    return []
+
+
+def edit_state_reasons(proposal: Proposal) -> list[str]:
+    if proposal.state != ProposalState.DRAFT:
+        return [
+            _("Only a draft can be edited; this proposal is %(state)s.")
+            % {"state": proposal.get_state_display().lower()}
+        ]
+    return []
+
+
+# Who may run each transition (never: a permission), and when (now: a condition).
+
+
+def transition_permission_reasons(proposal: Proposal, name: str, person: Any) -> list[str]:
+    roles = roles_of(person)
+    if name == "submit_for_review":
+        if not is_author(proposal, person):
+            return [_("Only an author of this proposal can submit it for review.")]
+    elif name in ("approve", "request_changes"):
+        if not roles.may_review:
+            return [_("Only reviewers named by the secretariat can review proposals.")]
+        if is_author(proposal, person):
+            return [_("You wrote this proposal, so you cannot review it.")]
+    elif name in ("submit", "record_outcome"):
+        if not roles.secretariat:
+            if name == "submit":
+                return [_("Only the secretariat can submit a proposal to its body.")]
+            return [_("Only the secretariat can record an outcome.")]
+    elif name == "withdraw":
+        if not (roles.secretariat or is_author(proposal, person)):
+            return [_("Only an author of this proposal or the secretariat can withdraw it.")]
+    return []
+
+
+def transition_condition_reasons(
+    proposal: Proposal, name: str, person: Any, now: datetime
+) -> list[str]:
+    reasons: list[str] = []
+    if name == "submit_for_review":
+        if not proposal.title.strip():
+            reasons.append(_("The proposal needs a title."))
+        if not proposal.text.strip():
+            reasons.append(_("The proposal needs a text."))
+        if proposal.target_body_id is None:
+            reasons.append(_("Choose the body the proposal is addressed to."))
+        if proposal.occasion_id is None:
+            reasons.append(_("Choose the occasion the proposal is timed to."))
+        else:
+            deadline = deadline_passed_reason(proposal.occasion, now)
+            if deadline:
+                reasons.append(deadline)
+        if any(r.decision == Review.Decision.REQUEST_CHANGES for r in current_reviews(proposal)):
+            reasons.append(
+                _("Changes were requested on revision %(number)s: edit the proposal first.")
+                % {"number": proposal.revision}
+            )
+    elif name in ("approve", "request_changes"):
+        if any(r.reviewer_id == person.pk for r in current_reviews(proposal)):
+            reasons.append(
+                _("You already reviewed revision %(number)s.") % {"number": proposal.revision}
+            )
+    elif name == "submit":
+        assert proposal.occasion is not None  # an occasion is required to leave draft
+        counted = endorsements_counted(proposal)
+        quorum = proposal.occasion.endorsement_quorum
+        if counted < quorum:
+            reasons.append(
+                _("%(count)s endorsements of %(quorum)s needed.")
+                % {"count": counted, "quorum": quorum}
+            )
+        if not proposal.occasion.accepts_late_submissions:
+            deadline = deadline_passed_reason(proposal.occasion, now)
+            if deadline:
+                reasons.append(deadline)
+    return reasons
+
+
+# Endorsements: not a transition, but the same kinds of reasons.
+
+
+def endorse_permission_reasons(person: Any, organization_id: int | None) -> list[str]:
+    roles = roles_of(person)
+    if not roles.representative_organization_ids:
+        if roles.observer_organization_ids:
+            return [_("Observers cannot endorse.")]
+        return [_("Only the representative of a full member organisation can endorse.")]
+    if organization_id is not None and organization_id not in roles.representative_organization_ids:
+        return [_("You do not represent that organisation.")]
+    return []
+
+
+def endorse_condition_reasons(proposal: Proposal, organization_id: int) -> list[str]:
+    if proposal.state != ProposalState.ENDORSEMENT:
+        return [
+            _("Only a proposal open for endorsement can be endorsed; this one is %(state)s.")
+            % {"state": proposal.get_state_display().lower()}
+        ]
+    if any(e.organization_id == organization_id for e in active_endorsements(proposal)):
+        return [_("Your organisation has already endorsed this proposal.")]
+    return []
+
+
+def endorsement_withdraw_permission_reasons(endorsement: Endorsement, person: Any) -> list[str]:
+    roles = roles_of(person)
+    if roles.secretariat or endorsement.organization_id in roles.representative_organization_ids:
+        return []
+    return [_("Only a representative of the endorsing organisation can withdraw its endorsement.")]
+
+
+def endorsement_withdraw_condition_reasons(endorsement: Endorsement, proposal: Proposal) -> list[str]:
+    if endorsement.withdrawn_at is not None:
+        return [_("This endorsement was already withdrawn.")]
+    if proposal.state != ProposalState.ENDORSEMENT:
+        return [
+            _("An endorsement can be withdrawn only until the proposal is submitted; it is %(state)s.")
+            % {"state": proposal.get_state_display().lower()}
+        ]
+    return []

@@ -1,0 +1,246 @@
+"""Every write on proposals and occasions that is not a transition: one transaction each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from proposals import rules
+from proposals.models import (
+    Body,
+    DeadlineChange,
+    Endorsement,
+    Language,
+    Occasion,
+    Organization,
+    Person,
+    Proposal,
+    Revision,
+    Theme,
+)
+from proposals.policy import quorum_notices
+from proposals.selectors import proposals_with_rule_data, roles_of
+from workflow.errors import Refused, RefusalKind
+from workflow.services import action_log, deliveries_enqueue
+
+TEXT_FIELDS = ("title", "summary", "text")
+
+
+def _lock(proposal: Proposal) -> Proposal:
+    return proposals_with_rule_data(Proposal.objects.select_for_update(of=("self",))).get(
+        pk=proposal.pk
+    )
+
+
+def proposal_create(
+    *,
+    author: Person,
+    title: str,
+    summary: str = "",
+    text: str = "",
+    lead_organization: Organization | None = None,
+    target_body: Body | None = None,
+    occasion: Occasion | None = None,
+    themes: Iterable[Theme] = (),
+    language: str | None = None,
+    co_authors: Iterable[Person] = (),
+) -> Proposal:
+    """A new draft with its first revision; its lead is one of the author's organisations."""
+    roles = roles_of(author)
+    reasons = rules.create_reasons(author, lead_organization.pk if lead_organization else None)
+    if reasons:
+        raise Refused(RefusalKind.PERMISSION, reasons)
+    if lead_organization is None:
+        lead_organization = Organization.objects.get(pk=min(roles.drafter_organization_ids))
+    with transaction.atomic():
+        now = timezone.now()
+        proposal = Proposal.objects.create(
+            title=title,
+            summary=summary,
+            text=text,
+            lead_organization=lead_organization,
+            created_by=author,
+            target_body=target_body,
+            occasion=occasion,
+            language=language or author.language or Language.ENGLISH,
+            created_at=now,
+            updated_at=now,
+        )
+        proposal.authors.add(author, *co_authors)
+        proposal.themes.set(list(themes))
+        Revision.objects.create(
+            proposal=proposal, number=1, title=title, summary=summary, text=text, author=author,
+            created_at=now,
+        )
+        action_log(obj=proposal, action="create", actor=author, source="", now=now)
+    return proposal
+
+
+def proposal_update(
+    *,
+    proposal: Proposal,
+    editor: Person,
+    expected_revision: int | None = None,
+    themes: Iterable[Theme] | None = None,
+    co_authors: Iterable[Person] | None = None,
+    **fields: Any,
+) -> Proposal:
+    """Save an edit of a draft; a change of title, summary or text is a new revision.
+
+    With `expected_revision`, an edit made on an older revision is refused rather than
+    silently overwriting someone else's newer text.
+    """
+    allowed = {"title", "summary", "text", "target_body", "occasion", "language"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"Cannot edit {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        locked = _lock(proposal)
+        reasons = rules.edit_permission_reasons(locked, editor)
+        if reasons:
+            raise Refused(RefusalKind.PERMISSION, reasons)
+        reasons = rules.edit_state_reasons(locked)
+        if reasons:
+            raise Refused(RefusalKind.STATE, reasons)
+        if expected_revision is not None and expected_revision != locked.revision:
+            raise Refused(
+                RefusalKind.CONFLICT,
+                [
+                    _(
+                        "Someone saved revision %(number)s while you were editing revision "
+                        "%(expected)s. Copy your text, reload and apply your changes again."
+                    )
+                    % {"number": locked.revision, "expected": expected_revision}
+                ],
+            )
+        text_changed = any(
+            name in fields and fields[name] != getattr(locked, name) for name in TEXT_FIELDS
+        )
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        now = timezone.now()
+        locked.updated_at = now
+        if text_changed:
+            locked.revision += 1
+            Revision.objects.create(
+                proposal=locked,
+                number=locked.revision,
+                title=locked.title,
+                summary=locked.summary,
+                text=locked.text,
+                author=editor,
+                created_at=now,
+            )
+        locked.save(update_fields=[*fields, "revision", "updated_at"])
+        if themes is not None:
+            locked.themes.set(list(themes))
+        if co_authors is not None:
+            locked.authors.set({locked.created_by_id, editor.pk, *(p.pk for p in co_authors)})
+    return proposals_with_rule_data().get(pk=locked.pk)
+
+
+def endorsement_create(
+    *, proposal: Proposal, person: Person, organization: Organization | None = None
+) -> Endorsement:
+    """The person's organisation signs the proposal; the secretariat learns of a reached quorum."""
+    roles = roles_of(person)
+    organization_id = organization.pk if organization else None
+    reasons = rules.endorse_permission_reasons(person, organization_id)
+    if reasons:
+        raise Refused(RefusalKind.PERMISSION, reasons)
+    if organization_id is None:
+        if len(roles.representative_organization_ids) > 1:
+            raise Refused(
+                RefusalKind.INVALID,
+                [_("You represent several organisations: say which one endorses.")],
+                {"organization": [_("Choose the organisation that endorses.")]},
+            )
+        (organization_id,) = roles.representative_organization_ids
+    with transaction.atomic():
+        locked = _lock(proposal)
+        if locked.state != proposal.state:
+            raise Refused(
+                RefusalKind.CONFLICT,
+                [_("Someone changed this proposal while you were acting. Reload it and try again.")],
+            )
+        reasons = rules.endorse_condition_reasons(locked, organization_id)
+        if reasons:
+            raise Refused(RefusalKind.CONDITION, reasons)
+        before = rules.endorsements_counted(locked)
+        try:
+            with transaction.atomic():
+                endorsement = Endorsement.objects.create(
+                    proposal=locked, organization_id=organization_id, endorsed_by=person
+                )
+        except IntegrityError:
+            raise Refused(
+                RefusalKind.CONFLICT, [_("Your organisation has already endorsed this proposal.")]
+            ) from None
+        action_log(
+            obj=locked, action="endorse", actor=person, data={"organization": organization_id}
+        )
+        quorum = locked.occasion.endorsement_quorum if locked.occasion else 0
+        if before < quorum <= before + 1 and endorsement.organization.is_full_member:
+            deliveries_enqueue(
+                quorum_notices(locked, person), key_prefix=f"quorum{locked.pk}-{endorsement.pk}",
+                about=locked,
+            )
+    return endorsement
+
+
+def endorsement_withdraw(*, endorsement: Endorsement, person: Person) -> Endorsement:
+    """The endorsement stops counting; its row stays as history."""
+    reasons = rules.endorsement_withdraw_permission_reasons(endorsement, person)
+    if reasons:
+        raise Refused(RefusalKind.PERMISSION, reasons)
+    with transaction.atomic():
+        locked_proposal = _lock(endorsement.proposal)
+        locked = Endorsement.objects.select_for_update().get(pk=endorsement.pk)
+        reasons = rules.endorsement_withdraw_condition_reasons(locked, locked_proposal)
+        if reasons:
+            raise Refused(RefusalKind.CONDITION, reasons)
+        locked.withdrawn_at = timezone.now()
+        locked.withdrawn_by = person
+        locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
+        action_log(
+            obj=locked_proposal,
+            action="withdraw_endorsement",
+            actor=person,
+            data={"organization": locked.organization_id},
+        )
+    return locked
+
+
+def occasion_move_deadline(
+    *, occasion: Occasion, new_deadline: datetime, actor: Person | None, reason: str = ""
+) -> Occasion:
+    """Record the move and start a new deadline version, which has reminders of its own."""
+    if actor is not None and not roles_of(actor).secretariat and not actor.is_superuser:
+        raise Refused(RefusalKind.PERMISSION, [_("Only the secretariat can move a deadline.")])
+    if timezone.is_naive(new_deadline):
+        raise Refused(
+            RefusalKind.INVALID,
+            [_("Give the new deadline with its time zone.")],
+            {"submission_deadline": [_("Give the new deadline with its time zone.")]},
+        )
+    with transaction.atomic():
+        locked = Occasion.objects.select_for_update().get(pk=occasion.pk)
+        if locked.submission_deadline == new_deadline:
+            return locked
+        DeadlineChange.objects.create(
+            occasion=locked,
+            old_deadline=locked.submission_deadline,
+            new_deadline=new_deadline,
+            version=locked.deadline_version + 1,
+            changed_by=actor,
+            reason=reason,
+        )
+        locked.submission_deadline = new_deadline
+        locked.deadline_version += 1
+        locked.save(update_fields=["submission_deadline", "deadline_version"])
+    return locked

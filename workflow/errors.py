@@ -1,0 +1,39 @@
+"""Why an action was refused, in words a person understands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RefusalKind(StrEnum):
+    """What kind of no: never for this person, not now, or not with this input."""
+
+    PERMISSION = "permission"  # this person may never do this
+    STATE = "state"  # not from the state the object is in
+    CONDITION = "condition"  # a condition is unmet now (deadline, quorum, approvals)
+    CONFLICT = "conflict"  # someone else changed the object meanwhile
+    INVALID = "invalid"  # the input is wrong (a required comment is missing)
+
+
+class Refused(Exception):  # noqa: N818 (a refusal, not a failure)
+    """An action was refused; `reasons` are translated sentences, `errors` map fields to them."""
+
+    def __init__(
+        self,
+        kind: RefusalKind,
+        reasons: list[str],
+        errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__("; ".join(str(reason) for reason in reasons))
+        self.kind = kind
+        self.reasons = [str(reason) for reason in reasons]
+        self.errors = errors or {}
+
+    @property
+    def is_permanent(self) -> bool:
+        """True when the person may never do this, whatever the object's state."""
+        return self.kind == RefusalKind.PERMISSION
+
+
+class UnknownTransition(LookupError):
+    """No transition of that name exists on the object."""

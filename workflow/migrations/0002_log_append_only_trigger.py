@@ -1,0 +1,42 @@
+"""On PostgreSQL, the database itself refuses UPDATE and DELETE on the transition log."""
+
+from django.db import migrations
+
+CREATE = """
+CREATE OR REPLACE FUNCTION workflow_log_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'The transition log is append-only: % is refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER workflow_log_append_only
+    BEFORE UPDATE OR DELETE ON workflow_transitionlog
+    FOR EACH ROW EXECUTE FUNCTION workflow_log_append_only();
+
+CREATE TRIGGER workflow_log_no_truncate
+    BEFORE TRUNCATE ON workflow_transitionlog
+    FOR EACH STATEMENT EXECUTE FUNCTION workflow_log_append_only();
+"""
+
+DROP = """
+DROP TRIGGER IF EXISTS workflow_log_no_truncate ON workflow_transitionlog;
+DROP TRIGGER IF EXISTS workflow_log_append_only ON workflow_transitionlog;
+DROP FUNCTION IF EXISTS workflow_log_append_only();
+"""
+
+
+def create_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+
+
+def drop_trigger(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("workflow", "0001_initial")]
+
+    operations = [migrations.RunPython(create_trigger, drop_trigger)]

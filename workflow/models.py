@@ -1,0 +1,133 @@
+"""The engine's records: the append-only transition log and the outbox of deliveries."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyError(Exception):
+    """The transition log is never updated nor deleted."""
+
+
+class TransitionLogQuerySet(models.QuerySet["TransitionLog"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("The transition log is append-only: rows cannot be updated.")
+
+    def delete(self) -> NoReturn:  # type: ignore[override]
+        raise AppendOnlyError("The transition log is append-only: rows cannot be deleted.")
+
+    def for_object(self, obj: models.Model) -> TransitionLogQuerySet:
+        content_type = ContentType.objects.get_for_model(obj)
+        return self.filter(content_type=content_type, object_id=obj.pk)
+
+
+class TransitionLog(models.Model):
+    """One action on a workflow object: who, when, from which state to which, and why."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    transition = models.CharField(_("transition"), max_length=64)
+    source = models.CharField(_("from"), max_length=32, blank=True)
+    target = models.CharField(_("to"), max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    comment = models.TextField(_("comment"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = TransitionLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("transition log entry")
+        verbose_name_plural = _("transition log")
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "at"], name="log_object_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transition}: {self.source} → {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("The transition log is append-only: rows cannot be updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("The transition log is append-only: rows cannot be deleted.")
+
+
+class Delivery(models.Model):
+    """One email to one person, written in the same transaction as what caused it.
+
+    The key makes a delivery exist once whatever happens: a reminder's key names the
+    object, the deadline version, the offset and the person.
+    """
+
+    class Kind(models.TextChoices):
+        NOTIFICATION = "notification", _("Notification")
+        REMINDER = "reminder", _("Reminder")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        DIGEST = "digest", _("Waiting for the daily digest")
+        SUPERSEDED = "superseded", _("Not sent: a later reminder replaced it")
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    template = models.CharField(_("template"), max_length=200)
+    context = models.JSONField(_("context"), default=dict, blank=True)
+    essential = models.BooleanField(
+        _("asks to act"), default=False, help_text=_("Sent even to people who opted out of news.")
+    )
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["status", "created_at"],
+                name="delivery_waiting",
+                condition=Q(status__in=["pending", "sending", "digest"]),
+            ),
+            models.Index(fields=["content_type", "object_id"], name="delivery_object"),
+            models.Index(fields=["recipient", "created_at"], name="delivery_recipient"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

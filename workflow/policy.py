@@ -1,0 +1,102 @@
+"""What an app tells the engine about its workflow: who may run what, when, and who to tell.
+
+The engine knows nothing of the app's models; an app registers one policy per model
+(from its AppConfig.ready) and the transition service asks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from workflow.models import TransitionLog
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to queue in the outbox for one person."""
+
+    recipient_id: int
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    essential: bool = False
+
+
+class WorkflowPolicy:
+    """Rules of one model's workflow; every method may be overridden, the defaults allow all."""
+
+    state_field = "state"
+
+    def label(self, name: str) -> str:
+        """The transition's name as a person reads it."""
+        return name.replace("_", " ").capitalize()
+
+    def validate(
+        self, obj: Any, name: str, comment: str, arguments: dict[str, Any]
+    ) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        """Field errors of the input, and the cleaned arguments."""
+        return {}, dict(arguments)
+
+    def permission_reasons(self, obj: Any, name: str, actor: Any) -> list[str]:
+        """Why this person may never run this transition on this object; empty if they may."""
+        return []
+
+    def state_reason(self, obj: Any, name: str) -> str:
+        """Why the transition cannot run from the object's current state."""
+        return _("This cannot be done while it is %(state)s.") % {"state": self.state_label(obj)}
+
+    def state_label(self, obj: Any) -> str:
+        display = getattr(obj, f"get_{self.state_field}_display", None)
+        return str(display()) if display else str(getattr(obj, self.state_field))
+
+    def condition_reasons(
+        self, obj: Any, name: str, actor: Any, arguments: dict[str, Any], now: datetime
+    ) -> list[str]:
+        """Why the transition cannot run now; empty if it can."""
+        return []
+
+    def prepare(
+        self, obj: Any, name: str, actor: Any, comment: str, arguments: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Writes that come before the transition; returns the transition method's arguments."""
+        return {}
+
+    def update_fields(self, name: str) -> list[str]:
+        """Fields the transition changes besides the state field."""
+        return []
+
+    def finish(
+        self,
+        obj: Any,
+        name: str,
+        actor: Any,
+        comment: str,
+        arguments: dict[str, Any],
+        log: TransitionLog,
+    ) -> list[Notice]:
+        """Writes that follow the transition; returns the notices to queue."""
+        return []
+
+    def lock(self, obj: models.Model) -> Any:
+        """The object re-read from the database with its row locked."""
+        return type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+
+
+_policies: dict[type[models.Model], WorkflowPolicy] = {}
+
+
+def register(model: type[models.Model], policy: WorkflowPolicy) -> None:
+    _policies[model] = policy
+
+
+def policy_for(obj: models.Model | type[models.Model]) -> WorkflowPolicy:
+    model = obj if isinstance(obj, type) else type(obj)
+    try:
+        return _policies[model]
+    except KeyError:
+        raise LookupError(f"No workflow policy is registered for {model.__name__}.") from None

@@ -1,0 +1,286 @@
+"""Running transitions, and queueing what they tell people. The only way a state changes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import RETURN_VALUE, can_proceed
+
+from workflow.errors import Refused, RefusalKind, UnknownTransition
+from workflow.models import Delivery, TransitionLog
+from workflow.policy import Notice, WorkflowPolicy, policy_for
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TransitionOption:
+    """A transition as one person sees it on one object now."""
+
+    name: str
+    label: str
+    target: str
+    allowed: bool
+    kind: RefusalKind | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    obj: Any
+    log: TransitionLog
+    deliveries: list[int]
+
+
+def transition_names(model: type[models.Model]) -> list[str]:
+    """The model's transition names, in declaration order."""
+    policy = policy_for(model)
+    names: list[str] = []
+    for declared in _declared_transitions(model, policy):
+        if declared.name not in names:
+            names.append(declared.name)
+    return names
+
+
+def transition_targets(model: type[models.Model]) -> list[tuple[str, str, str]]:
+    """Every (source, transition, target) edge of the model's state machine."""
+    policy = policy_for(model)
+    edges = []
+    for declared in _declared_transitions(model, policy):
+        for target in _targets(declared.target):
+            edges.append((str(declared.source), declared.name, str(target)))
+    return edges
+
+
+def transition_run(
+    *,
+    obj: models.Model,
+    name: str,
+    actor: Any,
+    comment: str = "",
+    arguments: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> TransitionResult:
+    """Run one transition with its row locked, or raise Refused with the reasons.
+
+    `obj` is the object as the actor last saw it: if its state changed meanwhile, the
+    transition is refused as a concurrent change.
+    """
+    policy = policy_for(obj)
+    if name not in transition_names(type(obj)):
+        raise UnknownTransition(name)
+    comment = (comment or "").strip()
+    errors, cleaned = policy.validate(obj, name, comment, arguments or {})
+    if errors:
+        reasons = [message for messages in errors.values() for message in messages]
+        raise Refused(RefusalKind.INVALID, reasons, errors)
+    now = now or timezone.now()
+
+    with transaction.atomic():
+        locked = policy.lock(obj)
+        refusal = _refusal(policy, locked, name, actor, cleaned, now, seen=obj)
+        if refusal:
+            raise refusal
+        source = getattr(locked, policy.state_field)
+        method_arguments = policy.prepare(locked, name, actor, comment, cleaned)
+        getattr(locked, name)(**method_arguments)
+        locked.save(update_fields=[policy.state_field, *policy.update_fields(name)])
+        log = TransitionLog.objects.create(
+            content_type=ContentType.objects.get_for_model(locked),
+            object_id=locked.pk,
+            transition=name,
+            source=source,
+            target=getattr(locked, policy.state_field),
+            actor=actor,
+            at=now,
+            comment=comment,
+            data=_json_safe(cleaned),
+        )
+        notices = policy.finish(locked, name, actor, comment, cleaned, log)
+        delivery_ids = deliveries_enqueue(
+            notices, key_prefix=f"log{log.pk}", about=locked, now=now
+        )
+    return TransitionResult(obj=locked, log=log, deliveries=delivery_ids)
+
+
+def transition_options(
+    *, obj: models.Model, actor: Any, now: datetime | None = None
+) -> list[TransitionOption]:
+    """Every transition of the object, whether this person can run it now, and if not why."""
+    policy = policy_for(obj)
+    now = now or timezone.now()
+    options = []
+    for name in transition_names(type(obj)):
+        refusal = _refusal(policy, obj, name, actor, {}, now, seen=obj)
+        options.append(
+            TransitionOption(
+                name=name,
+                label=policy.label(name),
+                target=_target_from(obj, name, policy),
+                allowed=refusal is None,
+                kind=refusal.kind if refusal else None,
+                reasons=refusal.reasons if refusal else [],
+            )
+        )
+    return options
+
+
+def action_log(
+    *,
+    obj: models.Model,
+    action: str,
+    actor: Any,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+    source: str = "",
+    target: str = "",
+    now: datetime | None = None,
+) -> TransitionLog:
+    """Record an action that is not a state change (a creation, an endorsement) in the log."""
+    policy = policy_for(obj)
+    state = getattr(obj, policy.state_field)
+    return TransitionLog.objects.create(
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        transition=action,
+        source=source if source else state,
+        target=target if target else state,
+        actor=actor,
+        at=now or timezone.now(),
+        comment=comment,
+        data=_json_safe(data or {}),
+    )
+
+
+def deliveries_enqueue(
+    notices: Iterable[Notice],
+    *,
+    key_prefix: str,
+    about: models.Model | None = None,
+    kind: str = Delivery.Kind.NOTIFICATION,
+    now: datetime | None = None,
+) -> list[int]:
+    """Write one outbox row per notice; they are dispatched once the transaction commits.
+
+    A notice whose key already exists is skipped, so a repeat never sends twice.
+    """
+    now = now or timezone.now()
+    content_type = ContentType.objects.get_for_model(about) if about is not None else None
+    rows = []
+    seen: set[str] = set()
+    for notice in notices:
+        key = f"{key_prefix}:{notice.template}:p{notice.recipient_id}"
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(
+            Delivery(
+                key=key,
+                kind=kind,
+                recipient_id=notice.recipient_id,
+                template=notice.template,
+                context=notice.context,
+                essential=notice.essential,
+                content_type=content_type,
+                object_id=about.pk if about is not None else None,
+                created_at=now,
+            )
+        )
+    if not rows:
+        return []
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    ids = list(
+        Delivery.objects.filter(
+            key__in=[row.key for row in rows], status=Delivery.Status.PENDING
+        ).values_list("id", flat=True)
+    )
+    deliveries_dispatch_on_commit(ids)
+    return ids
+
+
+def deliveries_dispatch_on_commit(ids: list[int]) -> None:
+    """Hand the ids to the broker after commit; if the broker is down, the sweep finds them."""
+    if not ids:
+        return
+
+    def dispatch() -> None:
+        from workflow.tasks import deliveries_send
+
+        try:
+            deliveries_send.delay(ids)
+        except Exception:  # the broker is down: the rows wait in the database
+            logger.warning("Broker unavailable; %d deliveries wait for the sweep.", len(ids))
+
+    transaction.on_commit(dispatch)
+
+
+def _refusal(
+    policy: WorkflowPolicy,
+    obj: Any,
+    name: str,
+    actor: Any,
+    arguments: dict[str, Any],
+    now: datetime,
+    *,
+    seen: Any,
+) -> Refused | None:
+    reasons = policy.permission_reasons(obj, name, actor)
+    if reasons:
+        return Refused(RefusalKind.PERMISSION, reasons)
+    state_field = policy.state_field
+    if getattr(obj, state_field) != getattr(seen, state_field):
+        return Refused(
+            RefusalKind.CONFLICT,
+            [
+                _(
+                    "Someone changed this while you were acting: it is now %(state)s. "
+                    "Reload it and try again."
+                )
+                % {"state": policy.state_label(obj)}
+            ],
+        )
+    if not can_proceed(getattr(obj, name), check_conditions=False):
+        return Refused(RefusalKind.STATE, [policy.state_reason(obj, name)])
+    reasons = policy.condition_reasons(obj, name, actor, arguments, now)
+    if reasons:
+        return Refused(RefusalKind.CONDITION, reasons)
+    return None
+
+
+def _declared_transitions(model: type[models.Model], policy: WorkflowPolicy) -> list[Any]:
+    state_field = model._meta.get_field(policy.state_field)
+    return list(state_field.get_all_transitions(model))  # type: ignore[attr-defined]
+
+
+def _targets(target: Any) -> list[Any]:
+    if isinstance(target, RETURN_VALUE):
+        return list(target.allowed_states or [])
+    return [target]
+
+
+def _target_from(obj: Any, name: str, policy: WorkflowPolicy) -> str:
+    """Where the transition leads from the object's state (or from its first source)."""
+    declared = [t for t in _declared_transitions(type(obj), policy) if t.name == name]
+    state = getattr(obj, policy.state_field)
+    chosen = next((t for t in declared if t.source == state), declared[0])
+    return str(_targets(chosen.target)[-1])
+
+
+def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
+    safe: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, models.Model):
+            safe[key] = value.pk
+        elif isinstance(value, str | int | float | bool) or value is None:
+            safe[key] = value
+        else:
+            safe[key] = str(value)
+    return safe
