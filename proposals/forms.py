@@ -28,7 +28,9 @@ class RecordOutcomeForm(forms.Form):
         label=_("Outcome"),
         choices=OutcomeResult.choices,
         error_messages={
-            "required": _("Choose the outcome: adopted, adopted in part, not adopted or no response."),
+            "required": _(
+                "Choose the outcome: adopted, adopted in part, not adopted or no response."
+            ),
             "invalid_choice": _(
                 "%(value)s is not an outcome; choose adopted, adopted_in_part, not_adopted or no_response."
             ),

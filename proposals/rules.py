@@ -40,16 +40,16 @@ def active_endorsements(proposal: Proposal) -> list[Endorsement]:
 
 def endorsements_counted(proposal: Proposal) -> int:
     """Endorsements that count toward the quorum: one per full member organisation."""
-    return len({e.organization_id for e in active_endorsements(proposal) if e.organization.is_full_member})
+    return len(
+        {e.organization_id for e in active_endorsements(proposal) if e.organization.is_full_member}
+    )
 
 
 def deadline_passed_reason(occasion: Occasion, now: datetime) -> str | None:
     if not occasion.deadline_passed(now):
         return None
     local = occasion.submission_deadline.astimezone(occasion.zone)
-    return _(
-        "The deadline of %(occasion)s passed on %(date)s at %(time)s (%(place)s time)."
-    ) % {
+    return _("The deadline of %(occasion)s passed on %(date)s at %(time)s (%(place)s time).") % {
         "occasion": occasion.name,
         "date": formats.date_format(local, "j M Y"),
         "time": formats.time_format(local, "H:i"),
@@ -73,7 +73,10 @@ def create_reasons(person: Any, lead_organization_id: int | None) -> list[str]:
     roles = roles_of(person)
     if not roles.drafter_organization_ids:
         return [_("Only drafters of a member or observer organisation can write proposals.")]
-    if lead_organization_id is not None and lead_organization_id not in roles.drafter_organization_ids:
+    if (
+        lead_organization_id is not None
+        and lead_organization_id not in roles.drafter_organization_ids
+    ):
         return [_("You can write proposals only for an organisation you draft for.")]
     return []
 
@@ -145,16 +148,17 @@ def transition_condition_reasons(
                 _("You already reviewed revision %(number)s.") % {"number": proposal.revision}
             )
     elif name == "submit":
-        assert proposal.occasion is not None  # an occasion is required to leave draft
+        occasion = proposal.occasion
+        if occasion is None:
+            return [_("Choose the occasion the proposal is timed to.")]
         counted = endorsements_counted(proposal)
-        quorum = proposal.occasion.endorsement_quorum
-        if counted < quorum:
+        if counted < occasion.endorsement_quorum:
             reasons.append(
                 _("%(count)s endorsements of %(quorum)s needed.")
-                % {"count": counted, "quorum": quorum}
+                % {"count": counted, "quorum": occasion.endorsement_quorum}
             )
-        if not proposal.occasion.accepts_late_submissions:
-            deadline = deadline_passed_reason(proposal.occasion, now)
+        if not occasion.accepts_late_submissions:
+            deadline = deadline_passed_reason(occasion, now)
             if deadline:
                 reasons.append(deadline)
     return reasons
@@ -192,12 +196,16 @@ def endorsement_withdraw_permission_reasons(endorsement: Endorsement, person: An
     return [_("Only a representative of the endorsing organisation can withdraw its endorsement.")]
 
 
-def endorsement_withdraw_condition_reasons(endorsement: Endorsement, proposal: Proposal) -> list[str]:
+def endorsement_withdraw_condition_reasons(
+    endorsement: Endorsement, proposal: Proposal
+) -> list[str]:
     if endorsement.withdrawn_at is not None:
         return [_("This endorsement was already withdrawn.")]
     if proposal.state != ProposalState.ENDORSEMENT:
         return [
-            _("An endorsement can be withdrawn only until the proposal is submitted; it is %(state)s.")
+            _(
+                "An endorsement can be withdrawn only until the proposal is submitted; it is %(state)s."
+            )
             % {"state": proposal.get_state_display().lower()}
         ]
     return []

@@ -109,7 +109,9 @@ def roles_of(person: Any) -> PersonRoles:
     return roles
 
 
-def proposals_visible_to(person: Any, queryset: QuerySet[Proposal] | None = None) -> QuerySet[Proposal]:
+def proposals_visible_to(
+    person: Any, queryset: QuerySet[Proposal] | None = None
+) -> QuerySet[Proposal]:
     """Drafts for their authors, their lead organisation, the secretariat and the presidency;
     everything from review on for every person of the group."""
     queryset = Proposal.objects.all() if queryset is None else queryset
@@ -139,7 +141,6 @@ def proposals_with_rule_data(queryset: QuerySet[Proposal] | None = None) -> Quer
             queryset=Endorsement.objects.select_related("organization", "endorsed_by"),
         ),
     )
-
 
 
 def reviewer_ids() -> set[int]:

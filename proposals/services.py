@@ -25,7 +25,7 @@ from proposals.models import (
 )
 from proposals.policy import quorum_notices
 from proposals.selectors import proposals_with_rule_data, roles_of
-from workflow.errors import Refused, RefusalKind
+from workflow.errors import RefusalKind, Refused
 from workflow.services import action_log, deliveries_enqueue
 
 TEXT_FIELDS = ("title", "summary", "text")
@@ -74,7 +74,12 @@ def proposal_create(
         proposal.authors.add(author, *co_authors)
         proposal.themes.set(list(themes))
         Revision.objects.create(
-            proposal=proposal, number=1, title=title, summary=summary, text=text, author=author,
+            proposal=proposal,
+            number=1,
+            title=title,
+            summary=summary,
+            text=text,
+            author=author,
             created_at=now,
         )
         action_log(obj=proposal, action="create", actor=author, source="", now=now)
@@ -166,7 +171,11 @@ def endorsement_create(
         if locked.state != proposal.state:
             raise Refused(
                 RefusalKind.CONFLICT,
-                [_("Someone changed this proposal while you were acting. Reload it and try again.")],
+                [
+                    _(
+                        "Someone changed this proposal while you were acting. Reload it and try again."
+                    )
+                ],
             )
         reasons = rules.endorse_condition_reasons(locked, organization_id)
         if reasons:
@@ -187,7 +196,8 @@ def endorsement_create(
         quorum = locked.occasion.endorsement_quorum if locked.occasion else 0
         if before < quorum <= before + 1 and endorsement.organization.is_full_member:
             deliveries_enqueue(
-                quorum_notices(locked, person), key_prefix=f"quorum{locked.pk}-{endorsement.pk}",
+                quorum_notices(locked, person),
+                key_prefix=f"quorum{locked.pk}-{endorsement.pk}",
                 about=locked,
             )
     return endorsement

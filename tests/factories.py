@@ -98,8 +98,12 @@ class ProposalFactory(factory.django.DjangoModelFactory):
     def first_revision(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
         if create:
             Revision.objects.create(
-                proposal=self, number=1, title=self.title, summary=self.summary,
-                text=self.text, author=self.created_by,
+                proposal=self,
+                number=1,
+                title=self.title,
+                summary=self.summary,
+                text=self.text,
+                author=self.created_by,
             )
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import RETURN_VALUE, can_proceed
 
-from workflow.errors import Refused, RefusalKind, UnknownTransition
+from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import Delivery, TransitionLog
 from workflow.policy import Notice, WorkflowPolicy, policy_for
 
@@ -105,9 +105,7 @@ def transition_run(
             data=_json_safe(cleaned),
         )
         notices = policy.finish(locked, name, actor, comment, cleaned, log)
-        delivery_ids = deliveries_enqueue(
-            notices, key_prefix=f"log{log.pk}", about=locked, now=now
-        )
+        delivery_ids = deliveries_enqueue(notices, key_prefix=f"log{log.pk}", about=locked, now=now)
     return TransitionResult(obj=locked, log=log, deliveries=delivery_ids)
 
 
@@ -140,8 +138,8 @@ def action_log(
     actor: Any,
     comment: str = "",
     data: dict[str, Any] | None = None,
-    source: str = "",
-    target: str = "",
+    source: str | None = None,
+    target: str | None = None,
     now: datetime | None = None,
 ) -> TransitionLog:
     """Record an action that is not a state change (a creation, an endorsement) in the log."""
@@ -151,8 +149,8 @@ def action_log(
         content_type=ContentType.objects.get_for_model(obj),
         object_id=obj.pk,
         transition=action,
-        source=source if source else state,
-        target=target if target else state,
+        source=state if source is None else source,
+        target=state if target is None else target,
         actor=actor,
         at=now or timezone.now(),
         comment=comment,

@@ -11,7 +11,7 @@ from proposals.models import Endorsement, Outcome, Proposal, ProposalState, Revi
 from proposals.selectors import proposals_with_rule_data
 from proposals.services import endorsement_create, endorsement_withdraw, proposal_update
 from tests.factories import Group, OccasionFactory, proposal_draft
-from workflow.errors import Refused, RefusalKind, UnknownTransition
+from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import Delivery, TransitionLog
 from workflow.services import transition_options, transition_run
 
@@ -93,9 +93,7 @@ def test_a_passed_deadline_is_named_in_the_occasions_own_time(group: Group) -> N
     )
     error = refusal(proposal_draft(group, occasion=occasion), "submit_for_review", group.drafter)
     assert error.kind == RefusalKind.CONDITION
-    assert error.reasons == [
-        "The deadline of COP 30 passed on 10 Nov 2025 at 23:59 (Belém time)."
-    ]
+    assert error.reasons == ["The deadline of COP 30 passed on 10 Nov 2025 at 23:59 (Belém time)."]
 
 
 def test_a_proposal_in_review_cannot_be_submitted_for_review_again(group: Group) -> None:
@@ -266,7 +264,10 @@ def test_recording_the_outcome_closes_the_proposal(group: Group) -> None:
     assert error.kind == RefusalKind.INVALID
     assert "outcome" in error.errors
     proposal = run(
-        proposal, "record_outcome", group.secretariat, outcome="adopted_in_part",
+        proposal,
+        "record_outcome",
+        group.secretariat,
+        outcome="adopted_in_part",
         note="Paragraph 4 kept.",
     )
     assert (proposal.state, proposal.outcome) == (ProposalState.CLOSED, "adopted_in_part")
