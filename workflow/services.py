@@ -78,15 +78,18 @@ def transition_run(
     if name not in transition_names(type(obj)):
         raise UnknownTransition(name)
     comment = (comment or "").strip()
-    errors, cleaned = policy.validate(obj, name, comment, arguments or {})
-    if errors:
-        reasons = [message for messages in errors.values() for message in messages]
-        raise Refused(RefusalKind.INVALID, reasons, errors)
     now = now or timezone.now()
 
     with transaction.atomic():
         locked = policy.lock(obj)
-        refusal = _refusal(policy, locked, name, actor, cleaned, now, seen=obj)
+        refusal = _permission_refusal(policy, locked, name, actor)
+        if refusal:
+            raise refusal
+        errors, cleaned = policy.validate(locked, name, comment, arguments or {})
+        if errors:
+            reasons = [message for messages in errors.values() for message in messages]
+            raise Refused(RefusalKind.INVALID, reasons, errors)
+        refusal = _situation_refusal(policy, locked, name, actor, cleaned, now, seen=obj)
         if refusal:
             raise refusal
         source = getattr(locked, policy.state_field)
@@ -117,7 +120,9 @@ def transition_options(
     now = now or timezone.now()
     options = []
     for name in transition_names(type(obj)):
-        refusal = _refusal(policy, obj, name, actor, {}, now, seen=obj)
+        refusal = _permission_refusal(policy, obj, name, actor) or _situation_refusal(
+            policy, obj, name, actor, {}, now, seen=obj
+        )
         options.append(
             TransitionOption(
                 name=name,
@@ -220,7 +225,13 @@ def deliveries_dispatch_on_commit(ids: list[int]) -> None:
     transaction.on_commit(dispatch)
 
 
-def _refusal(
+def _permission_refusal(policy: WorkflowPolicy, obj: Any, name: str, actor: Any) -> Refused | None:
+    """The person may never run this transition on this object."""
+    reasons = policy.permission_reasons(obj, name, actor)
+    return Refused(RefusalKind.PERMISSION, reasons) if reasons else None
+
+
+def _situation_refusal(
     policy: WorkflowPolicy,
     obj: Any,
     name: str,
@@ -230,9 +241,7 @@ def _refusal(
     *,
     seen: Any,
 ) -> Refused | None:
-    reasons = policy.permission_reasons(obj, name, actor)
-    if reasons:
-        return Refused(RefusalKind.PERMISSION, reasons)
+    """The transition is not possible now: a concurrent change, the state, a condition."""
     state_field = policy.state_field
     if getattr(obj, state_field) != getattr(seen, state_field):
         return Refused(

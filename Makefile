@@ -1,0 +1,76 @@
+# Needs only python3 (3.11+) and make. Every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+MSG_IGNORE := --ignore=.venv --ignore=var --ignore=node_modules --ignore=build --ignore=tests
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint fmt messages bench clean
+
+help:
+	@echo "make run       install, migrate, load the demo, start web + worker + beat on http://127.0.0.1:8000/"
+	@echo "make test      install, run the tests (PYTEST_ARGS='-k name' to narrow)"
+	@echo "make lint      ruff check, ruff format --check, mypy"
+	@echo "make fmt       ruff fix and format"
+	@echo "make messages  extract and compile translations (fr, es); needs gettext"
+	@echo "make bench     run the benchmarks"
+	@echo "make clean     remove the venv, var/ and caches"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[test,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo --if-empty
+	@echo ""
+	@echo "  Policy tracker: http://127.0.0.1:8000/"
+	@echo ""
+	@echo "  Demo logins (password: demo)"
+	@echo "  username  organisation         roles"
+	@echo "  claire    France               drafter, representative (presidency)"
+	@echo "  youssef   Morocco              drafter, representative"
+	@echo "  lena      Luxembourg           representative"
+	@echo "  andres    Ecuador              representative"
+	@echo "  camila    Colombia             representative"
+	@echo "  gabriel   Quebec (observer)    drafter"
+	@echo "  rita      Mont-Blanc Meetings  reviewer"
+	@echo "  ines      AIM                  reviewer"
+	@echo "  sam       Mont-Blanc Meetings  secretariat"
+	@echo "  admin     -                    superuser"
+	@echo ""
+	exec $(BIN)/honcho -f Procfile.dev start
+
+test: $(STAMP)
+	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): that is a failure"; fi; \
+	exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l fr -l es $(MSG_IGNORE)
+	$(BIN)/python manage.py compilemessages -l fr -l es $(MSG_IGNORE)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info build
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
