@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -40,7 +42,7 @@ class RecordOutcomeForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=10_000, required=False)
     link = forms.URLField(label=_("Link"), max_length=500, required=False, assume_scheme="https")
 
-    def clean_decided_on(self):  # type: ignore[no-untyped-def]
+    def clean_decided_on(self) -> date:
         decided_on = self.cleaned_data.get("decided_on") or timezone.localdate()
         if decided_on > timezone.localdate():
             raise forms.ValidationError(_("The decision date cannot be in the future."))

@@ -131,7 +131,7 @@ def transition_condition_reasons(
             reasons.append(_("The proposal needs a text."))
         if proposal.target_body_id is None:
             reasons.append(_("Choose the body the proposal is addressed to."))
-        if proposal.occasion_id is None:
+        if proposal.occasion is None:
             reasons.append(_("Choose the occasion the proposal is timed to."))
         else:
             deadline = deadline_passed_reason(proposal.occasion, now)

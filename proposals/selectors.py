@@ -118,8 +118,10 @@ def proposals_visible_to(
     roles = roles_of(person)
     if roles.sees_everything:
         return queryset
+    if roles.person_id is None:
+        return queryset.none()
     authored = Exists(
-        Proposal.authors.through.objects.filter(proposal=OuterRef("pk"), person_id=roles.person_id)
+        Proposal.authors.through.objects.filter(proposal=OuterRef("pk"), person=person)
     )
     visible = Q(authored) | Q(lead_organization_id__in=roles.organization_ids)
     if roles.in_group:

@@ -21,7 +21,7 @@ from proposals.models import (
 )
 
 
-class PersonFactory(factory.django.DjangoModelFactory):
+class PersonFactory(factory.django.DjangoModelFactory[Person]):
     class Meta:
         model = Person
         django_get_or_create = ("username",)
@@ -34,7 +34,7 @@ class PersonFactory(factory.django.DjangoModelFactory):
     timezone = "UTC"
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
 
@@ -44,7 +44,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     joined_on = dt.date(2013, 1, 1)
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -53,7 +53,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.DRAFTER
 
 
-class BodyFactory(factory.django.DjangoModelFactory):
+class BodyFactory(factory.django.DjangoModelFactory[Body]):
     class Meta:
         model = Body
 
@@ -61,7 +61,7 @@ class BodyFactory(factory.django.DjangoModelFactory):
     level = Body.Level.INTERNATIONAL
 
 
-class OccasionFactory(factory.django.DjangoModelFactory):
+class OccasionFactory(factory.django.DjangoModelFactory[Occasion]):
     class Meta:
         model = Occasion
 
@@ -74,7 +74,7 @@ class OccasionFactory(factory.django.DjangoModelFactory):
     submission_deadline = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=30))
 
 
-class ProposalFactory(factory.django.DjangoModelFactory):
+class ProposalFactory(factory.django.DjangoModelFactory[Proposal]):
     """A draft with revision 1; give `authors=[...]` to set its authors."""
 
     class Meta:
@@ -90,20 +90,22 @@ class ProposalFactory(factory.django.DjangoModelFactory):
     occasion = factory.SubFactory(OccasionFactory)
 
     @factory.post_generation
-    def authors(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def authors(
+        obj: Proposal, create: bool, extracted: list[Person] | None, **kwargs: object
+    ) -> None:  # noqa: N805
         if create:
-            self.authors.set(extracted or [self.created_by])
+            obj.authors.set(extracted or [obj.created_by])
 
     @factory.post_generation
-    def first_revision(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def first_revision(obj: Proposal, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805
         if create:
             Revision.objects.create(
-                proposal=self,
+                proposal=obj,
                 number=1,
-                title=self.title,
-                summary=self.summary,
-                text=self.text,
-                author=self.created_by,
+                title=obj.title,
+                summary=obj.summary,
+                text=obj.text,
+                author=obj.created_by,
             )
 
 
@@ -131,13 +133,13 @@ class Group:
 
 
 def group_setup() -> Group:
-    france = OrganizationFactory(name="France", kind=Organization.Kind.STATE)
-    morocco = OrganizationFactory(name="Morocco", kind=Organization.Kind.STATE)
-    luxembourg = OrganizationFactory(name="Luxembourg", kind=Organization.Kind.STATE)
-    quebec = OrganizationFactory(
+    france = OrganizationFactory.create(name="France", kind=Organization.Kind.STATE)
+    morocco = OrganizationFactory.create(name="Morocco", kind=Organization.Kind.STATE)
+    luxembourg = OrganizationFactory.create(name="Luxembourg", kind=Organization.Kind.STATE)
+    quebec = OrganizationFactory.create(
         name="Québec", kind=Organization.Kind.LOCAL_GOVERNMENT, status=Organization.Status.OBSERVER
     )
-    secretariat_org = OrganizationFactory(
+    secretariat_org = OrganizationFactory.create(
         name="Mont-Blanc Meetings", kind=Organization.Kind.CIVIL_SOCIETY, is_secretariat=True
     )
     PresidencyTerm.objects.create(
@@ -147,9 +149,9 @@ def group_setup() -> Group:
     )
 
     def person(username: str, org: Organization, *roles: str) -> Person:
-        someone = PersonFactory(username=username)
+        someone = PersonFactory.create(username=username)
         for role in roles:
-            MembershipFactory(person=someone, organization=org, role=role)
+            MembershipFactory.create(person=someone, organization=org, role=role)
         return someone
 
     return Group(
@@ -167,9 +169,9 @@ def group_setup() -> Group:
         reviewer=person("rita", secretariat_org, Role.REVIEWER),
         second_reviewer=person("ines", morocco, Role.REVIEWER),
         secretariat=person("sam", secretariat_org, Role.SECRETARIAT),
-        outsider=PersonFactory(username="nobody"),
-        body=BodyFactory(name="UN General Assembly"),
-        occasion=OccasionFactory(name="UNGA 81", location="New York, United States"),
+        outsider=PersonFactory.create(username="nobody"),
+        body=BodyFactory.create(name="UN General Assembly"),
+        occasion=OccasionFactory.create(name="UNGA 81", location="New York, United States"),
     )
 
 
@@ -182,4 +184,4 @@ def proposal_draft(group: Group, **kwargs: object) -> Proposal:
         "occasion": group.occasion,
     }
     defaults.update(kwargs)
-    return ProposalFactory(**defaults)
+    return ProposalFactory.create(**defaults)

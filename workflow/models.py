@@ -20,7 +20,7 @@ class TransitionLogQuerySet(models.QuerySet["TransitionLog"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("The transition log is append-only: rows cannot be updated.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("The transition log is append-only: rows cannot be deleted.")
 
     def for_object(self, obj: models.Model) -> TransitionLogQuerySet:

@@ -263,8 +263,8 @@ def _situation_refusal(
 
 
 def _declared_transitions(model: type[models.Model], policy: WorkflowPolicy) -> list[Any]:
-    state_field = model._meta.get_field(policy.state_field)
-    return list(state_field.get_all_transitions(model))  # type: ignore[attr-defined]
+    state_field: Any = model._meta.get_field(policy.state_field)
+    return list(state_field.get_all_transitions(model))
 
 
 def _targets(target: Any) -> list[Any]:
