@@ -7,7 +7,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("proposals.api.urls")),
+    path("api/", include("proposals.api.reminder_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("proposals.calendar_urls")),
     path("", include("proposals.urls")),
 ]
+
+# An unknown address under /api/ answers in the API's JSON shape; elsewhere, Django's page.
+handler404 = "proposals.api.errors.page_not_found"

@@ -259,7 +259,9 @@ class Occasion(models.Model):
     ends_on = models.DateField(_("ends on"))
     submission_deadline = models.DateTimeField(_("submission deadline"), db_index=True)
     deadline_version = models.PositiveIntegerField(
-        _("deadline version"), default=1, help_text=_("Goes up by one each time the deadline moves.")
+        _("deadline version"),
+        default=1,
+        help_text=_("Goes up by one each time the deadline moves."),
     )
     required_approvals = models.PositiveSmallIntegerField(
         _("approvals required"), default=1, validators=[MinValueValidator(1)]
@@ -511,9 +513,7 @@ class Revision(models.Model):
     title = models.CharField(_("title"), max_length=300)
     summary = models.TextField(_("summary"), blank=True)
     text = models.TextField(_("text"), blank=True)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -629,7 +629,9 @@ class Submission(models.Model):
 class Outcome(models.Model):
     """What the body did with a submitted proposal."""
 
-    proposal = models.OneToOneField(Proposal, on_delete=models.CASCADE, related_name="outcome_record")
+    proposal = models.OneToOneField(
+        Proposal, on_delete=models.CASCADE, related_name="outcome_record"
+    )
     result = models.CharField(_("result"), max_length=16, choices=OutcomeResult.choices)
     decided_on = models.DateField(_("decided on"))
     note = models.TextField(_("note"), blank=True)
@@ -645,3 +647,100 @@ class Outcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal_id}: {self.get_result_display()}"
+
+
+DEFAULT_REMINDER_OFFSETS = [30, 14, 7, 2, 1]
+
+
+def default_reminder_offsets() -> list[int]:
+    return list(DEFAULT_REMINDER_OFFSETS)
+
+
+def validate_reminder_offsets(value: Any) -> None:
+    """Offsets are whole days before a deadline, each between 1 and 365, each given once."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError(_("Give at least one number of days, such as 30, 14, 7, 2, 1."))
+    if any(isinstance(days, bool) or not isinstance(days, int) for days in value):
+        raise ValidationError(_("Each offset is a whole number of days."))
+    if any(days < 1 or days > 365 for days in value):
+        raise ValidationError(_("Each offset is between 1 and 365 days before the deadline."))
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each offset may be given only once."))
+
+
+class ReminderRule(models.Model):
+    """The days before a submission deadline when reminders go out.
+
+    A rule is set for a kind of occasion, or for one occasion, which then overrides the
+    rule of its kind; without any rule the offsets are 30, 14, 7, 2 and 1 days.
+    """
+
+    occasion_kind = models.CharField(
+        _("kind of occasion"), max_length=32, choices=Occasion.Kind.choices, blank=True
+    )
+    occasion = models.OneToOneField(
+        Occasion,
+        verbose_name=_("occasion"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminder_rule",
+    )
+    offsets = models.JSONField(
+        _("days before the deadline"),
+        default=default_reminder_offsets,
+        validators=[validate_reminder_offsets],
+        help_text=_("Whole days, for example [30, 14, 7, 2, 1]."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reminder rule")
+        verbose_name_plural = _("reminder rules")
+        ordering = ["occasion_kind", "occasion"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(occasion__isnull=True) & ~Q(occasion_kind=""))
+                | (Q(occasion__isnull=False) & Q(occasion_kind="")),
+                name="reminder_rule_for_a_kind_or_an_occasion",
+            ),
+            models.UniqueConstraint(
+                fields=["occasion_kind"],
+                condition=Q(occasion__isnull=True),
+                name="one_reminder_rule_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        days = ", ".join(str(d) for d in self.sorted_offsets)
+        if self.occasion_id:
+            return _("%(occasion)s: %(days)s days before") % {
+                "occasion": self.occasion,
+                "days": days,
+            }
+        return _("%(kind)s: %(days)s days before") % {
+            "kind": self.get_occasion_kind_display(),
+            "days": days,
+        }
+
+    @property
+    def sorted_offsets(self) -> list[int]:
+        """The offsets from the earliest reminder (most days before) to the last."""
+        return sorted(self.offsets or [], reverse=True)
+
+    def clean(self) -> None:
+        if bool(self.occasion_id) == bool(self.occasion_kind):
+            raise ValidationError(
+                _("A reminder rule is for a kind of occasion or for one occasion, not both.")
+            )
+
+
+def reminder_offsets(occasion: Occasion, rules: list[ReminderRule]) -> list[int]:
+    """The occasion's offsets: its own rule, else its kind's, else the defaults."""
+    for rule in rules:
+        if rule.occasion_id == occasion.pk:
+            return rule.sorted_offsets
+    for rule in rules:
+        if rule.occasion_id is None and rule.occasion_kind == occasion.kind:
+            return rule.sorted_offsets
+    return sorted(DEFAULT_REMINDER_OFFSETS, reverse=True)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from proposals import rules
 from proposals.forms import TRANSITION_FORMS
-from proposals.models import Outcome, Proposal, Review, Submission
+from proposals.models import Outcome, Person, Proposal, Review, Submission
 from proposals.selectors import (
     presidency_ids,
     representatives_of_full_members,
@@ -54,15 +54,33 @@ def notice_context(proposal: Proposal, event: str, actor: Any, comment: str = ""
         "occasion": occasion.name if occasion else "",
         "deadline": occasion.submission_deadline.isoformat() if occasion else "",
         "occasion_timezone": occasion.timezone if occasion else "",
+        "occasion_place": occasion.place_name if occasion else "",
+        "outcome": proposal.outcome,
     }
 
 
 def notices_for(
-    proposal: Proposal, event: str, recipients: set[int], actor: Any, comment: str = "",
-    *, essential: bool,
+    proposal: Proposal,
+    event: str,
+    recipients: set[int],
+    actor: Any,
+    comment: str = "",
+    *,
+    essential: bool,
 ) -> list[Notice]:
-    context = notice_context(proposal, event, actor, comment)
+    """One notice per person told of the event, except the actor.
+
+    News that does not ask to act (not `essential`) skips people who turned it off; nobody
+    inactive is told anything.
+    """
     actor_id = getattr(actor, "pk", None)
+    people = Person.objects.filter(pk__in=recipients - {actor_id}, is_active=True)
+    if not essential:
+        people = people.filter(optional_notifications=True)
+    told = set(people.values_list("pk", flat=True))
+    if not told:
+        return []
+    context = notice_context(proposal, event, actor, comment)
     return [
         Notice(
             recipient_id=person_id,
@@ -70,8 +88,7 @@ def notices_for(
             context=context,
             essential=essential,
         )
-        for person_id in sorted(recipients)
-        if person_id != actor_id
+        for person_id in sorted(told)
     ]
 
 
@@ -155,7 +172,9 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
     ) -> list[Notice]:
         authors = rules.author_ids(obj)
         if name == "submit_for_review":
-            return notices_for(obj, "review_requested", reviewer_ids() - authors, actor, essential=True)
+            return notices_for(
+                obj, "review_requested", reviewer_ids() - authors, actor, essential=True
+            )
         if name == "request_changes":
             return notices_for(obj, "changes_requested", authors, actor, comment, essential=True)
         if name == "approve":

@@ -22,6 +22,7 @@ from proposals.models import (
     Proposal,
     Revision,
     Theme,
+    new_calendar_token,
 )
 from proposals.policy import quorum_notices
 from proposals.selectors import proposals_with_rule_data, roles_of
@@ -254,3 +255,10 @@ def occasion_move_deadline(
         locked.deadline_version += 1
         locked.save(update_fields=["submission_deadline", "deadline_version"])
     return locked
+
+
+def calendar_token_regenerate(*, person: Person) -> str:
+    """Give the person a new secret calendar link; the old link stops working at once."""
+    person.calendar_token = new_calendar_token()
+    person.save(update_fields=["calendar_token"])
+    return person.calendar_token

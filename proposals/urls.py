@@ -1,8 +1,35 @@
 from django.urls import path
-from django.views.generic import RedirectView
+
+from proposals import views
 
 app_name = "proposals"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    path("", views.dashboard, name="home"),
+    path("proposals/", views.proposal_list, name="proposal_list"),
+    path("proposals/export.csv", views.proposal_list_csv, name="proposal_list_csv"),
+    path("proposals/new/", views.proposal_create, name="proposal_create"),
+    path("proposals/preview/", views.markdown_preview, name="markdown_preview"),
+    path("proposals/<int:pk>/", views.proposal_detail, name="proposal_detail"),
+    path("proposals/<int:pk>/edit/", views.proposal_edit, name="proposal_edit"),
+    path("proposals/<int:pk>/diff/", views.proposal_diff, name="proposal_diff"),
+    path(
+        "proposals/<int:pk>/actions/<slug:name>/",
+        views.proposal_transition,
+        name="proposal_transition",
+    ),
+    path("proposals/<int:pk>/endorse/", views.proposal_endorse, name="proposal_endorse"),
+    path(
+        "proposals/<int:pk>/endorsements/<int:endorsement_pk>/withdraw/",
+        views.endorsement_withdraw,
+        name="endorsement_withdraw",
+    ),
+    path("occasions/", views.occasion_list, name="occasion_list"),
+    path("occasions/<int:pk>/", views.occasion_detail, name="occasion_detail"),
+    path("group/", views.group_page, name="group"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/calendar-link/", views.calendar_token_renew, name="calendar_token_renew"),
+    path("deliveries/", views.delivery_log, name="delivery_log"),
+    path("workflow/", views.workflow_page, name="workflow"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

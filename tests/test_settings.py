@@ -13,8 +13,15 @@ from config.settings import email_settings
 BASE_DIR = Path(__file__).resolve().parent.parent
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
-# Variables that would change what a production configuration looks like.
-PRODUCTION_OVERRIDES = ("SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "DEBUG")
+# Variables that would change what a production configuration looks like (the browser tests
+# set DJANGO_ALLOW_ASYNC_UNSAFE in this process, which no deployment may carry).
+PRODUCTION_OVERRIDES = (
+    "SECRET_KEY",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "DEBUG",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -1,70 +1,324 @@
-"""Turning outbox rows into emails and sending them."""
+"""Turning outbox rows into emails and sending them, each exactly once where SMTP allows.
+
+A delivery goes pending → sending (claimed by one worker, row locked) → sent or failed.
+People who chose the daily digest have theirs wait in `digest`; a reminder whose deadline
+moved on is `superseded`. The broker only carries ids: a lost message or a killed worker is
+found again by the sweep, which re-queues what waits and releases what was stuck in sending.
+A crash between the SMTP server's answer and the commit of `sent` is the only way an
+email goes twice.
+"""
 
 from __future__ import annotations
 
 import logging
+import smtplib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.core.mail import get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.db.models import Q
+from django.utils import timezone
 
+from workflow.emails import delivery_message, digest_message
 from workflow.models import Delivery
 
 logger = logging.getLogger(__name__)
 
+BATCH_SIZE = 50
+"""Deliveries sent by one task over one SMTP connection."""
+MAX_ATTEMPTS = 8
+"""Claims of one delivery before it is marked failed."""
+STUCK_AFTER = timedelta(minutes=10)
+"""A claim older than this was lost with its worker: the sweep releases it."""
+REQUEUE_AFTER = timedelta(minutes=5)
+"""A pending delivery queued longer ago than this is queued again by the sweep."""
 
-def deliveries_claim(ids: list[int]) -> list[Delivery]:
-    """Mark pending deliveries as sending, so that no other worker sends them too."""
-    with transaction.atomic():
-        claimed = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=ids, status=Delivery.Status.PENDING)
-            .select_related("recipient")
+Status = Delivery.Status
+
+
+class DeliveryInterrupted(Exception):
+    """The SMTP server or the connection failed; the unsent deliveries wait for a retry."""
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+
+
+def _chunks(ids: Sequence[int], size: int = BATCH_SIZE) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def deliveries_dispatch(ids: Sequence[int]) -> bool:
+    """Give the ids to the workers in batches; False when the broker is unreachable.
+
+    Nothing is lost when it is: the rows wait in the database for the sweep.
+    """
+    from workflow.tasks import deliveries_send
+
+    try:
+        for chunk in _chunks(sorted(set(ids))):
+            deliveries_send.delay(chunk)
+    except Exception:  # the broker is down or refused: the sweep finds the rows again
+        logger.warning("Broker unavailable; %d deliveries wait for the sweep.", len(ids))
+        return False
+    return True
+
+
+def deliveries_dispatch_on_commit(ids: Sequence[int]) -> None:
+    """Dispatch once the transaction that wrote the rows has committed."""
+    if ids:
+        batch = list(ids)
+        transaction.on_commit(lambda: deliveries_dispatch(batch))
+
+
+def _person_flags(person_ids: Iterable[int], field: str) -> set[int]:
+    """Ids of the people whose boolean preference `field` is on (none if the model has no such field)."""
+    model = get_user_model()
+    try:
+        model._meta.get_field(field)
+    except FieldDoesNotExist:
+        return set()
+    return set(
+        model._default_manager.filter(pk__in=set(person_ids), **{field: True}).values_list(
+            "pk", flat=True
         )
-        now = timezone.now()
-        for row in claimed:
-            row.status = Delivery.Status.SENDING
-            row.claimed_at = now
-            row.attempts += 1
-        Delivery.objects.bulk_update(claimed, ["status", "claimed_at", "attempts"])
+    )
+
+
+def recipients_wanting_digest(person_ids: Iterable[int]) -> set[int]:
+    return _person_flags(person_ids, "daily_digest")
+
+
+def _wants_digest(recipient: Any) -> bool:
+    return bool(getattr(recipient, "daily_digest", False))
+
+
+def deliveries_claim(ids: Sequence[int], now: datetime | None = None) -> list[Delivery]:
+    """Lock the pending deliveries among `ids` and mark them sending, so that no one else sends them.
+
+    On the way, reminders that a later one replaced become superseded, and deliveries to
+    people who chose the daily digest go to wait for it.
+    """
+    from workflow.reminders import superseded_ids
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=list(ids), status=Status.PENDING)
+            .select_related("recipient")
+            .order_by("id")
+        )
+        stale = superseded_ids(rows, now)
+        claimed = []
+        for row in rows:
+            if row.pk in stale:
+                row.status = Status.SUPERSEDED
+            elif _wants_digest(row.recipient):
+                row.status = Status.DIGEST
+            else:
+                row.status = Status.SENDING
+                row.claimed_at = now
+                row.attempts += 1
+                claimed.append(row)
+        Delivery.objects.bulk_update(rows, ["status", "claimed_at", "attempts"])
     return claimed
 
 
-def delivery_message(row: Delivery) -> EmailMultiAlternatives:
-    recipient = row.recipient
-    context = {**row.context, "recipient": recipient, "site_url": settings.SITE_URL}
-    with translation.override(getattr(recipient, "language", None) or settings.LANGUAGE_CODE):
-        with timezone.override(getattr(recipient, "timezone", None) or "UTC"):
-            subject = render_to_string(f"{row.template}.subject.txt", context).strip()
-            body = render_to_string(f"{row.template}.txt", context)
-            html = render_to_string(f"{row.template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=body, to=[recipient.email]
+def _is_transient(error: BaseException) -> bool:
+    """True for errors that another try may overcome: a lost connection, a 4xx answer."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return bool(codes) and all(400 <= code < 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, smtplib.SMTPServerDisconnected | ConnectionError | TimeoutError) or (
+        isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
     )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
-def deliveries_send(ids: list[int]) -> int:
-    """Send the claimed deliveries over one connection; each ends sent or failed."""
-    rows = deliveries_claim(ids)
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+def _mark_sent(row: Delivery, now: datetime) -> None:
+    Delivery.objects.filter(pk=row.pk, status=Status.SENDING).update(
+        status=Status.SENT, sent_at=now, last_error=""
+    )
+
+
+def _mark_failed(row: Delivery, error: str) -> None:
+    Delivery.objects.filter(pk=row.pk, status=Status.SENDING).update(
+        status=Status.FAILED, last_error=error
+    )
+
+
+def _release(rows: Sequence[Delivery], error: str, now: datetime, status: str) -> int:
+    """Put unsent rows back to wait (or fail those out of attempts); returns how many wait."""
+    exhausted = [row.pk for row in rows if row.attempts >= MAX_ATTEMPTS]
+    waiting = [row.pk for row in rows if row.attempts < MAX_ATTEMPTS]
+    Delivery.objects.filter(pk__in=exhausted, status=Status.SENDING).update(
+        status=Status.FAILED, last_error=error
+    )
+    Delivery.objects.filter(pk__in=waiting, status=Status.SENDING).update(
+        status=status, last_error=error, queued_at=now
+    )
+    return len(waiting)
+
+
+def deliveries_send(ids: Sequence[int], now: datetime | None = None) -> SendReport:
+    """Send the pending deliveries among `ids` over one connection; each ends sent or failed.
+
+    A refused message fails at once with the server's answer kept; a lost connection or a
+    temporary refusal puts the unsent rows back to pending and raises DeliveryInterrupted,
+    so that the task retries with backoff.
+    """
+    rows = deliveries_claim(ids, now)
     if not rows:
-        return 0
-    sent = 0
-    with get_connection() as connection:
-        for row in rows:
-            try:
-                connection.send_messages([delivery_message(row)])
-            except Exception as error:  # the error is kept on the row
-                logger.exception("Delivery %s failed", row.pk)
-                Delivery.objects.filter(pk=row.pk).update(
-                    status=Delivery.Status.FAILED, last_error=str(error)[:2000]
-                )
+        return SendReport()
+    sent = failed = 0
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as error:  # no message went: every row waits for the retry
+        logger.warning("Could not open the email connection: %s", error)
+        waiting = _release(rows, _describe(error), timezone.now(), Status.PENDING)
+        if waiting:
+            raise DeliveryInterrupted(_describe(error)) from error
+        return SendReport(failed=len(rows))
+    try:
+        for index, row in enumerate(rows):
+            if not row.recipient.email:
+                _mark_failed(row, "The recipient has no email address.")
+                failed += 1
                 continue
-            Delivery.objects.filter(pk=row.pk).update(
-                status=Delivery.Status.SENT, sent_at=timezone.now(), last_error=""
-            )
+            try:
+                message = delivery_message(row, now)
+            except Exception as error:  # a template error is a bug: it will not heal by retrying
+                logger.exception("Delivery %s could not be rendered", row.pk)
+                _mark_failed(row, _describe(error))
+                failed += 1
+                continue
+            try:
+                connection.send_messages([message])
+            except Exception as error:
+                if not _is_transient(error):
+                    logger.warning("Delivery %s refused: %s", row.pk, error)
+                    _mark_failed(row, _describe(error))
+                    failed += 1
+                    continue
+                waiting = _release(rows[index:], _describe(error), timezone.now(), Status.PENDING)
+                logger.warning("Sending interrupted after %d emails: %s", sent, error)
+                if waiting:
+                    raise DeliveryInterrupted(_describe(error)) from error
+                return SendReport(sent=sent, failed=failed + len(rows) - index)
+            _mark_sent(row, timezone.now())
+            logger.info("Sent %s to %s: %s", row.kind, row.recipient.email, message.subject)
             sent += 1
-    return sent
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a broken connection may fail; the rows are settled
+            logger.debug("Closing the email connection failed", exc_info=True)
+    return SendReport(sent=sent, failed=failed)
+
+
+def digests_send(now: datetime | None = None) -> SendReport:
+    """Send each person one email with every delivery waiting for their digest."""
+    from workflow.reminders import superseded_ids
+
+    now = now or timezone.now()
+    recipient_ids = sorted(
+        set(Delivery.objects.filter(status=Status.DIGEST).values_list("recipient_id", flat=True))
+    )
+    if not recipient_ids:
+        return SendReport()
+    sent = failed = 0
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as error:  # nothing was claimed yet: the digests wait for the retry
+        raise DeliveryInterrupted(_describe(error)) from error
+    try:
+        for recipient_id in recipient_ids:
+            with transaction.atomic():
+                rows = list(
+                    Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(recipient_id=recipient_id, status=Status.DIGEST)
+                    .select_related("recipient")
+                    .order_by("created_at", "id")
+                )
+                stale = superseded_ids(rows, now)
+                for row in rows:
+                    if row.pk in stale:
+                        row.status = Status.SUPERSEDED
+                    else:
+                        row.status = Status.SENDING
+                        row.claimed_at = now
+                        row.attempts += 1
+                Delivery.objects.bulk_update(rows, ["status", "claimed_at", "attempts"])
+            rows = [row for row in rows if row.status == Status.SENDING]
+            if not rows:
+                continue
+            recipient = rows[0].recipient
+            ids = [row.pk for row in rows]
+            try:
+                if not recipient.email:
+                    raise ValueError("The recipient has no email address.")
+                connection.send_messages([digest_message(recipient, rows, now)])
+            except Exception as error:
+                if _is_transient(error):
+                    _release(rows, _describe(error), timezone.now(), Status.DIGEST)
+                    raise DeliveryInterrupted(_describe(error)) from error
+                logger.warning("Digest to person %s failed: %s", recipient_id, error)
+                Delivery.objects.filter(pk__in=ids, status=Status.SENDING).update(
+                    status=Status.FAILED, last_error=_describe(error)
+                )
+                failed += len(ids)
+                continue
+            Delivery.objects.filter(pk__in=ids, status=Status.SENDING).update(
+                status=Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            logger.info("Sent a digest of %d to %s", len(ids), recipient.email)
+            sent += len(ids)
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a broken connection may fail; the rows are settled
+            logger.debug("Closing the email connection failed", exc_info=True)
+    return SendReport(sent=sent, failed=failed)
+
+
+def deliveries_sweep(now: datetime | None = None) -> list[int]:
+    """Release deliveries stuck in sending and queue again those that wait; returns the ids queued.
+
+    A claim older than STUCK_AFTER belongs to a worker that died: its rows wait again (or
+    fail, once out of attempts). A pending row queued longer ago than REQUEUE_AFTER, or
+    never, is given to the workers again; the claim makes a repeat harmless.
+    """
+    now = now or timezone.now()
+    stuck = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER)
+    lost = "The worker sending it stopped before it finished."
+    stuck.filter(attempts__gte=MAX_ATTEMPTS).update(status=Status.FAILED, last_error=lost)
+    stuck.filter(attempts__lt=MAX_ATTEMPTS).update(
+        status=Status.PENDING, last_error=lost, queued_at=None
+    )
+    waiting = Q(queued_at__lt=now - REQUEUE_AFTER) | Q(
+        queued_at__isnull=True, created_at__lt=now - timedelta(minutes=1)
+    )
+    ids = list(
+        Delivery.objects.filter(waiting, status=Status.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)[:5000]
+    )
+    if ids and deliveries_dispatch(ids):
+        Delivery.objects.filter(pk__in=ids, status=Status.PENDING).update(queued_at=now)
+    return ids

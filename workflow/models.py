@@ -114,6 +114,25 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    queued_at = models.DateTimeField(
+        _("queued at"),
+        null=True,
+        blank=True,
+        help_text=_("When its id was last given to a worker."),
+    )
+    topic = models.CharField(
+        _("deadline"),
+        max_length=100,
+        blank=True,
+        help_text=_("The deadline a reminder is about, such as occasion:12."),
+    )
+    stage = models.CharField(
+        _("reminder"),
+        max_length=32,
+        blank=True,
+        help_text=_("Which reminder of the deadline: v2:d7 is 7 days before version 2."),
+    )
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
@@ -127,7 +146,37 @@ class Delivery(models.Model):
             ),
             models.Index(fields=["content_type", "object_id"], name="delivery_object"),
             models.Index(fields=["recipient", "created_at"], name="delivery_recipient"),
+            models.Index(
+                fields=["topic", "stage"],
+                name="delivery_reminder_topic",
+                condition=Q(kind="reminder"),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.key
+
+
+class ReminderStage(models.Model):
+    """One reminder of one deadline whose deliveries were written: it is written once.
+
+    A stage is `v<deadline version>:d<days before>`, or `v<version>:late` once the
+    deadline has passed.
+    """
+
+    topic = models.CharField(_("deadline"), max_length=100)
+    stage = models.CharField(_("reminder"), max_length=32)
+    due_at = models.DateTimeField(_("due at"))
+    written_at = models.DateTimeField(_("written at"), default=timezone.now)
+    deliveries = models.PositiveIntegerField(_("deliveries written"), default=0)
+
+    class Meta:
+        verbose_name = _("reminder written")
+        verbose_name_plural = _("reminders written")
+        ordering = ["-written_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "stage"], name="one_reminder_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.stage}"

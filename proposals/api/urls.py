@@ -1,3 +1,67 @@
+"""The API's routes under /api/: reference data, proposals and what hangs off a proposal."""
+
+from __future__ import annotations
+
 from django.urls import path
 
-urlpatterns: list = []
+from proposals.api import views
+
+router = views.ApiRouter()
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("people", views.PersonViewSet, basename="person")
+router.register("presidencies", views.PresidencyTermViewSet, basename="presidency")
+router.register("bodies", views.BodyViewSet, basename="body")
+router.register("occasions", views.OccasionViewSet, basename="occasion")
+router.register("proposals", views.ProposalViewSet, basename="proposal")
+
+PROPOSAL = "proposals/<int:proposal_id>/"
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainView.as_view(), name="auth-token"),
+    path(
+        PROPOSAL + "transitions/",
+        views.ProposalTransitionViewSet.as_view({"get": "list"}),
+        name="proposal-transition-list",
+    ),
+    path(
+        PROPOSAL + "transitions/<str:name>/",
+        views.ProposalTransitionViewSet.as_view({"post": "run"}),
+        name="proposal-transition-run",
+    ),
+    path(
+        PROPOSAL + "endorsements/",
+        views.ProposalEndorsementViewSet.as_view({"get": "list", "post": "create"}),
+        name="proposal-endorsement-list",
+    ),
+    path(
+        PROPOSAL + "endorsements/<int:pk>/",
+        views.ProposalEndorsementViewSet.as_view({"delete": "destroy"}),
+        name="proposal-endorsement-detail",
+    ),
+    path(
+        PROPOSAL + "reviews/",
+        views.ProposalReviewViewSet.as_view({"get": "list"}),
+        name="proposal-review-list",
+    ),
+    path(
+        PROPOSAL + "revisions/",
+        views.ProposalRevisionViewSet.as_view({"get": "list"}),
+        name="proposal-revision-list",
+    ),
+    path(
+        PROPOSAL + "revisions/diff/",
+        views.ProposalRevisionViewSet.as_view({"get": "diff"}),
+        name="proposal-revision-diff",
+    ),
+    path(
+        PROPOSAL + "revisions/<int:number>/",
+        views.ProposalRevisionViewSet.as_view({"get": "retrieve"}),
+        name="proposal-revision-detail",
+    ),
+    path(
+        PROPOSAL + "history/",
+        views.ProposalHistoryViewSet.as_view({"get": "list"}),
+        name="proposal-history-list",
+    ),
+    *router.urls,
+]

@@ -1,0 +1,650 @@
+"""The secretariat's admin: members, people, presidencies, bodies, occasions, and proposals.
+
+Proposals are shown, never edited here: their text changes through revisions and their state
+only through workflow.services.transition_run, which the "Actions" panel of a proposal calls with
+the person at the keyboard. A deadline changed here is moved by
+proposals.services.occasion_move_deadline, so the move is recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import URLPattern, path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from proposals import (
+    admin_reminders,  # noqa: F401 (registers the reminder rules)
+    rules,
+)
+from proposals.forms import TRANSITION_FORMS
+from proposals.models import (
+    Body,
+    DeadlineChange,
+    Endorsement,
+    Membership,
+    Occasion,
+    Organization,
+    Outcome,
+    Person,
+    PresidencyTerm,
+    Proposal,
+    Review,
+    Revision,
+    Submission,
+)
+from proposals.policy import TRANSITION_LABELS
+from proposals.selectors import proposals_with_rule_data
+from proposals.services import occasion_move_deadline
+from workflow.errors import RefusalKind, Refused, UnknownTransition
+from workflow.models import TransitionLog
+from workflow.services import TransitionOption, transition_options, transition_run
+
+TRANSITION_PREFIX = "transition"
+DEADLINE_REFUSED = "_occasion_deadline_refused"
+
+
+def local_time(moment: Any, zone: Any = None) -> str:
+    if moment is None:
+        return "-"
+    local = timezone.localtime(moment, zone)
+    return f"{formats.date_format(local, 'j M Y')} {formats.time_format(local, 'H:i')}"
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown as history: nobody adds, changes or deletes them here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# Organisations and people.
+
+
+class ChildOrganizationInline(admin.TabularInline):
+    model = Organization
+    fk_name = "parent"
+    fields = ("name", "short_name", "kind", "status", "joined_on", "left_on")
+    extra = 0
+    show_change_link = True
+    verbose_name = _("part")
+    verbose_name_plural = _("parts (agencies of an institution, members of a network)")
+
+
+class OrganizationMembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "organization"
+    fields = ("person", "role")
+    autocomplete_fields = ("person",)
+    extra = 0
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "short_name",
+        "kind",
+        "status",
+        "country",
+        "parent",
+        "joined_on",
+        "left_on",
+        "is_secretariat",
+    )
+    list_filter = ("kind", "status", "is_secretariat")
+    search_fields = ("name", "short_name")
+    list_select_related = ("parent",)
+    autocomplete_fields = ("parent",)
+    inlines = [ChildOrganizationInline, OrganizationMembershipInline]
+
+
+class PersonMembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "person"
+    fields = ("organization", "role")
+    autocomplete_fields = ("organization",)
+    extra = 0
+
+
+@admin.register(Person)
+class PersonAdmin(UserAdmin):
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (
+            _("Language and notifications"),
+            {"fields": ("language", "timezone", "daily_digest", "optional_notifications")},
+        ),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "usable_password", "password1", "password2"),
+            },
+        ),
+        (
+            _("Personal info"),
+            {"fields": ("first_name", "last_name", "email", "language", "timezone")},
+        ),
+    )
+    list_display = (
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "language",
+        "timezone",
+        "daily_digest",
+        "is_staff",
+    )
+    list_filter = ("language", "daily_digest", "is_staff", "is_superuser", "is_active", "groups")
+    inlines = [PersonMembershipInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Only a superuser grants superuser status, groups and permissions."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "groups", "user_permissions"]
+        return fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("person", "organization", "role")
+    list_filter = ("role", "organization__kind", "organization__status")
+    search_fields = (
+        "person__username",
+        "person__first_name",
+        "person__last_name",
+        "organization__name",
+        "organization__short_name",
+    )
+    list_select_related = ("person", "organization")
+    autocomplete_fields = ("person", "organization")
+
+
+@admin.register(PresidencyTerm)
+class PresidencyTermAdmin(admin.ModelAdmin):
+    list_display = ("organization", "starts_on", "ends_on", "is_current")
+    list_select_related = ("organization",)
+    date_hierarchy = "starts_on"
+
+    @admin.display(description=_("chairs now"), boolean=True)
+    def is_current(self, term: PresidencyTerm) -> bool:
+        return term.starts_on <= timezone.localdate() <= term.ends_on
+
+
+@admin.register(Body)
+class BodyAdmin(admin.ModelAdmin):
+    list_display = ("name", "level", "country")
+    list_filter = ("level", "country")
+    search_fields = ("name",)
+
+
+# Occasions: a deadline moved here is recorded by the service.
+
+
+class OccasionAdminForm(forms.ModelForm):
+    deadline_change_reason = forms.CharField(
+        label=_("Why the deadline moves"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "When you change the submission deadline, say why: the move is recorded and "
+            "reminders start again for the new deadline."
+        ),
+    )
+
+    class Meta:
+        model = Occasion
+        fields = [
+            "name",
+            "kind",
+            "location",
+            "timezone",
+            "starts_on",
+            "ends_on",
+            "submission_deadline",
+            "required_approvals",
+            "endorsement_quorum",
+            "accepts_late_submissions",
+        ]
+
+
+class DeadlineChangeInline(ReadOnlyInline):
+    model = DeadlineChange
+    fields = ("version", "old_deadline", "new_deadline", "changed_by", "changed_at", "reason")
+    ordering = ("version",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DeadlineChange]:
+        return super().get_queryset(request).select_related("changed_by")
+
+
+@admin.register(Occasion)
+class OccasionAdmin(admin.ModelAdmin):
+    form = OccasionAdminForm
+    list_display = (
+        "name",
+        "kind",
+        "location",
+        "deadline_in_own_zone",
+        "deadline_version",
+        "starts_on",
+        "ends_on",
+        "accepts_late_submissions",
+    )
+    list_filter = ("kind", "accepts_late_submissions")
+    search_fields = ("name", "location")
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "location", "timezone", "starts_on", "ends_on")}),
+        (
+            _("Submission deadline"),
+            {
+                "fields": (
+                    "submission_deadline",
+                    "deadline_in_own_zone",
+                    "deadline_version",
+                    "deadline_change_reason",
+                )
+            },
+        ),
+        (
+            _("Approvals and endorsements"),
+            {"fields": ("required_approvals", "endorsement_quorum", "accepts_late_submissions")},
+        ),
+    )
+    readonly_fields = ("deadline_in_own_zone", "deadline_version")
+    inlines = [DeadlineChangeInline]
+
+    @admin.display(description=_("deadline in its own time"), ordering="submission_deadline")
+    def deadline_in_own_zone(self, occasion: Occasion) -> str:
+        if occasion.pk is None:
+            return "-"
+        return gettext("%(moment)s (%(place)s time)") % {
+            "moment": local_time(occasion.submission_deadline, occasion.zone),
+            "place": occasion.place_name,
+        }
+
+    def save_model(self, request: HttpRequest, obj: Occasion, form: Any, change: bool) -> None:
+        """A new deadline of an existing occasion is a recorded move, not a plain edit."""
+        if not change or "submission_deadline" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        new_deadline = obj.submission_deadline
+        other_fields = [
+            name
+            for name in form.changed_data
+            if name in OccasionAdminForm.Meta.fields and name != "submission_deadline"
+        ]
+        if other_fields:
+            obj.save(update_fields=other_fields)
+        try:
+            moved = occasion_move_deadline(
+                occasion=obj,
+                new_deadline=new_deadline,
+                actor=cast(Person, request.user),
+                reason=form.cleaned_data.get("deadline_change_reason", ""),
+            )
+        except Refused as refusal:
+            setattr(request, DEADLINE_REFUSED, True)
+            for reason in refusal.reasons:
+                messages.error(request, reason)
+            obj.refresh_from_db()
+            return
+        obj.submission_deadline = moved.submission_deadline
+        obj.deadline_version = moved.deadline_version
+
+    def response_change(self, request: HttpRequest, obj: Occasion) -> HttpResponse:
+        if getattr(request, DEADLINE_REFUSED, False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+
+# Proposals: shown with their history; moved only by the transition service.
+
+
+class RevisionInline(ReadOnlyInline):
+    model = Revision
+    fields = ("number", "title", "author", "created_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Revision]:
+        return super().get_queryset(request).select_related("author")
+
+
+class ReviewInline(ReadOnlyInline):
+    model = Review
+    fields = ("revision_number", "reviewer", "decision", "comment", "created_at")
+    readonly_fields = ("revision_number",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Review]:
+        return super().get_queryset(request).select_related("revision", "reviewer")
+
+    @admin.display(description=_("revision"))
+    def revision_number(self, review: Review) -> int:
+        return review.revision.number
+
+
+class EndorsementInline(ReadOnlyInline):
+    model = Endorsement
+    fields = ("organization", "endorsed_by", "created_at", "withdrawn_at", "withdrawn_by")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Endorsement]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization", "endorsed_by", "withdrawn_by")
+        )
+
+
+class SubmissionInline(ReadOnlyInline):
+    model = Submission
+    fields = ("body", "submitted_by", "submitted_at", "reference")
+
+
+class OutcomeInline(ReadOnlyInline):
+    model = Outcome
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fields = ("result", "decided_on", "note", "link", "recorded_by", "recorded_at")
+
+
+def transition_argument_names(name: str) -> list[str]:
+    """The inputs a transition takes besides its comment, from its form."""
+    form_class = TRANSITION_FORMS.get(name)
+    if form_class is None:
+        return []
+    return [field for field in form_class.base_fields if field != "comment"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "state",
+        "lead_organization",
+        "occasion",
+        "target_body",
+        "language",
+        "revision",
+        "updated_at",
+    )
+    list_filter = ("state", "occasion", "target_body", "lead_organization", "language")
+    search_fields = ("title", "summary")
+    list_select_related = ("lead_organization", "occasion", "target_body")
+    fieldsets = (
+        (None, {"fields": ("title", "state", "standing", "outcome", "summary", "text")}),
+        (
+            _("Who, to whom, when"),
+            {
+                "fields": (
+                    "lead_organization",
+                    "authors",
+                    "created_by",
+                    "target_body",
+                    "occasion",
+                    "themes",
+                    "language",
+                    "revision",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
+        (_("Actions"), {"fields": ("transition_panel",)}),
+        (_("Transition log"), {"fields": ("log_entries",)}),
+    )
+    readonly_fields = (
+        "title",
+        "state",
+        "standing",
+        "outcome",
+        "summary",
+        "text",
+        "lead_organization",
+        "authors",
+        "created_by",
+        "target_body",
+        "occasion",
+        "themes",
+        "language",
+        "revision",
+        "created_at",
+        "updated_at",
+        "transition_panel",
+        "log_entries",
+    )
+    inlines = [RevisionInline, ReviewInline, EndorsementInline, SubmissionInline, OutcomeInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Drafters write proposals in the application, which records the first revision."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Text changes are revisions by authors; state changes are transitions (see Actions)."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """A proposal's history is kept: withdraw it instead."""
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/transition/",
+                self.admin_site.admin_view(self.transition_view),
+                name="proposals_proposal_transition",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Proposal | None:
+        """The proposal with what the rules read, and what this person may do with it now."""
+        found = super().get_object(request, object_id, from_field)
+        if found is None:
+            return None
+        proposal = proposals_with_rule_data().get(pk=found.pk)
+        proposal.admin_transition_options = transition_options(  # type: ignore[attr-defined]
+            obj=proposal, actor=request.user
+        )
+        return proposal
+
+    def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Run one transition as the person at the keyboard; refusals come back as messages."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        proposal = self.get_object(request, unquote(object_id))
+        if proposal is None:
+            raise Http404(gettext("There is no proposal with id %(id)s.") % {"id": object_id})
+        if not self.has_view_permission(request, proposal):
+            raise PermissionDenied
+        change_url = reverse("admin:proposals_proposal_change", args=[proposal.pk])
+        name = request.POST.get("transition", "")
+        seen_state = request.POST.get("seen_state", proposal.state)
+        if seen_state != proposal.state:
+            messages.error(
+                request,
+                gettext(
+                    "Someone changed this proposal while you were reading it: it is now "
+                    "%(state)s. Check it and try again."
+                )
+                % {"state": proposal.get_state_display().lower()},
+            )
+            return HttpResponseRedirect(change_url)
+        arguments = {
+            field: request.POST.get(f"{TRANSITION_PREFIX}-{field}", "")
+            for field in transition_argument_names(name)
+        }
+        try:
+            result = transition_run(
+                obj=proposal,
+                name=name,
+                actor=request.user,
+                comment=request.POST.get(f"{TRANSITION_PREFIX}-comment", ""),
+                arguments=arguments,
+            )
+        except UnknownTransition:
+            messages.error(
+                request, gettext("A proposal has no action named “%(name)s”.") % {"name": name}
+            )
+        except Refused as refusal:
+            for reason in refusal.reasons:
+                messages.error(request, reason)
+        else:
+            messages.success(
+                request,
+                gettext("%(action)s: the proposal is now %(state)s.")
+                % {
+                    "action": TRANSITION_LABELS[name],
+                    "state": result.obj.get_state_display().lower(),
+                },
+            )
+        return HttpResponseRedirect(change_url)
+
+    @admin.display(description=_("approvals and endorsements"))
+    def standing(self, proposal: Proposal) -> str:
+        occasion = proposal.occasion
+        if occasion is None:
+            return "-"
+        return gettext(
+            "%(approvals)s of %(required)s approvals of revision %(revision)s; "
+            "%(endorsements)s of %(quorum)s endorsements"
+        ) % {
+            "approvals": rules.approvals_of_current_revision(proposal),
+            "required": occasion.required_approvals,
+            "revision": proposal.revision,
+            "endorsements": rules.endorsements_counted(proposal),
+            "quorum": occasion.endorsement_quorum,
+        }
+
+    @admin.display(description=_("what you can do now"))
+    def transition_panel(self, proposal: Proposal) -> SafeString | str:
+        options: list[TransitionOption] | None = getattr(proposal, "admin_transition_options", None)
+        if options is None:
+            return "-"
+        allowed = [option for option in options if option.allowed]
+        waiting = [
+            option for option in options if option.kind == RefusalKind.CONDITION
+        ]  # possible from this state, for this person, once a condition is met
+        parts: list[SafeString] = []
+        if allowed:
+            parts.append(self._transition_inputs(proposal, allowed))
+        parts.extend(
+            format_html("<p><strong>{}</strong>: {}</p>", option.label, " ".join(option.reasons))
+            for option in waiting
+        )
+        if not parts:
+            return gettext("Nothing you can do on this proposal now.")
+        return format_html_join("", "{}", ((part,) for part in parts))
+
+    def _transition_inputs(self, proposal: Proposal, allowed: list[TransitionOption]) -> SafeString:
+        url = reverse("admin:proposals_proposal_transition", args=[proposal.pk])
+        fields: list[SafeString] = [
+            format_html('<input type="hidden" name="seen_state" value="{}">', proposal.state),
+            format_html(
+                '<p><label for="id_{0}-comment">{1}</label><br>'
+                '<textarea id="id_{0}-comment" name="{0}-comment" rows="3" cols="60"></textarea></p>',
+                TRANSITION_PREFIX,
+                gettext("Comment"),
+            ),
+        ]
+        for option in allowed:
+            form_class = TRANSITION_FORMS.get(option.name)
+            if form_class is None:
+                continue
+            form = form_class(prefix=TRANSITION_PREFIX)
+            fields.extend(
+                format_html(
+                    "<p>{} {}<br>{}</p>",
+                    form[name].label_tag(),
+                    gettext("(for “%(action)s”)") % {"action": option.label},
+                    form[name],
+                )
+                for name in transition_argument_names(option.name)
+            )
+        buttons = format_html_join(
+            " ",
+            '<button type="submit" class="button" formaction="{}" formmethod="post" '
+            'name="transition" value="{}">{}</button>',
+            ((url, option.name, option.label) for option in allowed),
+        )
+        return format_html(
+            "{}<p>{}</p>", format_html_join("", "{}", ((field,) for field in fields)), buttons
+        )
+
+    @admin.display(description=_("log"))
+    def log_entries(self, proposal: Proposal) -> SafeString | str:
+        if proposal.pk is None:
+            return "-"
+        entries = TransitionLog.objects.for_object(proposal).select_related("actor")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    local_time(entry.at),
+                    entry.transition,
+                    entry.source or "-",
+                    entry.target,
+                    entry.actor or "-",
+                    entry.comment,
+                )
+                for entry in entries
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            gettext("At (%(zone)s time)") % {"zone": timezone.get_current_timezone_name()},
+            gettext("Action"),
+            gettext("From → to"),
+            gettext("By"),
+            gettext("Comment"),
+            rows,
+        )

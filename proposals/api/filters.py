@@ -1,0 +1,147 @@
+"""Filters of the lists; a value that is not understood is a 400 that says why."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django_filters import fields as filter_fields
+from django_filters import rest_framework as filters
+
+from proposals.models import (
+    Body,
+    Occasion,
+    Organization,
+    Person,
+    PresidencyTerm,
+    Proposal,
+    ProposalState,
+    Role,
+    Theme,
+)
+
+SEARCH_MAX_LENGTH = 200
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
+
+class YearBoundIsoDateTimeField(filter_fields.IsoDateTimeField):
+    """An ISO 8601 date and time between the years 1900 and 2200."""
+
+    def to_python(self, value: object) -> dt.datetime | None:
+        parsed = super().to_python(value)
+        if parsed is not None and not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+            raise forms.ValidationError(
+                _("Give a date between the years %(first)s and %(last)s.")
+                % {"first": EARLIEST_YEAR, "last": LATEST_YEAR}
+            )
+        return parsed
+
+
+class DateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = YearBoundIsoDateTimeField
+
+
+class SearchFilter(filters.CharFilter):
+    """Words to find, case-insensitive, in the fields given."""
+
+    def __init__(self, *, search_fields: tuple[str, ...], **kwargs: object) -> None:
+        kwargs.setdefault("max_length", SEARCH_MAX_LENGTH)
+        super().__init__(**kwargs)
+        self.search_fields = search_fields
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        for word in (value or "").split():
+            condition = Q()
+            for field in self.search_fields:
+                condition |= Q(**{f"{field}__icontains": word})
+            qs = qs.filter(condition)
+        return qs
+
+
+class ProposalFilter(filters.FilterSet):
+    state = filters.MultipleChoiceFilter(choices=ProposalState.choices)
+    occasion = filters.ModelChoiceFilter(queryset=Occasion.objects.all())
+    target_body = filters.ModelChoiceFilter(queryset=Body.objects.all())
+    lead_organization = filters.ModelChoiceFilter(queryset=Organization.objects.all())
+    theme = filters.ModelChoiceFilter(
+        field_name="themes", queryset=Theme.objects.all(), distinct=True
+    )
+    deadline_before = DateTimeFilter(field_name="occasion__submission_deadline", lookup_expr="lte")
+    deadline_after = DateTimeFilter(field_name="occasion__submission_deadline", lookup_expr="gte")
+    search = SearchFilter(search_fields=("title", "summary"))
+    ordering = filters.OrderingFilter(
+        fields=(
+            ("id", "id"),
+            ("title", "title"),
+            ("state", "state"),
+            ("created_at", "created_at"),
+            ("updated_at", "updated_at"),
+            ("occasion__submission_deadline", "deadline"),
+        )
+    )
+
+    class Meta:
+        model = Proposal
+        fields: list[str] = []
+
+
+class OrganizationFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=Organization.Kind.choices)
+    status = filters.ChoiceFilter(choices=Organization.Status.choices)
+    parent = filters.ModelChoiceFilter(queryset=Organization.objects.all())
+    search = SearchFilter(search_fields=("name", "short_name"))
+    ordering = filters.OrderingFilter(fields=("id", "name", "joined_on"))
+
+    class Meta:
+        model = Organization
+        fields: list[str] = []
+
+
+class PersonFilter(filters.FilterSet):
+    organization = filters.ModelChoiceFilter(
+        field_name="memberships__organization", queryset=Organization.objects.all(), distinct=True
+    )
+    role = filters.ChoiceFilter(field_name="memberships__role", choices=Role.choices, distinct=True)
+    search = SearchFilter(search_fields=("username", "first_name", "last_name"))
+    ordering = filters.OrderingFilter(fields=("id", "username", "last_name"))
+
+    class Meta:
+        model = Person
+        fields: list[str] = []
+
+
+class PresidencyTermFilter(filters.FilterSet):
+    organization = filters.ModelChoiceFilter(queryset=Organization.objects.all())
+    ordering = filters.OrderingFilter(fields=("id", "starts_on"))
+
+    class Meta:
+        model = PresidencyTerm
+        fields: list[str] = []
+
+
+class BodyFilter(filters.FilterSet):
+    level = filters.ChoiceFilter(choices=Body.Level.choices)
+    country = filters.CharFilter(max_length=2)
+    search = SearchFilter(search_fields=("name",))
+    ordering = filters.OrderingFilter(fields=("id", "name"))
+
+    class Meta:
+        model = Body
+        fields: list[str] = []
+
+
+class OccasionFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=Occasion.Kind.choices)
+    deadline_before = DateTimeFilter(field_name="submission_deadline", lookup_expr="lte")
+    deadline_after = DateTimeFilter(field_name="submission_deadline", lookup_expr="gte")
+    search = SearchFilter(search_fields=("name", "location"))
+    ordering = filters.OrderingFilter(
+        fields=("id", "name", "starts_on", ("submission_deadline", "deadline"))
+    )
+
+    class Meta:
+        model = Occasion
+        fields: list[str] = []

@@ -1,0 +1,256 @@
+"""The delivery log (secretariat only), the reminder rules, and the caller's calendar link."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from proposals.api.permissions import ReadByGroupWriteBySecretariat
+from proposals.api.views import (
+    LIST_REFUSALS,
+    READ_REFUSALS,
+    WRITE_REFUSALS,
+    ApiViewSet,
+    refusals,
+)
+from proposals.models import Occasion, Person, ReminderRule, validate_reminder_offsets
+from proposals.selectors import roles_of
+from proposals.services import calendar_token_regenerate
+from workflow.models import Delivery
+
+# Deliveries
+
+
+class SecretariatOnly(BasePermission):
+    """The secretariat (and superusers) read the delivery log; nobody else."""
+
+    message = gettext_lazy("Only the secretariat can read the delivery log.")
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        roles = roles_of(user)
+        return roles.secretariat or roles.is_superuser
+
+
+class DeliveryRecipientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField(source="get_full_name")
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    """Who was reminded or told of what, when, and with what result."""
+
+    recipient = DeliveryRecipientSerializer(read_only=True)
+    event = serializers.SerializerMethodField(help_text="The email sent, such as reminder_review.")
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    about = serializers.SerializerMethodField(help_text="The object the email is about.")
+    title = serializers.SerializerMethodField(help_text="The proposal's title when written.")
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "kind",
+            "event",
+            "status",
+            "status_label",
+            "recipient",
+            "about",
+            "title",
+            "essential",
+            "topic",
+            "stage",
+            "due_at",
+            "created_at",
+            "queued_at",
+            "claimed_at",
+            "sent_at",
+            "attempts",
+            "last_error",
+        ]
+        read_only_fields = fields
+
+    def get_event(self, delivery: Delivery) -> str:
+        return delivery.template.rsplit("/", 1)[-1]
+
+    def get_about(self, delivery: Delivery) -> dict[str, Any] | None:
+        content_type = delivery.content_type
+        if content_type is None:
+            return None
+        return {"type": content_type.model, "id": delivery.object_id}
+
+    def get_title(self, delivery: Delivery) -> str:
+        return str((delivery.context or {}).get("title", ""))
+
+
+class DeliveryFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Delivery.Status.choices)
+    kind = filters.ChoiceFilter(choices=Delivery.Kind.choices)
+    recipient = filters.ModelChoiceFilter(queryset=Person.objects.all())
+    recipient_username = filters.CharFilter(field_name="recipient__username")
+    proposal = filters.NumberFilter(method="filter_proposal")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Delivery
+        fields = ["status", "kind", "recipient"]
+
+    def filter_proposal(self, queryset: QuerySet[Delivery], name: str, value: Any) -> Any:
+        return queryset.filter(content_type__model="proposal", object_id=value)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: DeliverySerializer(many=True), **LIST_REFUSALS}),
+    retrieve=extend_schema(responses={200: DeliverySerializer, **READ_REFUSALS}),
+)
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """The delivery log: every reminder and notification, newest first."""
+
+    serializer_class = DeliverySerializer
+    permission_classes = [SecretariatOnly]
+    filterset_class = DeliveryFilter
+    queryset = Delivery.objects.select_related("recipient", "content_type").order_by(
+        "-created_at", "-id"
+    )
+
+
+# Reminder rules
+
+
+class ReminderRuleSerializer(serializers.ModelSerializer):
+    """Days before the deadline, for a kind of occasion or for one occasion."""
+
+    occasion_kind = serializers.ChoiceField(
+        choices=Occasion.Kind.choices, allow_blank=True, required=False, default=""
+    )
+    occasion = serializers.PrimaryKeyRelatedField(
+        queryset=Occasion.objects.all(), allow_null=True, required=False, default=None
+    )
+    offsets = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=365),
+        allow_empty=False,
+        help_text="Whole days before the deadline, such as [30, 14, 7, 2, 1].",
+    )
+
+    class Meta:
+        model = ReminderRule
+        fields = ["id", "occasion_kind", "occasion", "offsets", "updated_at"]
+        read_only_fields = ["id", "updated_at"]
+
+    def validate_offsets(self, value: list[int]) -> list[int]:
+        try:
+            validate_reminder_offsets(value)
+        except Exception as error:
+            raise ValidationError(getattr(error, "messages", [str(error)])) from None
+        return sorted(value, reverse=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = cast(ReminderRule | None, self.instance)
+        kind = attrs.get("occasion_kind", instance.occasion_kind if instance else "")
+        occasion = attrs.get("occasion", instance.occasion if instance else None)
+        if bool(kind) == bool(occasion):
+            raise ValidationError(
+                _("Give either occasion_kind (a rule for a kind) or occasion (one occasion).")
+            )
+        same = ReminderRule.objects.all()
+        if instance is not None:
+            same = same.exclude(pk=instance.pk)
+        if occasion is not None and same.filter(occasion=occasion).exists():
+            raise ValidationError(
+                {"occasion": [_("This occasion already has a reminder rule: change that one.")]}
+            )
+        if kind and same.filter(occasion__isnull=True, occasion_kind=kind).exists():
+            raise ValidationError(
+                {"occasion_kind": [_("This kind already has a reminder rule: change that one.")]}
+            )
+        return attrs
+
+    def save(self, **kwargs: Any) -> ReminderRule:
+        try:
+            with transaction.atomic():
+                return cast(ReminderRule, super().save(updated_at=timezone.now(), **kwargs))
+        except IntegrityError:
+            raise ValidationError(
+                _("Someone saved a rule for the same kind or occasion meanwhile; reload.")
+            ) from None
+
+
+class ReminderRuleFilter(filters.FilterSet):
+    occasion_kind = filters.ChoiceFilter(choices=Occasion.Kind.choices)
+    occasion = filters.ModelChoiceFilter(queryset=Occasion.objects.all())
+
+    class Meta:
+        model = ReminderRule
+        fields = ["occasion_kind", "occasion"]
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: ReminderRuleSerializer(many=True), **LIST_REFUSALS}),
+    retrieve=extend_schema(responses={200: ReminderRuleSerializer, **READ_REFUSALS}),
+    create=extend_schema(responses={201: ReminderRuleSerializer, **WRITE_REFUSALS}),
+    partial_update=extend_schema(responses={200: ReminderRuleSerializer, **WRITE_REFUSALS}),
+    destroy=extend_schema(responses={204: None, **WRITE_REFUSALS}),
+)
+class ReminderRuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    """When reminders go out: without a rule, 30, 14, 7, 2 and 1 days before each deadline;
+    an occasion's own rule overrides its kind's."""
+
+    serializer_class = ReminderRuleSerializer
+    permission_classes = [ReadByGroupWriteBySecretariat]
+    filterset_class = ReminderRuleFilter
+    queryset = ReminderRule.objects.select_related("occasion").order_by("occasion_kind", "pk")
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+
+# The caller's calendar link
+
+
+class CalendarLinkSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Subscribe to it in a calendar app; keep it secret.")
+
+
+def calendar_link(request: Request, person: Person) -> dict[str, str]:
+    return {"url": request.build_absolute_uri(f"/calendar/{person.calendar_token}.ics")}
+
+
+@extend_schema_view(
+    retrieve=extend_schema(responses={200: CalendarLinkSerializer, **refusals(401)}),
+    create=extend_schema(request=None, responses={201: CalendarLinkSerializer, **refusals(401)}),
+)
+class CalendarLinkViewSet(ApiViewSet):
+    """The caller's secret calendar link; POST replaces it and the old link stops working."""
+
+    serializer_class = CalendarLinkSerializer
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    def retrieve(self, request: Request) -> Response:
+        return Response(calendar_link(request, cast(Person, request.user)))
+
+    def create(self, request: Request) -> Response:
+        person = cast(Person, request.user)
+        calendar_token_regenerate(person=person)
+        return Response(calendar_link(request, person), status=201)

@@ -1,0 +1,616 @@
+"""Serializers: they validate input and shape output; the services act."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models, transaction
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from proposals.markdown import markdown_to_html
+from proposals.models import (
+    Body,
+    Endorsement,
+    Language,
+    Membership,
+    Occasion,
+    Organization,
+    Person,
+    PresidencyTerm,
+    Proposal,
+    Review,
+    Revision,
+    Role,
+    Theme,
+)
+from proposals.selectors import roles_of
+from workflow.models import TransitionLog
+from workflow.services import transition_options
+
+MAX_COUNT = 100  # of approvals or endorsements an occasion may require
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
+
+def requester_of(serializer: serializers.BaseSerializer[Any]) -> Any:
+    """The person making the request the serializer works for."""
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+def check_year(value: dt.date) -> None:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise serializers.ValidationError(
+            _("Give a date between the years %(first)s and %(last)s.")
+            % {"first": EARLIEST_YEAR, "last": LATEST_YEAR}
+        )
+
+
+def model_clean(instance: Any) -> None:
+    """Run the model's own clean(), turning its errors into input errors."""
+    try:
+        instance.clean()
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(
+            error.message_dict
+            if hasattr(error, "error_dict")
+            else {"non_field_errors": error.messages}
+        ) from None
+
+
+def merged(serializer: serializers.ModelSerializer[Any], attrs: dict[str, Any], name: str) -> Any:
+    """The value of `name` after this write: the new one, else the stored one."""
+    if name in attrs:
+        return attrs[name]
+    instance = serializer.instance
+    return getattr(instance, name) if instance is not None else None
+
+
+class StrictEmailField(serializers.EmailField):
+    """An email address given as a string."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TextField(serializers.CharField):
+    """A string, and only a string: a number or a boolean is a wrong type, not text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.ModelSerializer[Any]):
+    """Model fields of text take strings only."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: TextField,
+        models.TextField: TextField,
+        models.EmailField: StrictEmailField,
+    }
+
+
+class YearBoundDateField(serializers.DateField):
+    """A date whose year is plausible (1900–2200), so that date arithmetic never overflows."""
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        parsed = super().to_internal_value(value)
+        check_year(parsed)
+        return parsed
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date and time that must carry its UTC offset (2025-11-10T23:59:00-03:00)."""
+
+    default_error_messages = {
+        "invalid": gettext_lazy(
+            "Give a date and time in ISO 8601 with its offset, such as 2025-11-10T23:59:00-03:00."
+        ),
+        "naive": gettext_lazy(
+            "Give the date and time with its offset from UTC, such as 2025-11-10T23:59:00-03:00."
+        ),
+    }
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        if not isinstance(value, str):
+            self.fail("invalid")
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("invalid")
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            self.fail("naive")
+        check_year(parsed)
+        return parsed
+
+
+def local_iso(moment: dt.datetime | None, zone: Any) -> str | None:
+    """The moment in ISO 8601 with the offset of `zone`."""
+    return moment.astimezone(zone).isoformat() if moment is not None else None
+
+
+# Reference data
+
+
+class OrganizationSerializer(ModelSerializer):
+    joined_on = YearBoundDateField(required=False, allow_null=True)
+    left_on = YearBoundDateField(required=False, allow_null=True)
+
+    class Meta:
+        model = Organization
+        fields = [
+            "id",
+            "name",
+            "short_name",
+            "kind",
+            "status",
+            "country",
+            "joined_on",
+            "left_on",
+            "parent",
+            "is_secretariat",
+        ]
+        read_only_fields = ["is_secretariat"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        status = merged(self, attrs, "status")
+        if merged(self, attrs, "left_on") and status != Organization.Status.FORMER:
+            raise serializers.ValidationError(
+                {"left_on": [_("Only a former member has a date it left on.")]}
+            )
+        parent = attrs.get("parent")
+        if parent is not None and self.instance is not None:
+            ancestor: Organization | None = parent
+            while ancestor is not None:
+                if ancestor.pk == self.instance.pk:
+                    raise serializers.ValidationError(
+                        {"parent": [_("An organisation cannot be part of itself.")]}
+                    )
+                ancestor = ancestor.parent
+        return attrs
+
+
+class OrganizationRolesSerializer(serializers.Serializer):
+    """One organisation a person acts for, with their roles in it."""
+
+    id = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
+    name = serializers.CharField(read_only=True)
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices), allow_empty=False, max_length=4
+    )
+
+
+class PersonSerializer(ModelSerializer):
+    """A person; the email is shown only to the secretariat and to the person themself."""
+
+    name = serializers.SerializerMethodField()
+    organizations = OrganizationRolesSerializer(many=True, required=False)
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "username",
+            "name",
+            "first_name",
+            "last_name",
+            "email",
+            "organizations",
+            "language",
+            "timezone",
+        ]
+
+    def get_name(self, person: Person) -> str:
+        return person.get_full_name() or person.username
+
+    def to_representation(self, instance: Person) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        viewer = requester_of(self)
+        roles = roles_of(viewer)
+        if not (roles.secretariat or roles.is_superuser or roles.person_id == instance.pk):
+            data.pop("email", None)
+        by_organization: dict[int, dict[str, Any]] = {}
+        for membership in instance.memberships.all():
+            entry = by_organization.setdefault(
+                membership.organization_id,
+                {
+                    "id": membership.organization_id,
+                    "name": membership.organization.name,
+                    "roles": [],
+                },
+            )
+            entry["roles"].append(membership.role)
+        data["organizations"] = list(by_organization.values())
+        return data
+
+    def validate_organizations(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen: set[int] = set()
+        for entry in value:
+            organization = entry["id"]
+            if organization.pk in seen:
+                raise serializers.ValidationError(
+                    _("%(name)s is listed twice; give all its roles at once.")
+                    % {"name": organization.name}
+                )
+            seen.add(organization.pk)
+            if Role.SECRETARIAT in entry["roles"] and not organization.is_secretariat:
+                raise serializers.ValidationError(
+                    _("Only people of the secretariat organisation can be secretariat.")
+                )
+        return value
+
+    @transaction.atomic
+    def create(self, validated_data: dict[str, Any]) -> Person:
+        organizations = validated_data.pop("organizations", [])
+        person = Person(**validated_data)
+        person.set_unusable_password()
+        person.save()
+        self._set_memberships(person, organizations)
+        return person
+
+    @transaction.atomic
+    def update(self, instance: Person, validated_data: dict[str, Any]) -> Person:
+        organizations = validated_data.pop("organizations", None)
+        instance = super().update(instance, validated_data)
+        if organizations is not None:
+            self._set_memberships(instance, organizations)
+        return instance
+
+    def _set_memberships(self, person: Person, organizations: list[dict[str, Any]]) -> None:
+        wanted = {(entry["id"].pk, role) for entry in organizations for role in entry["roles"]}
+        current = {(m.organization_id, m.role): m for m in Membership.objects.filter(person=person)}
+        for key, membership in current.items():
+            if key not in wanted:
+                membership.delete()
+        Membership.objects.bulk_create(
+            [
+                Membership(person=person, organization_id=org_id, role=role)
+                for org_id, role in sorted(wanted - set(current))
+            ]
+        )
+
+
+class PresidencyTermSerializer(ModelSerializer):
+    starts_on = YearBoundDateField()
+    ends_on = YearBoundDateField()
+
+    class Meta:
+        model = PresidencyTerm
+        fields = ["id", "organization", "starts_on", "ends_on"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        starts_on, ends_on = merged(self, attrs, "starts_on"), merged(self, attrs, "ends_on")
+        if starts_on and ends_on and ends_on <= starts_on:
+            raise serializers.ValidationError({"ends_on": [_("A term ends after it starts.")]})
+        term = PresidencyTerm(
+            pk=self.instance.pk if self.instance else None,
+            organization=merged(self, attrs, "organization"),
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
+        model_clean(term)
+        return attrs
+
+
+class BodySerializer(ModelSerializer):
+    class Meta:
+        model = Body
+        fields = ["id", "name", "level", "country"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if merged(self, attrs, "level") == Body.Level.NATIONAL and not merged(
+            self, attrs, "country"
+        ):
+            raise serializers.ValidationError(
+                {"country": [_("A national body belongs to a country: give its ISO code.")]}
+            )
+        return attrs
+
+
+class OccasionSerializer(ModelSerializer):
+    """An occasion; its deadline is shown in its own time zone, and a change of it is a
+    recorded move (proposals.services.occasion_move_deadline)."""
+
+    starts_on = YearBoundDateField()
+    ends_on = YearBoundDateField()
+    submission_deadline = AwareDateTimeField(
+        help_text="ISO 8601 with its UTC offset; shown in the occasion's time zone."
+    )
+    deadline_change_reason = TextField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why the deadline moves (kept with the recorded move).",
+    )
+
+    class Meta:
+        model = Occasion
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "location",
+            "timezone",
+            "starts_on",
+            "ends_on",
+            "submission_deadline",
+            "deadline_version",
+            "required_approvals",
+            "endorsement_quorum",
+            "accepts_late_submissions",
+            "deadline_change_reason",
+        ]
+        read_only_fields = ["deadline_version"]
+        extra_kwargs = {
+            "required_approvals": {"max_value": MAX_COUNT},
+            "endorsement_quorum": {"max_value": MAX_COUNT},
+        }
+
+    def to_representation(self, instance: Occasion) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["submission_deadline"] = local_iso(instance.submission_deadline, instance.zone)
+        return data
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        starts_on, ends_on = merged(self, attrs, "starts_on"), merged(self, attrs, "ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            raise serializers.ValidationError(
+                {"ends_on": [_("An occasion cannot end before it starts.")]}
+            )
+        return attrs
+
+
+# Proposals
+
+
+class OutcomeSerializer(serializers.Serializer):
+    result = serializers.CharField()
+    decided_on = serializers.DateField()
+    note = serializers.CharField()
+    link = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+
+
+class SubmissionSerializer(serializers.Serializer):
+    body = serializers.IntegerField(source="body_id")
+    submitted_at = serializers.DateTimeField()
+    reference = serializers.CharField()
+
+
+class ProposalSerializer(ModelSerializer):
+    """A proposal as the requester sees it, with the transitions they can run now.
+
+    On create, `authors` are the co-authors (the creator is always one) and
+    `lead_organization` defaults to the creator's own; on edit, `expected_revision`
+    refuses an edit made on an older revision.
+    """
+
+    authors = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Person.objects.filter(is_active=True)
+    )
+    lead_organization = serializers.PrimaryKeyRelatedField(
+        required=False, allow_null=True, queryset=Organization.objects.all()
+    )
+    themes = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Theme.objects.all()
+    )
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+    text_html = serializers.SerializerMethodField()
+    deadline = serializers.SerializerMethodField()
+    outcome = OutcomeSerializer(source="outcome_record", read_only=True, allow_null=True)
+    submission = SubmissionSerializer(read_only=True, allow_null=True)
+    transitions = serializers.SerializerMethodField()
+    expected_revision = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The revision this edit was made on; a newer one refuses the edit (409).",
+    )
+
+    class Meta:
+        model = Proposal
+        fields = [
+            "id",
+            "title",
+            "summary",
+            "text",
+            "text_html",
+            "state",
+            "lead_organization",
+            "authors",
+            "target_body",
+            "occasion",
+            "themes",
+            "language",
+            "revision",
+            "outcome",
+            "submission",
+            "deadline",
+            "created_at",
+            "updated_at",
+            "transitions",
+            "expected_revision",
+        ]
+        read_only_fields = ["state", "revision", "created_at", "updated_at"]
+
+    def get_text_html(self, proposal: Proposal) -> str:
+        return markdown_to_html(proposal.text)
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_deadline(self, proposal: Proposal) -> str | None:
+        occasion = proposal.occasion
+        return local_iso(occasion.submission_deadline, occasion.zone) if occasion else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_transitions(self, proposal: Proposal) -> list[str]:
+        person = requester_of(self)
+        return [
+            option.name
+            for option in transition_options(obj=proposal, actor=person)
+            if option.allowed
+        ]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None and "lead_organization" in attrs:
+            raise serializers.ValidationError(
+                {"lead_organization": [_("The lead organisation of a proposal does not change.")]}
+            )
+        if self.instance is None and "expected_revision" in attrs:
+            attrs.pop("expected_revision")
+        return attrs
+
+    def service_arguments(self) -> dict[str, Any]:
+        """The validated input under the names the services take."""
+        arguments = dict(cast(dict[str, Any], self.validated_data))
+        if "authors" in arguments:
+            arguments["co_authors"] = arguments.pop("authors")
+        return arguments
+
+
+class TransitionOptionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    target = serializers.CharField()
+    allowed = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    """What a transition takes: a comment (required to request changes), and for `submit` the
+    body's reference, for `record_outcome` the outcome, its date, a note and a link."""
+
+    comment = TextField(required=False, allow_blank=True, max_length=10_000)
+    reference = TextField(required=False, allow_blank=True, max_length=300)
+    outcome = TextField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text="adopted, adopted_in_part, not_adopted or no_response",
+    )
+    decided_on = TextField(required=False, allow_blank=True, max_length=32, help_text="YYYY-MM-DD")
+    note = TextField(required=False, allow_blank=True, max_length=10_000)
+    link = TextField(required=False, allow_blank=True, max_length=500)
+
+    def arguments(self) -> dict[str, str]:
+        data = cast(dict[str, Any], self.validated_data)
+        return {name: value for name, value in data.items() if name != "comment"}
+
+
+class EndorsementSerializer(ModelSerializer):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    endorsed_by: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    withdrawn_by: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = Endorsement
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "endorsed_by",
+            "at",
+            "active",
+            "withdrawn_at",
+            "withdrawn_by",
+        ]
+        read_only_fields = fields
+
+
+class EndorsementCreateSerializer(serializers.Serializer):
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The organisation that endorses, when the requester represents several.",
+    )
+
+
+class ReviewSerializer(ModelSerializer):
+    revision = serializers.IntegerField(source="revision.number", read_only=True)
+    reviewer: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "revision", "reviewer", "decision", "comment", "at"]
+        read_only_fields = fields
+
+
+class RevisionSerializer(ModelSerializer):
+    author: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = Revision
+        fields = ["number", "title", "summary", "text", "author", "created_at"]
+        read_only_fields = fields
+
+
+class RevisionDiffQuerySerializer(serializers.Serializer):
+    """`from` and `to` revision numbers; by default the current revision and the one before."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "from": serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1),
+            "to": serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1),
+        }
+
+
+class RevisionDiffSerializer(serializers.Serializer):
+    """Unified diff lines of title, summary and text from one revision to another."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "from": serializers.IntegerField(),
+            "to": serializers.IntegerField(),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text="For title, summary and text: the unified diff lines (empty when "
+                "unchanged).",
+            ),
+        }
+
+
+class HistoryEntrySerializer(ModelSerializer):
+    actor: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = TransitionLog
+        fields = ["id", "transition", "source", "target", "actor", "at", "comment", "data"]
+        read_only_fields = fields
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = TextField(max_length=150)
+    password = TextField(max_length=4096, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

@@ -1,0 +1,576 @@
+"""The API's views: thin; the serializers validate, the services and rules decide and act."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cached_property
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib.auth import authenticate, user_logged_in
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, routers, status, viewsets
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    TokenAuthentication,
+)
+from rest_framework.authtoken.models import Token
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from proposals import services
+from proposals.api import filters, serializers
+from proposals.api.errors import RefusalSerializer, api_exception_handler, refusal_body
+from proposals.api.permissions import ReadByGroupWriteBySecretariat
+from proposals.api.renderers import CSVRenderer, proposals_csv_response
+from proposals.diff import revisions_diff
+from proposals.models import (
+    Body,
+    Endorsement,
+    Membership,
+    Occasion,
+    Organization,
+    Person,
+    PresidencyTerm,
+    Proposal,
+    Review,
+    Revision,
+)
+from proposals.selectors import proposals_visible_to, proposals_with_rule_data
+from workflow.errors import UnknownTransition
+from workflow.models import TransitionLog
+from workflow.services import transition_names, transition_options, transition_run
+
+ERROR_DESCRIPTIONS = {
+    400: "The input is not valid: each field error is given.",
+    401: "No valid credentials: send `Authorization: Token <token>` or a session cookie.",
+    403: "This person may never do this.",
+    404: "It does not exist, or this person cannot see it.",
+    409: "Not now: the state forbids it, a condition is unmet, or someone changed it meanwhile.",
+    429: "Too many failed logins: the account is locked for a while.",
+}
+
+
+def refusals(*codes: int) -> dict[Any, OpenApiResponse]:
+    """Documented refusal responses, each {"detail", "reasons"} (plus field errors on 400)."""
+    return {
+        (code, "application/json"): OpenApiResponse(
+            RefusalSerializer, description=ERROR_DESCRIPTIONS[code]
+        )
+        for code in codes
+    }
+
+
+READ_REFUSALS = refusals(401, 403, 404)
+LIST_REFUSALS = refusals(400, 401, 403, 404)
+WRITE_REFUSALS = refusals(400, 401, 403, 404, 409)
+
+
+def requester(request: Request) -> Person:
+    return cast(Person, request.user)
+
+
+class ApiConventions:
+    """One shape of refusal, answers in the requester's own language and time zone, and JSON
+    errors even where CSV was asked for."""
+
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+    def perform_authentication(self, request: Request) -> None:
+        """Once the requester is known (by token too), speak their language, in their zone."""
+        super().perform_authentication(request)  # type: ignore[misc]
+        person = request.user
+        if not person.is_authenticated:
+            return
+        language = getattr(person, "language", "")
+        if language in dict(settings.LANGUAGES):
+            translation.activate(language)
+            request._request.LANGUAGE_CODE = language
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(getattr(person, "timezone", "UTC")))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        renderer = getattr(request, "accepted_renderer", None)
+        if getattr(response, "exception", False) and isinstance(renderer, CSVRenderer):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+
+
+AUTHENTICATION_CLASSES: list[type[BaseAuthentication]] = [
+    TokenAuthentication,
+    SessionAuthentication,
+]
+
+
+class ApiViewSet(ApiConventions, viewsets.GenericViewSet):
+    """The base of every viewset: token (401 without one) or session, JSON in, filters."""
+
+    authentication_classes = AUTHENTICATION_CLASSES
+    permission_classes: list[type[BasePermission]] = [IsAuthenticated]
+    parser_classes: list[type[BaseParser]] = [JSONParser]
+    filter_backends: list[type[BaseFilterBackend]] = [DjangoFilterBackend]
+
+
+class ApiRootView(ApiConventions, routers.APIRootView):
+    """The API's entry point: links to every list."""
+
+    authentication_classes = AUTHENTICATION_CLASSES
+    permission_classes: list[type[BasePermission]] = [IsAuthenticated]
+
+
+class ApiRouter(routers.DefaultRouter):
+    APIRootView = ApiRootView
+    include_format_suffixes = False
+
+
+# Authentication
+
+
+@extend_schema(
+    tags=["auth"],
+    request=serializers.TokenRequestSerializer,
+    responses={200: serializers.TokenSerializer, **refusals(400, 429)},
+    auth=[],
+)
+class TokenObtainView(ApiConventions, APIView):
+    """A token for a username and password; five failed logins in a row lock the account."""
+
+    authentication_classes: list[type[BaseAuthentication]] = []
+    permission_classes: list[type[BasePermission]] = [AllowAny]
+    parser_classes: list[type[BaseParser]] = [JSONParser]
+
+    def post(self, request: Request) -> Response:
+        serializer = serializers.TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        http_request = request._request
+        user = authenticate(
+            request=http_request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+        )
+        if getattr(http_request, "axes_locked_out", False):
+            # This answer, in the API's shape, replaces axes' plain-text lockout page.
+            setattr(http_request, "axes_locked_out", False)  # noqa: B010
+            cool_off = settings.AXES_COOLOFF_TIME
+            minutes = max(1, int(cool_off.total_seconds() // 60)) if cool_off else 0
+            reason = (
+                _(
+                    "Too many failed logins for this account: it is locked for %(minutes)s "
+                    "minutes. Try again later."
+                )
+                % {"minutes": minutes}
+                if minutes
+                else _("Too many failed logins: this account is locked. Ask the secretariat.")
+            )
+            response = Response(refusal_body([reason]), status=status.HTTP_429_TOO_MANY_REQUESTS)
+            if cool_off:
+                response["Retry-After"] = str(int(cool_off.total_seconds()))
+            return response
+        if user is None or not user.is_active:
+            reason = _("The username or the password is wrong.")
+            return Response(refusal_body([reason]), status=status.HTTP_400_BAD_REQUEST)
+        user_logged_in.send(sender=type(user), request=http_request, user=user)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+# Reference data
+
+
+class ReferenceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    ApiViewSet,
+):
+    """Read by every person of the group, written by the secretariat."""
+
+    permission_classes: list[type[BasePermission]] = [ReadByGroupWriteBySecretariat]
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.save()
+
+
+class DeletableReferenceViewSet(mixins.DestroyModelMixin, ReferenceViewSet):
+    """Reference data that the secretariat may also delete while nothing uses it (else 409)."""
+
+
+def reference_schema(serializer_class: type, *, destroy: bool = True) -> Any:
+    """Schema of a reference viewset: its serializer for 2xx, the refusals for the rest."""
+    documented = {
+        "list": extend_schema(responses={200: serializer_class(many=True), **LIST_REFUSALS}),
+        "retrieve": extend_schema(responses={200: serializer_class, **READ_REFUSALS}),
+        "create": extend_schema(responses={201: serializer_class, **WRITE_REFUSALS}),
+        "partial_update": extend_schema(responses={200: serializer_class, **WRITE_REFUSALS}),
+    }
+    if destroy:
+        documented["destroy"] = extend_schema(responses={204: None, **WRITE_REFUSALS})
+    return extend_schema_view(**documented)
+
+
+@reference_schema(serializers.OrganizationSerializer)
+class OrganizationViewSet(DeletableReferenceViewSet):
+    """The group's member, observer and former organisations, and their agencies."""
+
+    queryset = Organization.objects.all()
+    serializer_class = serializers.OrganizationSerializer
+    filterset_class = filters.OrganizationFilter
+
+
+@reference_schema(serializers.PersonSerializer, destroy=False)
+class PersonViewSet(ReferenceViewSet):
+    """People and the organisations they act for, with their roles."""
+
+    serializer_class = serializers.PersonSerializer
+    filterset_class = filters.PersonFilter
+    queryset = Person.objects.prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("organization"))
+    )
+
+
+@reference_schema(serializers.PresidencyTermSerializer)
+class PresidencyTermViewSet(DeletableReferenceViewSet):
+    """The States that chair or chaired the group, term by term."""
+
+    queryset = PresidencyTerm.objects.all()
+    serializer_class = serializers.PresidencyTermSerializer
+    filterset_class = filters.PresidencyTermFilter
+
+
+@reference_schema(serializers.BodySerializer)
+class BodyViewSet(DeletableReferenceViewSet):
+    """Where proposals are addressed: parliaments, ministries, UN organs."""
+
+    queryset = Body.objects.all()
+    serializer_class = serializers.BodySerializer
+    filterset_class = filters.BodyFilter
+
+
+@reference_schema(serializers.OccasionSerializer)
+class OccasionViewSet(DeletableReferenceViewSet):
+    """Occasions and their deadlines; a change of `submission_deadline` is a recorded move."""
+
+    queryset = Occasion.objects.all()
+    serializer_class = serializers.OccasionSerializer
+    filterset_class = filters.OccasionFilter
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.validated_data.pop("deadline_change_reason", None)
+        serializer.save()
+
+    def perform_update(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        reason = data.pop("deadline_change_reason", "")
+        new_deadline = data.pop("submission_deadline", None)
+        with transaction.atomic():
+            if new_deadline is not None:
+                services.occasion_move_deadline(
+                    occasion=serializer.instance,
+                    new_deadline=new_deadline,
+                    actor=requester(self.request),
+                    reason=reason,
+                )
+                serializer.instance.refresh_from_db()
+            serializer.save()
+
+
+# Proposals
+
+
+PROPOSAL_LIST_RESPONSES = {
+    (200, "application/json"): serializers.ProposalSerializer(many=True),
+    (200, "text/csv"): OpenApiResponse(
+        OpenApiTypes.STR, description="With ?format=csv: every matching row, not paginated."
+    ),
+    **LIST_REFUSALS,
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses=PROPOSAL_LIST_RESPONSES,
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["json", "csv"],
+                description="csv: every matching row as CSV, not paginated.",
+            )
+        ],
+    ),
+    retrieve=extend_schema(responses={200: serializers.ProposalSerializer, **READ_REFUSALS}),
+    create=extend_schema(responses={201: serializers.ProposalSerializer, **WRITE_REFUSALS}),
+    partial_update=extend_schema(responses={200: serializers.ProposalSerializer, **WRITE_REFUSALS}),
+)
+class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Proposals the requester can see; an invisible one is not found (404)."""
+
+    queryset = Proposal.objects.none()
+    serializer_class = serializers.ProposalSerializer
+    filterset_class = filters.ProposalFilter
+
+    def get_queryset(self) -> QuerySet[Proposal]:
+        return proposals_with_rule_data(proposals_visible_to(self.request.user))
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        renderers = super().get_renderers()
+        if getattr(self, "action", None) == "list":
+            renderers.append(CSVRenderer())
+        return renderers
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(request.accepted_renderer, CSVRenderer):
+            visible = proposals_visible_to(request.user).select_related(
+                "lead_organization", "target_body", "occasion"
+            )
+            queryset = self.filter_queryset(visible.prefetch_related("authors", "themes"))
+            return proposals_csv_response(queryset, filename="proposals.csv")
+        return super().list(request, *args, **kwargs)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = serializers.ProposalSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        proposal = services.proposal_create(
+            author=requester(request), **serializer.service_arguments()
+        )
+        fresh = proposals_with_rule_data().get(pk=proposal.pk)
+        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        proposal = self.get_object()
+        serializer = serializers.ProposalSerializer(
+            proposal, data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        updated = services.proposal_update(
+            proposal=proposal, editor=requester(request), **serializer.service_arguments()
+        )
+        return Response(self.get_serializer(updated).data)
+
+
+class ProposalChildViewSet(ApiViewSet):
+    """Views under /api/proposals/{proposal_id}/: the proposal must be visible, or it is a 404."""
+
+    needs_rule_data = False
+
+    @cached_property
+    def proposal(self) -> Proposal:
+        """The proposal, if the requester sees it; with what the rules read only when asked
+        (the services re-read it under a row lock anyway)."""
+        visible = proposals_visible_to(self.request.user)
+        if self.needs_rule_data:
+            visible = proposals_with_rule_data(visible)
+        return get_object_or_404(visible, pk=self.kwargs["proposal_id"])
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.proposal  # noqa: B018 (an invisible proposal is a 404 before anything else)
+
+    def proposal_data(self, proposal: Proposal) -> dict[str, Any]:
+        fresh = proposals_with_rule_data().get(pk=proposal.pk)
+        return serializers.ProposalSerializer(fresh, context={"request": self.request}).data
+
+
+TRANSITION_NAME = OpenApiParameter(
+    "name",
+    str,
+    OpenApiParameter.PATH,
+    enum=transition_names(Proposal),
+    description="The transition to run.",
+)
+
+
+class ProposalTransitionViewSet(ProposalChildViewSet):
+    """The transitions of one proposal, as the requester may run them now."""
+
+    pagination_class = None
+    filter_backends: list[type[BaseFilterBackend]] = []
+    serializer_class = serializers.TransitionOptionSerializer
+
+    @property
+    def needs_rule_data(self) -> bool:  # type: ignore[override]
+        return self.action == "list"
+
+    @extend_schema(
+        responses={200: serializers.TransitionOptionSerializer(many=True), **READ_REFUSALS}
+    )
+    def list(self, request: Request, proposal_id: int) -> Response:
+        """Every transition: whether the requester can run it now, and if not, why."""
+        options = transition_options(obj=self.proposal, actor=request.user)
+        return Response(serializers.TransitionOptionSerializer(options, many=True).data)
+
+    @extend_schema(
+        request=serializers.TransitionInputSerializer,
+        parameters=[TRANSITION_NAME],
+        responses={200: serializers.ProposalSerializer, **WRITE_REFUSALS},
+    )
+    def run(self, request: Request, proposal_id: int, name: str) -> Response:
+        """Run one transition: 403 if this person may never, 409 if not now, 400 on bad input."""
+        if name not in transition_names(Proposal):
+            raise UnknownTransition(name)
+        serializer = serializers.TransitionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = transition_run(
+            obj=self.proposal,
+            name=name,
+            actor=request.user,
+            comment=serializer.validated_data.get("comment", ""),
+            arguments=serializer.arguments(),
+        )
+        return Response(self.proposal_data(result.obj))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: serializers.EndorsementSerializer(many=True), **LIST_REFUSALS}
+    ),
+    create=extend_schema(
+        request=serializers.EndorsementCreateSerializer,
+        responses={201: serializers.EndorsementSerializer, **WRITE_REFUSALS},
+    ),
+    destroy=extend_schema(responses={204: None, **WRITE_REFUSALS}),
+)
+class ProposalEndorsementViewSet(
+    mixins.ListModelMixin, mixins.DestroyModelMixin, ProposalChildViewSet
+):
+    """Endorsements of one proposal, withdrawn ones included (their history is kept)."""
+
+    queryset = Endorsement.objects.none()
+    serializer_class = serializers.EndorsementSerializer
+
+    def get_queryset(self) -> QuerySet[Endorsement]:
+        return Endorsement.objects.filter(proposal=self.proposal).select_related(
+            "organization", "endorsed_by", "withdrawn_by"
+        )
+
+    def create(self, request: Request, proposal_id: int) -> Response:
+        """The requester's organisation endorses the proposal (409 if it already does)."""
+        serializer = serializers.EndorsementCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endorsement = services.endorsement_create(
+            proposal=self.proposal,
+            person=requester(request),
+            organization=serializer.validated_data.get("organization"),
+        )
+        endorsement = self.get_queryset().get(pk=endorsement.pk)
+        return Response(self.get_serializer(endorsement).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Endorsement) -> None:
+        """The endorsement is withdrawn: it stops counting, and its row stays as history."""
+        services.endorsement_withdraw(endorsement=instance, person=requester(self.request))
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: serializers.ReviewSerializer(many=True), **LIST_REFUSALS})
+)
+class ProposalReviewViewSet(mixins.ListModelMixin, ProposalChildViewSet):
+    """Reviewers' decisions on the proposal's revisions, oldest first."""
+
+    queryset = Review.objects.none()
+    serializer_class = serializers.ReviewSerializer
+
+    def get_queryset(self) -> QuerySet[Review]:
+        return Review.objects.filter(proposal=self.proposal).select_related("revision", "reviewer")
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: serializers.RevisionSerializer(many=True), **LIST_REFUSALS}),
+    retrieve=extend_schema(responses={200: serializers.RevisionSerializer, **READ_REFUSALS}),
+)
+class ProposalRevisionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, ProposalChildViewSet
+):
+    """Every saved text of the proposal, from revision 1."""
+
+    queryset = Revision.objects.none()
+    serializer_class = serializers.RevisionSerializer
+    lookup_field = "number"
+
+    def get_queryset(self) -> QuerySet[Revision]:
+        return (
+            Revision.objects.filter(proposal=self.proposal)
+            .select_related("author")
+            .order_by("number")
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", int, description="Older revision (default: to − 1)."),
+            OpenApiParameter("to", int, description="Newer revision (default: the current one)."),
+        ],
+        responses={200: serializers.RevisionDiffSerializer, **LIST_REFUSALS},
+    )
+    def diff(self, request: Request, proposal_id: int) -> Response:
+        """Unified diff lines of title, summary and text between two revisions."""
+        query = serializers.RevisionDiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        to_number = query.validated_data.get("to", self.proposal.revision)
+        from_number = query.validated_data.get("from", max(1, to_number - 1))
+        revisions = {
+            r.number: r for r in self.get_queryset().filter(number__in=[from_number, to_number])
+        }
+        missing = {
+            name: [
+                _("This proposal has no revision %(number)s; it has revisions 1 to %(last)s.")
+                % {"number": number, "last": self.proposal.revision}
+            ]
+            for name, number in (("from", from_number), ("to", to_number))
+            if number not in revisions
+        }
+        if missing:
+            reasons = [message for messages in missing.values() for message in messages]
+            return Response(
+                refusal_body(reasons, errors=missing), status=status.HTTP_400_BAD_REQUEST
+            )
+        lines = revisions_diff(revisions[from_number], revisions[to_number])
+        return Response({"from": from_number, "to": to_number, "fields": lines})
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: serializers.HistoryEntrySerializer(many=True), **LIST_REFUSALS}
+    )
+)
+class ProposalHistoryViewSet(mixins.ListModelMixin, ProposalChildViewSet):
+    """The proposal's transition log, oldest first: who did what, when, from which state."""
+
+    queryset = TransitionLog.objects.none()
+    serializer_class = serializers.HistoryEntrySerializer
+
+    def get_queryset(self) -> QuerySet[TransitionLog]:
+        return (
+            TransitionLog.objects.for_object(self.proposal)
+            .select_related("actor")
+            .order_by("at", "id")
+        )

@@ -1,0 +1,241 @@
+"""Forms of the pages: writing a proposal, filtering the list, endorsing, transition input."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, datetime, time
+from functools import cache
+from typing import Any, cast
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from proposals.api.filters import ProposalFilter
+from proposals.forms import TRANSITION_FORMS
+from proposals.models import (
+    Body,
+    Language,
+    Occasion,
+    Organization,
+    Person,
+    Proposal,
+    ProposalState,
+    Theme,
+)
+from proposals.selectors import roles_of
+
+
+class ThemeChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj)
+
+
+class ProposalForm(forms.Form):
+    """Title, summary, Markdown text and where the proposal goes."""
+
+    title = forms.CharField(label=_("Title"), max_length=300)
+    summary = forms.CharField(
+        label=_("Summary"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    text = forms.CharField(
+        label=_("Text"),
+        required=False,
+        max_length=200_000,
+        help_text=_("Markdown: # heading, *emphasis*, **strong**, - list item, [link](https://…)."),
+        widget=forms.Textarea(attrs={"rows": 16, "class": "monospace"}),
+    )
+    lead_organization = forms.ModelChoiceField(
+        label=_("Lead organisation"), queryset=Organization.objects.none(), empty_label=None
+    )
+    target_body = forms.ModelChoiceField(
+        label=_("Target body"),
+        queryset=Body.objects.all(),
+        required=False,
+        empty_label=_("— choose later —"),
+    )
+    occasion = forms.ModelChoiceField(
+        label=_("Occasion"),
+        queryset=Occasion.objects.all(),
+        required=False,
+        empty_label=_("— choose later —"),
+    )
+    themes = ThemeChoiceField(
+        label=_("Themes"),
+        queryset=Theme.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    language = forms.ChoiceField(label=_("Language of the text"), choices=Language.choices)
+    expected_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, person: Person, proposal: Proposal | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if proposal is None:
+            lead = cast(forms.ModelChoiceField, self.fields["lead_organization"])
+            lead.queryset = Organization.objects.filter(
+                pk__in=roles_of(person).drafter_organization_ids
+            )
+            del self.fields["expected_revision"]
+        else:
+            del self.fields["lead_organization"]
+        occasion = cast(forms.ModelChoiceField, self.fields["occasion"])
+        upcoming = Q(submission_deadline__gte=timezone.now())
+        if proposal is not None and proposal.occasion_id:
+            upcoming |= Q(pk=proposal.occasion_id)
+        occasion.queryset = Occasion.objects.filter(upcoming)
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned fields as the proposal services take them."""
+        data = dict(self.cleaned_data)
+        data.pop("expected_revision", None)
+        return data
+
+
+def proposal_initial(proposal: Proposal) -> dict[str, Any]:
+    return {
+        "title": proposal.title,
+        "summary": proposal.summary,
+        "text": proposal.text,
+        "target_body": proposal.target_body_id,
+        "occasion": proposal.occasion_id,
+        "themes": [theme.pk for theme in proposal.themes.all()],
+        "language": proposal.language,
+        "expected_revision": proposal.revision,
+    }
+
+
+class ProposalPageFilter(ProposalFilter):
+    """The API's proposal filters (proposals.api.filters) with page widgets: one state, and
+    deadline bounds as whole days in the reader's time zone."""
+
+    state = django_filters.ChoiceFilter(choices=ProposalState.choices, empty_label=_("Any state"))
+    deadline_after = django_filters.DateFilter(
+        method="filter_deadline_after", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    deadline_before = django_filters.DateFilter(
+        method="filter_deadline_before", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    LABELS = {
+        "search": (_("Search"), None),
+        "state": (_("State"), None),
+        "occasion": (_("Occasion"), _("Any occasion")),
+        "target_body": (_("Target body"), _("Any body")),
+        "lead_organization": (_("Lead organisation"), _("Any organisation")),
+        "theme": (_("Theme"), _("Any theme")),
+        "deadline_after": (_("Deadline from"), None),
+        "deadline_before": (_("Deadline until"), None),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters.pop("ordering", None)
+        for name, (label, empty_label) in self.LABELS.items():
+            self.filters[name].label = label
+            if empty_label is not None:
+                self.filters[name].extra["empty_label"] = empty_label
+        self.filters["lead_organization"].queryset = Organization.objects.exclude(
+            status=Organization.Status.FORMER
+        )
+        ordered = sorted(self.filters.items(), key=lambda item: self._rank(item[0]))
+        self.filters.clear()
+        self.filters.update(ordered)
+
+    def _rank(self, name: str) -> int:
+        return list(self.LABELS).index(name) if name in self.LABELS else len(self.LABELS)
+
+    def filter_deadline_after(
+        self, queryset: QuerySet[Proposal], name: str, value: date
+    ) -> QuerySet[Proposal]:
+        start = datetime.combine(value, time.min, tzinfo=timezone.get_current_timezone())
+        return queryset.filter(occasion__submission_deadline__gte=start)
+
+    def filter_deadline_before(
+        self, queryset: QuerySet[Proposal], name: str, value: date
+    ) -> QuerySet[Proposal]:
+        end = datetime.combine(value, time.max, tzinfo=timezone.get_current_timezone())
+        return queryset.filter(occasion__submission_deadline__lte=end)
+
+
+class EndorseForm(forms.Form):
+    """Which of the person's organisations endorses (asked only of those who represent several)."""
+
+    organization = forms.ModelChoiceField(
+        label=_("On behalf of"), queryset=Organization.objects.none(), empty_label=None
+    )
+
+    def __init__(self, *args: Any, organization_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ModelChoiceField, self.fields["organization"])
+        field.queryset = Organization.objects.filter(pk__in=organization_ids)
+        if len(organization_ids) == 1:
+            field.widget = forms.HiddenInput()
+            field.initial = organization_ids[0]
+
+
+def transition_form_class(name: str) -> type[forms.Form]:
+    """The transition's own form (proposals.forms.TRANSITION_FORMS) with a comment field."""
+    base = TRANSITION_FORMS.get(name, forms.Form)
+    comment_required = "comment" in base.base_fields and base.base_fields["comment"].required
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=comment_required,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    if "comment" in base.base_fields:
+        comment.error_messages = base.base_fields["comment"].error_messages
+
+    def __init__(self: forms.Form, *args: Any, **kwargs: Any) -> None:
+        base.__init__(self, *args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.DateField):
+                field.widget = forms.DateInput(attrs={"type": "date"})
+
+    return type(f"{base.__name__}Page", (base,), {"comment": comment, "__init__": __init__})
+
+
+def transition_arguments(form: forms.Form) -> tuple[str, dict[str, Any]]:
+    """The comment and the raw arguments of a bound transition form, for transition_run."""
+    comment = form.data.get("comment", "")
+    arguments = {name: form.data.get(name, "") for name in form.fields if name != "comment"}
+    return comment, arguments
+
+
+class SettingsForm(forms.ModelForm):
+    """What a person chooses for themselves."""
+
+    timezone = forms.ChoiceField(label=_("Time zone"))
+
+    class Meta:
+        model = Person
+        fields = ["language", "timezone", "daily_digest", "optional_notifications"]
+        labels = {
+            "language": _("Language"),
+            "daily_digest": _("Daily digest"),
+            "optional_notifications": _("Optional notifications"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zones = cast(forms.ChoiceField, self.fields["timezone"])
+        names = time_zone_names()
+        if self.instance.timezone and self.instance.timezone not in names:
+            names = sorted([*names, self.instance.timezone])
+        zones.choices = [(name, name.replace("_", " ")) for name in names]
+
+
+@cache
+def time_zone_names() -> list[str]:
+    """The IANA zones a person would pick: Area/City names and UTC."""
+    return sorted(
+        name
+        for name in zoneinfo.available_timezones()
+        if name == "UTC" or ("/" in name and not name.startswith(("posix/", "right/", "Etc/")))
+    )

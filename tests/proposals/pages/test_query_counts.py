@@ -1,0 +1,114 @@
+"""Pages run a constant number of queries whatever the number of rows (pinned here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from proposals.models import Proposal
+from proposals.services import endorsement_create, proposal_update
+from tests.factories import Group, proposal_draft
+from tests.proposals.pages.helpers import endorsed, fresh, in_endorsement, in_review, run, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def queries(client: Client, url: str) -> int:
+    client.get(url)  # warm the content-type cache
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def assert_constant(client: Client, url: str, add_rows: Callable[[], Any], expected: int) -> None:
+    one = queries(client, url)
+    add_rows()
+    many = queries(client, url)
+    assert (one, many) == (expected, expected)
+
+
+def some_of_everything(group: Group) -> None:
+    for _ in range(3):
+        proposal_draft(group)
+        in_review(group)
+        endorsed(group)
+        run(endorsed(group), "submit", group.secretariat)
+
+
+def test_the_dashboard_runs_a_constant_number_of_queries(group: Group) -> None:
+    some_of_everything(group)
+    expected = {"claire": 10, "rita": 10, "youssef": 10, "sam": 10}
+    counted = {}
+    for person in (group.drafter, group.reviewer, group.representative_ma, group.secretariat):
+        client = signed_in(person)
+        one = queries(client, reverse("proposals:home"))
+        some_of_everything(group)
+        counted[person.username] = (one, queries(client, reverse("proposals:home")))
+    assert counted == {name: (count, count) for name, count in expected.items()}
+
+
+def test_the_list_runs_a_constant_number_of_queries(group: Group) -> None:
+    in_review(group)
+    client = signed_in(group.drafter)
+    assert_constant(
+        client,
+        reverse("proposals:proposal_list") + "?state=in_review&search=Proposal",
+        lambda: some_of_everything(group),
+        10,
+    )
+    assert_constant(
+        client, reverse("proposals:proposal_list"), lambda: some_of_everything(group), 10
+    )
+
+
+def test_the_proposal_page_runs_a_constant_number_of_queries(group: Group) -> None:
+    proposal = in_endorsement(group)
+    endorsement_create(proposal=fresh(proposal), person=group.representative_ma)
+    url = reverse("proposals:proposal_detail", args=[proposal.pk])
+
+    def more() -> None:
+        endorsement_create(proposal=fresh(proposal), person=group.representative_lu)
+        endorsement_create(proposal=fresh(proposal), person=group.representative_fr)
+
+    assert_constant(signed_in(group.representative_ma), url, more, 11)
+
+
+def test_a_proposal_with_a_long_history_runs_the_same_queries(group: Group) -> None:
+    proposal = proposal_draft(group)
+    url = reverse("proposals:proposal_detail", args=[proposal.pk])
+
+    def more() -> None:
+        current: Proposal = proposal
+        for round_number in range(3):
+            current = run(current, "submit_for_review", group.drafter)
+            current = run(current, "request_changes", group.reviewer, comment="Again.")
+            proposal_update(proposal=fresh(current), editor=group.drafter, text=f"v{round_number}")
+
+    assert_constant(signed_in(group.drafter), url, more, 11)
+
+
+def test_the_delivery_log_runs_a_constant_number_of_queries(group: Group) -> None:
+    in_review(group)
+    assert_constant(
+        signed_in(group.secretariat),
+        reverse("proposals:delivery_log"),
+        lambda: some_of_everything(group),
+        6,
+    )
+
+
+def test_the_occasions_page_runs_a_constant_number_of_queries(group: Group) -> None:
+    in_review(group)
+    assert_constant(
+        signed_in(group.drafter),
+        reverse("proposals:occasion_list"),
+        lambda: some_of_everything(group),
+        6,
+    )

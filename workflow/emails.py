@@ -1,0 +1,142 @@
+"""Rendering deliveries as emails, in the recipient's language and time zone.
+
+A delivery names a template; `<template>.subject.txt`, `<template>.txt` and `<template>.html`
+make its email. An app adds to the context of its templates with a hook registered for a
+template prefix; the hook runs with the recipient's language and time zone active.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from workflow.discovery import discover
+from workflow.models import Delivery
+
+ContextHook = Callable[[str, dict[str, Any], Any, datetime], dict[str, Any]]
+
+_context_hooks: dict[str, ContextHook] = {}
+_digest_templates: list[str] = []
+
+
+def register(*, prefix: str, context: ContextHook, digest_template: str | None = None) -> None:
+    """Templates starting with `prefix` get the hook's context; the app may name the digest."""
+    _context_hooks[prefix] = context
+    if digest_template and digest_template not in _digest_templates:
+        _digest_templates.append(digest_template)
+
+
+def digest_template() -> str:
+    discover()
+    if not _digest_templates:
+        raise LookupError("No app registered a digest template with workflow.emails.register.")
+    return _digest_templates[0]
+
+
+def recipient_language(recipient: Any) -> str:
+    return getattr(recipient, "language", "") or settings.LANGUAGE_CODE
+
+
+def recipient_timezone(recipient: Any) -> str:
+    return getattr(recipient, "timezone", "") or settings.TIME_ZONE
+
+
+def delivery_context(
+    row: Delivery, now: datetime | None = None, *, in_digest: bool = False
+) -> dict[str, Any]:
+    """The template context of one delivery; call it with the recipient's language active."""
+    discover()
+    now = now or timezone.now()
+    recipient = row.recipient
+    context: dict[str, Any] = {
+        **row.context,
+        "recipient": recipient,
+        "recipient_name": recipient.get_full_name() or recipient.get_username(),
+        "recipient_timezone": recipient_timezone(recipient),
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "delivery_kind": row.kind,
+        "essential": row.essential,
+        "in_digest": in_digest,
+        "now": now,
+    }
+    for prefix, hook in _context_hooks.items():
+        if row.template.startswith(prefix):
+            context.update(hook(row.template, context, recipient, now))
+    return context
+
+
+def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    subject = render_to_string(f"{template}.subject.txt", context)
+    text = render_to_string(f"{template}.txt", context)
+    html = render_to_string(f"{template}.html", context)
+    return " ".join(subject.split()), text, html
+
+
+def delivery_message_id(row: Delivery) -> str:
+    """The same Message-ID each time a delivery is sent: mail clients merge a repeat."""
+    digest = hashlib.sha256(row.key.encode()).hexdigest()[:24]
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<delivery-{row.pk}.{digest}@{host}>"
+
+
+def _message(
+    recipient: Any, subject: str, text: str, html: str, message_id: str | None = None
+) -> EmailMultiAlternatives:
+    headers = {"Auto-Submitted": "auto-generated"}
+    if message_id:
+        headers["Message-ID"] = message_id
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[recipient.email],
+        headers=headers,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def delivery_message(row: Delivery, now: datetime | None = None) -> EmailMultiAlternatives:
+    """The email of one delivery, in its recipient's language and time zone."""
+    recipient = row.recipient
+    with translation.override(recipient_language(recipient)):
+        with timezone.override(recipient_timezone(recipient)):
+            subject, text, html = _render(row.template, delivery_context(row, now))
+    return _message(recipient, subject, text, html, delivery_message_id(row))
+
+
+def digest_message(
+    recipient: Any, rows: Sequence[Delivery], now: datetime | None = None
+) -> EmailMultiAlternatives:
+    """One email that gathers every delivery waiting for the recipient's daily digest."""
+    now = now or timezone.now()
+    template = digest_template()
+    with translation.override(recipient_language(recipient)):
+        with timezone.override(recipient_timezone(recipient)):
+            items = []
+            for row in rows:
+                context = delivery_context(row, now, in_digest=True)
+                subject, text, html = _render(row.template, context)
+                items.append({"subject": subject, "text": text, "html": html, "kind": row.kind})
+            context = {
+                "recipient": recipient,
+                "recipient_name": recipient.get_full_name() or recipient.get_username(),
+                "recipient_timezone": recipient_timezone(recipient),
+                "site_url": settings.SITE_URL.rstrip("/"),
+                "items": items,
+                "count": len(items),
+                "now": now,
+            }
+            for prefix, hook in _context_hooks.items():
+                if template.startswith(prefix):
+                    context.update(hook(template, context, recipient, now))
+            subject, text, html = _render(template, context)
+    return _message(recipient, subject, text, html)
