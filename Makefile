@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-MSG_IGNORE := --ignore=.venv --ignore=var --ignore=node_modules --ignore=build --ignore=tests
+MSG_IGNORE := --ignore=.venv --ignore=var --ignore=node_modules --ignore=build --ignore=tests \
+	--ignore=bench --ignore=docs
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint fmt messages bench clean
