@@ -50,6 +50,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path: Path) -> Path:
+    """Where the journey saves its screenshots: docs/screenshots/ with UPDATE_SCREENSHOTS=1.
+
+    Otherwise a temporary folder, so that a test run leaves the committed pictures alone.
+    """
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path
