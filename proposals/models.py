@@ -401,6 +401,14 @@ class Proposal(FSMModelMixin, models.Model):
     title = models.CharField(_("title"), max_length=300)
     summary = models.TextField(_("summary"), blank=True, max_length=5000)
     text = models.TextField(_("text"), blank=True, help_text=_("Markdown"), max_length=200_000)
+    text_html = models.TextField(
+        _("text as HTML"),
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text=_("The text rendered and sanitised when it was saved."),
+    )
     lead_organization = models.ForeignKey(
         Organization,
         verbose_name=_("lead organisation"),

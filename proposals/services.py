@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from proposals import rules
+from proposals.markdown import markdown_to_html
 from proposals.models import (
     Body,
     DeadlineChange,
@@ -64,6 +65,7 @@ def proposal_create(
             title=title,
             summary=summary,
             text=text,
+            text_html=markdown_to_html(text),
             lead_organization=lead_organization,
             created_by=author,
             target_body=target_body,
@@ -129,6 +131,10 @@ def proposal_update(
         )
         for name, value in fields.items():
             setattr(locked, name, value)
+        update_fields = [*fields, "revision", "updated_at"]
+        if "text" in fields:
+            locked.text_html = markdown_to_html(locked.text)
+            update_fields.append("text_html")
         now = timezone.now()
         locked.updated_at = now
         if text_changed:
@@ -142,7 +148,7 @@ def proposal_update(
                 author=editor,
                 created_at=now,
             )
-        locked.save(update_fields=[*fields, "revision", "updated_at"])
+        locked.save(update_fields=update_fields)
         if themes is not None:
             locked.themes.set(list(themes))
         if co_authors is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import factory
 from django.utils import timezone
 
+from proposals.markdown import markdown_to_html
 from proposals.models import (
     Body,
     Membership,
@@ -84,6 +85,7 @@ class ProposalFactory(factory.django.DjangoModelFactory[Proposal]):
     title = factory.Sequence(lambda n: f"Proposal {n}")
     summary = "A short summary."
     text = "# Proposal\n\nThe text."
+    text_html = factory.LazyAttribute(lambda proposal: markdown_to_html(proposal.text))
     lead_organization = factory.SubFactory(OrganizationFactory)
     created_by = factory.SubFactory(PersonFactory)
     target_body = factory.SubFactory(BodyFactory)

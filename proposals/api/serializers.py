@@ -14,7 +14,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from proposals.markdown import markdown_to_html
 from proposals.models import (
     Body,
     Endorsement,
@@ -410,7 +409,7 @@ class ProposalSerializer(ModelSerializer):
         many=True, required=False, queryset=Theme.objects.all()
     )
     language = serializers.ChoiceField(choices=Language.choices, required=False)
-    text_html = serializers.SerializerMethodField()
+    text_html = serializers.CharField(read_only=True)
     deadline = serializers.SerializerMethodField()
     outcome = OutcomeSerializer(source="outcome_record", read_only=True, allow_null=True)
     submission = SubmissionSerializer(read_only=True, allow_null=True)
@@ -448,9 +447,6 @@ class ProposalSerializer(ModelSerializer):
             "expected_revision",
         ]
         read_only_fields = ["state", "revision", "created_at", "updated_at"]
-
-    def get_text_html(self, proposal: Proposal) -> str:
-        return markdown_to_html(proposal.text)
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_deadline(self, proposal: Proposal) -> str | None:
