@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from workflow.emails import delivery_message, digest_message
@@ -118,18 +118,21 @@ def deliveries_claim(ids: Sequence[int], now: datetime | None = None) -> list[De
             .order_by("id")
         )
         stale = superseded_ids(rows, now)
-        claimed = []
-        for row in rows:
-            if row.pk in stale:
-                row.status = Status.SUPERSEDED
-            elif _wants_digest(row.recipient):
-                row.status = Status.DIGEST
-            else:
-                row.status = Status.SENDING
-                row.claimed_at = now
-                row.attempts += 1
-                claimed.append(row)
-        Delivery.objects.bulk_update(rows, ["status", "claimed_at", "attempts"])
+        superseded = [row.pk for row in rows if row.pk in stale]
+        digest = [row.pk for row in rows if row.pk not in stale and _wants_digest(row.recipient)]
+        claimed = [row for row in rows if row.pk not in stale and not _wants_digest(row.recipient)]
+        if superseded:
+            Delivery.objects.filter(pk__in=superseded).update(status=Status.SUPERSEDED)
+        if digest:
+            Delivery.objects.filter(pk__in=digest).update(status=Status.DIGEST)
+        if claimed:
+            Delivery.objects.filter(pk__in=[row.pk for row in claimed]).update(
+                status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+        for row in claimed:
+            row.status = Status.SENDING
+            row.claimed_at = now
+            row.attempts += 1
     return claimed
 
 
