@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import date
+from functools import reduce
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from proposals.models import (
@@ -180,3 +182,79 @@ def representatives_of_full_members() -> dict[int, set[int]]:
     ).values_list("organization_id", "person_id"):
         by_org.setdefault(org_id, set()).add(person_id)
     return by_org
+
+
+# What awaits a person, selected in SQL for the dashboard. These only preselect: the rules
+# (proposals.rules) decide when someone acts; tests/proposals/test_selectors.py shows both agree.
+
+
+def _authored_by(person: Any) -> Exists:
+    return Exists(Proposal.authors.through.objects.filter(proposal=OuterRef("pk"), person=person))
+
+
+def proposals_authored_by(
+    person: Any, queryset: QuerySet[Proposal] | None = None
+) -> QuerySet[Proposal]:
+    """The proposals this person is an author of."""
+    queryset = Proposal.objects.all() if queryset is None else queryset
+    return queryset.filter(_authored_by(person))
+
+
+def proposals_awaiting_review_by(
+    person: Any, queryset: QuerySet[Proposal] | None = None
+) -> QuerySet[Proposal]:
+    """In review, not written by this reviewer, and not yet reviewed by them in its current
+    revision; nothing for a person who may not review."""
+    queryset = Proposal.objects.all() if queryset is None else queryset
+    if not roles_of(person).may_review:
+        return queryset.none()
+    reviewed = Exists(
+        Review.objects.filter(
+            proposal=OuterRef("pk"), reviewer=person, revision__number=OuterRef("revision")
+        )
+    )
+    return queryset.filter(~_authored_by(person), ~reviewed, state=ProposalState.IN_REVIEW)
+
+
+def proposals_awaiting_endorsement_by(
+    person: Any, queryset: QuerySet[Proposal] | None = None
+) -> QuerySet[Proposal]:
+    """Open for endorsement and not yet endorsed (an endorsement not withdrawn) by one at least
+    of the full members this person represents; nothing for a person who represents none."""
+    queryset = Proposal.objects.all() if queryset is None else queryset
+    organization_ids = sorted(roles_of(person).representative_organization_ids)
+    if not organization_ids:
+        return queryset.none()
+    not_endorsed_by = [
+        Q(
+            ~Exists(
+                Endorsement.objects.filter(
+                    proposal=OuterRef("pk"),
+                    organization_id=organization_id,
+                    withdrawn_at__isnull=True,
+                )
+            )
+        )
+        for organization_id in organization_ids
+    ]
+    return queryset.filter(reduce(operator.or_, not_endorsed_by), state=ProposalState.ENDORSEMENT)
+
+
+def proposals_ready_to_submit(queryset: QuerySet[Proposal] | None = None) -> QuerySet[Proposal]:
+    """Open for endorsement with its occasion's quorum of endorsements from distinct full
+    members (annotated as full_member_endorsements)."""
+    queryset = Proposal.objects.all() if queryset is None else queryset
+    return (
+        queryset.filter(state=ProposalState.ENDORSEMENT)
+        .annotate(
+            full_member_endorsements=Count(
+                "endorsements__organization",
+                filter=Q(
+                    endorsements__withdrawn_at__isnull=True,
+                    endorsements__organization__status=Organization.Status.MEMBER,
+                ),
+                distinct=True,
+            )
+        )
+        .filter(full_member_endorsements__gte=F("occasion__endorsement_quorum"))
+    )

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,7 +17,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -56,6 +58,10 @@ from proposals.page_forms import (
 from proposals.policy import TRANSITION_LABELS
 from proposals.selectors import (
     presidency_current,
+    proposals_authored_by,
+    proposals_awaiting_endorsement_by,
+    proposals_awaiting_review_by,
+    proposals_ready_to_submit,
     proposals_visible_to,
     proposals_with_rule_data,
     roles_of,
@@ -133,67 +139,115 @@ def _is_htmx(request: PersonRequest) -> bool:
 # Dashboard
 
 
+DASHBOARD_SECTION_ROWS = 20
+
+
+@dataclass(frozen=True)
+class DashboardSection:
+    """The first proposals of one part of the dashboard by deadline, how many there are in all,
+    and the proposal list where to see them all."""
+
+    proposals: list[Proposal]
+    count: int
+    list_url: str
+
+    @property
+    def has_more(self) -> bool:
+        return self.count > len(self.proposals)
+
+
 @login_required
 def dashboard(request: PersonRequest) -> HttpResponse:
     """What needs me now: my drafts, reviews, endorsements, submissions, and deadlines."""
     person = request.user
     roles = roles_of(person)
     now = timezone.now()
-    authored = Proposal.authors.through.objects.filter(person=person).values("proposal_id")
-    candidates = proposals_with_rule_data(
-        proposals_visible_to(person).filter(
-            Q(state=ProposalState.DRAFT, pk__in=authored)
-            | Q(state__in=[ProposalState.IN_REVIEW, ProposalState.ENDORSEMENT])
+    visible = proposals_visible_to(person)
+    authored = proposals_authored_by(person, visible)
+    selections: dict[str, tuple[QuerySet[Proposal], dict[str, str]]] = {
+        "drafts": (authored.filter(state=ProposalState.DRAFT), {"state": ProposalState.DRAFT})
+    }
+    if roles.may_review:
+        selections["to_review"] = (
+            proposals_awaiting_review_by(person, visible),
+            {"state": ProposalState.IN_REVIEW},
         )
-    ).order_by("occasion__submission_deadline", "pk")
-    drafts, to_review, to_endorse, to_submit, mine_moving = [], [], [], [], []
-    for proposal in candidates:
-        if proposal.state == ProposalState.DRAFT:
-            drafts.append(proposal)
-            continue
-        if rules.is_author(proposal, person):
-            mine_moving.append(proposal)
-        if proposal.state == ProposalState.IN_REVIEW:
-            if not rules.transition_permission_reasons(
-                proposal, "approve", person
-            ) and not rules.transition_condition_reasons(proposal, "approve", person, now):
-                to_review.append(proposal)
-            continue
-        proposal.endorsement_count = rules.endorsements_counted(proposal)  # type: ignore[attr-defined]
-        if not rules.endorse_permission_reasons(person, None) and any(
-            not rules.endorse_condition_reasons(proposal, organization_id)
-            for organization_id in roles.representative_organization_ids
-        ):
-            to_endorse.append(proposal)
-        if roles.secretariat and proposal.occasion is not None:
-            if proposal.endorsement_count >= proposal.occasion.endorsement_quorum:  # type: ignore[attr-defined]
-                to_submit.append(proposal)
+    if roles.representative_organization_ids:
+        selections["to_endorse"] = (
+            proposals_awaiting_endorsement_by(person, visible),
+            {"state": ProposalState.ENDORSEMENT},
+        )
+    if roles.secretariat:
+        selections["to_submit"] = (
+            proposals_ready_to_submit(visible),
+            {"state": ProposalState.ENDORSEMENT},
+        )
+    # The list filters neither by author nor by two states at once: its link shows them all.
+    selections["mine_moving"] = (
+        authored.filter(state__in=[ProposalState.IN_REVIEW, ProposalState.ENDORSEMENT]),
+        {},
+    )
     return render(
         request,
         "proposals/dashboard.html",
         {
             "roles": roles,
-            "drafts": drafts,
-            "to_review": to_review,
-            "to_endorse": to_endorse,
-            "to_submit": to_submit,
-            "mine_moving": mine_moving,
+            "sections": _dashboard_sections(selections),
             "deadlines": _upcoming_deadlines(person, now),
             "now": now,
         },
     )
 
 
+def _dashboard_sections(
+    selections: dict[str, tuple[QuerySet[Proposal], dict[str, str]]],
+) -> dict[str, DashboardSection]:
+    """Each selection's first rows by deadline with its count (one query each), then what the
+    rules and the table read for the rows shown only (one query and its prefetches)."""
+    firsts = {
+        name: list(
+            queryset.annotate(section_count=Window(Count("pk")))
+            .order_by("occasion__submission_deadline", "pk")
+            .values_list("pk", "section_count")[:DASHBOARD_SECTION_ROWS]
+        )
+        for name, (queryset, _filters) in selections.items()
+    }
+    shown = {pk for rows in firsts.values() for pk, _count in rows}
+    proposals = proposals_with_rule_data(Proposal.objects.filter(pk__in=shown)).order_by().in_bulk()
+    for proposal in proposals.values():
+        if proposal.state == ProposalState.ENDORSEMENT:
+            proposal.endorsement_count = rules.endorsements_counted(proposal)  # type: ignore[attr-defined]
+    list_url = reverse("proposals:proposal_list")
+    return {
+        name: DashboardSection(
+            proposals=[proposals[pk] for pk, _count in firsts[name] if pk in proposals],
+            count=firsts[name][0][1] if firsts[name] else 0,
+            list_url=f"{list_url}?{urlencode(filters)}" if filters else list_url,
+        )
+        for name, (_queryset, filters) in selections.items()
+    }
+
+
 def _upcoming_deadlines(person: Person, now: datetime) -> list[Occasion]:
-    """Deadlines of the coming months, and passed ones that still have open proposals."""
-    visible = proposals_visible_to(person).values("pk")
-    open_here = Q(proposals__state__in=OPEN_STATES, proposals__in=visible)
+    """Deadlines of the coming months, and passed ones that still have open proposals.
+
+    The occasions come from the index on their deadline; each counts its own open proposals
+    (index on state and occasion), never every proposal the person may see.
+    """
+    open_here = (
+        proposals_visible_to(person)
+        .filter(occasion=OuterRef("pk"), state__in=OPEN_STATES)
+        .order_by()
+        .values("occasion")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return list(
         Occasion.objects.filter(
             submission_deadline__gte=now - timedelta(days=60),
             submission_deadline__lte=now + timedelta(days=180),
         )
-        .annotate(open_count=Count("proposals", filter=open_here, distinct=True))
+        .annotate(open_count=Coalesce(Subquery(open_here), 0))
         .filter(Q(submission_deadline__gte=now) | Q(open_count__gt=0))
         .order_by("submission_deadline")[:12]
     )
@@ -357,7 +411,7 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
         "proposals/proposal_detail.html",
         {
             "proposal": proposal,
-            "text_html": demote_headings(markdown_to_html(proposal.text)),
+            "text_html": demote_headings(proposal.text_html),
             "revisions": revisions,
             "reviews": list(proposal.reviews.all()),
             "endorsements": [

@@ -165,6 +165,30 @@ def test_the_dashboard_shows_the_secretariat_what_is_ready_to_submit(group: Grou
     assert "Still collecting" not in section
 
 
+def test_the_dashboard_shows_the_first_twenty_by_deadline_and_links_to_all(group: Group) -> None:
+    later = OccasionFactory(
+        name="Later summit", submission_deadline=timezone.now() + dt.timedelta(days=90)
+    )
+    for number in range(2):
+        proposal_draft(group, title=f"Later draft {number}", occasion=later)
+    for number in range(20):
+        proposal_draft(group, title=f"Sooner draft {number}")
+    html = signed_in(group.drafter).get(reverse("proposals:home")).content.decode()
+    section = html.split('id="drafts-heading"')[1].split("</section>")[0]
+    assert '<span class="count">22</span>' in section
+    assert section.count("Sooner draft") == 20
+    assert "Later draft" not in section
+    link = f'href="{reverse("proposals:proposal_list")}?state=draft"'
+    assert f'<a {link} aria-describedby="drafts-heading">All 22</a>' in section
+
+
+def test_the_dashboard_links_to_the_list_only_when_a_section_is_cut(group: Group) -> None:
+    proposal_draft(group)
+    html = signed_in(group.drafter).get(reverse("proposals:home")).content.decode()
+    assert '<span class="count">1</span>' in html
+    assert "?state=draft" not in html
+
+
 def test_the_dashboard_counts_days_left_and_marks_overdue_deadlines(group: Group) -> None:
     soon = OccasionFactory(
         name="Soon summit", submission_deadline=timezone.now() + dt.timedelta(days=5, hours=1)
