@@ -86,8 +86,7 @@ def reminder_recipients(
         decided = {review.reviewer_id for review in rules.current_reviews(proposal)}
         return dict.fromkeys(reviewers - decided - authors, REVIEW)
     if proposal.state == ProposalState.ENDORSEMENT:
-        quorum = proposal.occasion.endorsement_quorum if proposal.occasion else 1
-        if rules.endorsements_counted(proposal) >= quorum:
+        if rules.quorum_reached(proposal):
             return dict.fromkeys(secretariat | presidency, READY_TO_SUBMIT)
         recipients = dict.fromkeys(authors, ENDORSEMENTS_MISSING)
         endorsed = {e.organization_id for e in rules.active_endorsements(proposal)}
@@ -101,7 +100,7 @@ def reminder_recipients(
 def reminder_context(proposal: Proposal, event: str, stage: engine.Stage) -> dict[str, Any]:
     """What a reminder says, as plain data stored with the delivery."""
     context = notice_context(proposal, event, None)
-    quorum = proposal.occasion.endorsement_quorum if proposal.occasion else 0
+    quorum = rules.endorsement_quorum(proposal)
     counted = rules.endorsements_counted(proposal)
     context.update(
         days_before=stage.days,

@@ -45,6 +45,17 @@ def endorsements_counted(proposal: Proposal) -> int:
     )
 
 
+def endorsement_quorum(proposal: Proposal) -> int:
+    """How many full members must endorse: the occasion's quorum (none without an occasion)."""
+    return proposal.occasion.endorsement_quorum if proposal.occasion else 0
+
+
+def quorum_reached(proposal: Proposal) -> bool:
+    return proposal.occasion is not None and endorsements_counted(proposal) >= endorsement_quorum(
+        proposal
+    )
+
+
 def deadline_passed_reason(occasion: Occasion, now: datetime) -> str | None:
     if not occasion.deadline_passed(now):
         return None

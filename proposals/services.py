@@ -200,7 +200,7 @@ def endorsement_create(
         action_log(
             obj=locked, action="endorse", actor=person, data={"organization": organization_id}
         )
-        quorum = locked.occasion.endorsement_quorum if locked.occasion else 0
+        quorum = rules.endorsement_quorum(locked)
         if before < quorum <= before + 1 and endorsement.organization.is_full_member:
             deliveries_enqueue(
                 quorum_notices(locked, person),
