@@ -151,10 +151,15 @@ class OccasionDeadlines(engine.ReminderSource):
 
     def reminders(self, stages: Sequence[engine.Stage], now: datetime) -> list[engine.Reminder]:
         by_occasion = {stage.deadline.obj.pk: stage for stage in stages}
+        # Open proposals have no submission nor outcome: joining those tables would read
+        # them whole, and they grow with the group's history.
         proposals = list(
             proposals_with_rule_data(
                 Proposal.objects.filter(state__in=OPEN, occasion_id__in=list(by_occasion))
-            ).order_by("pk")
+            )
+            .select_related(None)
+            .select_related("occasion")
+            .order_by("pk")
         )
         if not proposals:
             return []
