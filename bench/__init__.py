@@ -1,0 +1,1 @@
+"""Benchmarks: each figure beside the fastest way to do the same work, on the same machine."""
