@@ -23,6 +23,7 @@ from proposals.models import (
     Person,
     Proposal,
     ProposalState,
+    Role,
     Theme,
 )
 from proposals.selectors import roles_of
@@ -72,6 +73,12 @@ class ProposalForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     language = forms.ChoiceField(label=_("Language of the text"), choices=Language.choices)
+    co_authors = forms.ModelMultipleChoiceField(
+        label=_("Co-authors"),
+        queryset=Person.objects.none(),
+        required=False,
+        help_text=_("Drafters who write this proposal with you and may edit it."),
+    )
     expected_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, person: Person, proposal: Proposal | None = None, **kwargs: Any):
@@ -84,6 +91,19 @@ class ProposalForm(forms.Form):
             del self.fields["expected_revision"]
         else:
             del self.fields["lead_organization"]
+        co_authors = cast(forms.ModelMultipleChoiceField, self.fields["co_authors"])
+        co_authors.queryset = (
+            Person.objects.filter(
+                memberships__role=Role.DRAFTER,
+                memberships__organization__status__in=[
+                    Organization.Status.MEMBER,
+                    Organization.Status.OBSERVER,
+                ],
+            )
+            .exclude(pk=proposal.created_by_id if proposal else person.pk)
+            .distinct()
+            .order_by("first_name", "username")
+        )
         occasion = cast(forms.ModelChoiceField, self.fields["occasion"])
         upcoming = Q(submission_deadline__gte=timezone.now())
         if proposal is not None and proposal.occasion_id:
@@ -106,6 +126,7 @@ def proposal_initial(proposal: Proposal) -> dict[str, Any]:
         "occasion": proposal.occasion_id,
         "themes": [theme.pk for theme in proposal.themes.all()],
         "language": proposal.language,
+        "co_authors": [a.pk for a in proposal.authors.all() if a.pk != proposal.created_by_id],
         "expected_revision": proposal.revision,
     }
 

@@ -677,3 +677,47 @@ def test_the_workflow_page_draws_every_state_and_transition(group: Group) -> Non
     ):
         assert f">{label}</text>" in html
     assert "An author of the proposal, or the secretariat." in html
+
+
+def test_a_drafter_adds_a_co_author_who_may_then_edit(group: Group) -> None:
+    signed_in(group.drafter).post(
+        reverse("proposals:proposal_create"),
+        {
+            "title": "Written together",
+            "text": "Draft.",
+            "lead_organization": group.france.pk,
+            "language": "en",
+            "co_authors": [group.co_drafter.pk],
+        },
+    )
+    proposal = Proposal.objects.get(title="Written together")
+    assert set(proposal.authors.all()) == {group.drafter, group.co_drafter}
+    page = signed_in(group.co_drafter).get(reverse("proposals:proposal_edit", args=[proposal.pk]))
+    assert page.status_code == 200
+    assert f'<option value="{group.co_drafter.pk}" selected>' in page.content.decode()
+    signed_in(group.co_drafter).post(
+        reverse("proposals:proposal_edit", args=[proposal.pk]),
+        {
+            "title": "Written together",
+            "text": "Draft, improved.",
+            "language": "en",
+            "co_authors": [group.co_drafter.pk],
+            "expected_revision": 1,
+        },
+    )
+    assert fresh(proposal).revision == 2
+    assert set(proposal.authors.all()) == {group.drafter, group.co_drafter}
+
+
+def test_only_drafters_of_the_group_can_be_co_authors(group: Group) -> None:
+    response = signed_in(group.drafter).post(
+        reverse("proposals:proposal_create"),
+        {
+            "title": "Alone",
+            "lead_organization": group.france.pk,
+            "language": "en",
+            "co_authors": [group.reviewer.pk],
+        },
+    )
+    assert response.status_code == 400
+    assert not Proposal.objects.filter(title="Alone").exists()
