@@ -31,6 +31,30 @@ TRANSITION_LABELS = {
     "withdraw": gettext_lazy("Withdraw"),
 }
 
+EMAIL_EVENT_LABELS = {
+    "review_requested": gettext_lazy("A proposal awaits review"),
+    "changes_requested": gettext_lazy("Changes requested"),
+    "approved": gettext_lazy("Approved"),
+    "endorsement_opened": gettext_lazy("Open for endorsement"),
+    "quorum_reached": gettext_lazy("Ready to submit"),
+    "submitted": gettext_lazy("Submitted to its body"),
+    "outcome_recorded": gettext_lazy("Outcome recorded"),
+    "withdrawn": gettext_lazy("Withdrawn"),
+    "reminder_draft": gettext_lazy("Reminder: finish the draft"),
+    "reminder_review": gettext_lazy("Reminder: review"),
+    "reminder_endorse": gettext_lazy("Reminder: endorse"),
+    "reminder_endorsements_missing": gettext_lazy("Reminder: endorsements missing"),
+    "reminder_submit": gettext_lazy("Reminder: submit to the body"),
+    "reminder_overdue": gettext_lazy("Deadline passed, not submitted"),
+}
+"""What each email is about, as the delivery log names it (by its template's event)."""
+
+
+def email_event_label(template: str) -> str:
+    event = template.rsplit("/", 1)[-1]
+    return str(EMAIL_EVENT_LABELS.get(event, event.replace("_", " ")))
+
+
 SOURCE_STATES = {
     "submit_for_review": gettext_lazy("in draft"),
     "approve": gettext_lazy("in review"),

@@ -55,7 +55,7 @@ from proposals.page_forms import (
     transition_arguments,
     transition_form_class,
 )
-from proposals.policy import TRANSITION_LABELS
+from proposals.policy import TRANSITION_LABELS, email_event_label
 from proposals.selectors import (
     presidency_current,
     proposals_authored_by,
@@ -970,6 +970,8 @@ def delivery_log(request: PersonRequest) -> HttpResponse:
     if kind in Delivery.Kind.values:
         deliveries = deliveries.filter(kind=kind)
     page = Paginator(deliveries, DELIVERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    for delivery in page.object_list:
+        delivery.event_label = email_event_label(delivery.template)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
