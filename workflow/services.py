@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import RETURN_VALUE, can_proceed
 
+from workflow.delivery import deliveries_dispatch_on_commit
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import Delivery, TransitionLog
 from workflow.policy import Notice, WorkflowPolicy, policy_for
@@ -207,22 +208,6 @@ def deliveries_enqueue(
     )
     deliveries_dispatch_on_commit(ids)
     return ids
-
-
-def deliveries_dispatch_on_commit(ids: list[int]) -> None:
-    """Hand the ids to the broker after commit; if the broker is down, the sweep finds them."""
-    if not ids:
-        return
-
-    def dispatch() -> None:
-        from workflow.tasks import deliveries_send
-
-        try:
-            deliveries_send.delay(ids)
-        except Exception:  # the broker is down: the rows wait in the database
-            logger.warning("Broker unavailable; %d deliveries wait for the sweep.", len(ids))
-
-    transaction.on_commit(dispatch)
 
 
 def _permission_refusal(policy: WorkflowPolicy, obj: Any, name: str, actor: Any) -> Refused | None:
