@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
+
+
+def preferences_activate(request: HttpRequest, person: Any, *, switcher_wins: bool) -> None:
+    """Speak the person's saved language and show times in their zone for this request.
+
+    With `switcher_wins`, a language picked with the switcher (its cookie) is kept.
+    """
+    languages = dict(settings.LANGUAGES)
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    keep_chosen = switcher_wins and chosen in languages
+    if not keep_chosen and getattr(person, "language", "") in languages:
+        translation.activate(person.language)
+        request.LANGUAGE_CODE = person.language
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(getattr(person, "timezone", "UTC")))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        timezone.deactivate()
 
 
 class PersonPreferencesMiddleware:
@@ -20,15 +38,7 @@ class PersonPreferencesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         person = getattr(request, "user", None)
         if person is not None and person.is_authenticated:
-            languages = dict(settings.LANGUAGES)
-            chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-            if chosen not in languages and person.language in languages:
-                translation.activate(person.language)
-                request.LANGUAGE_CODE = person.language
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(person.timezone))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
+            preferences_activate(request, person, switcher_wins=True)
         else:
             timezone.deactivate()
         return self.get_response(request)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from functools import cached_property
 from typing import Any, cast
 
@@ -11,7 +10,6 @@ from django.contrib.auth import authenticate, user_logged_in
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -42,6 +40,7 @@ from proposals.api.errors import RefusalSerializer, api_exception_handler, refus
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
 from proposals.api.renderers import CSVRenderer, proposals_csv_response
 from proposals.diff import revisions_diff
+from proposals.middleware import preferences_activate
 from proposals.models import (
     Body,
     Endorsement,
@@ -98,17 +97,8 @@ class ApiConventions:
     def perform_authentication(self, request: Request) -> None:
         """Once the requester is known (by token too), speak their language, in their zone."""
         super().perform_authentication(request)  # type: ignore[misc]
-        person = request.user
-        if not person.is_authenticated:
-            return
-        language = getattr(person, "language", "")
-        if language in dict(settings.LANGUAGES):
-            translation.activate(language)
-            request._request.LANGUAGE_CODE = language
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(getattr(person, "timezone", "UTC")))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            timezone.deactivate()
+        if request.user.is_authenticated:
+            preferences_activate(request._request, request.user, switcher_wins=False)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         renderer = getattr(request, "accepted_renderer", None)
