@@ -1,4 +1,4 @@
-"""The engine's records in the admin, read-only: the transition log and the outbox of deliveries."""
+"""The engine's records in the admin, read-only: the transition log, the audit trail, the outbox."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from workflow.models import Delivery, TransitionLog
+from workflow.models import AuditEvent, Delivery, TransitionLog
 
 
 def object_link(content_type: Any, object_id: int | None) -> SafeString | str:
@@ -106,3 +106,26 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("about"))
     def about(self, delivery: Delivery) -> SafeString | str:
         return object_link(delivery.content_type, delivery.object_id)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "action", "object_repr", "actor", "subject", "security", "ip_address")
+    list_filter = ("security", "action", "object_type")
+    search_fields = ("action", "object_repr", "actor__username", "subject__username")
+    list_select_related = ("actor", "subject")
+    date_hierarchy = "at"
+    fields = (
+        "at",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "actor",
+        "subject",
+        "security",
+        "ip_address",
+        "before",
+        "after",
+    )
+    readonly_fields = fields

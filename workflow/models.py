@@ -1,4 +1,4 @@
-"""The engine's records: the append-only transition log and the outbox of deliveries."""
+"""The engine's records: the append-only transition log and audit trail, and the outbox."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyError(Exception):
-    """The transition log is never updated nor deleted."""
+    """The transition log and the audit trail are never updated nor deleted."""
 
 
 class TransitionLogQuerySet(models.QuerySet["TransitionLog"]):
@@ -68,6 +68,75 @@ class TransitionLog(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("The transition log is append-only: rows cannot be deleted.")
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("The audit trail is append-only: rows cannot be updated.")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("The audit trail is append-only: rows cannot be deleted.")
+
+    def security(self) -> AuditEventQuerySet:
+        return self.filter(security=True)
+
+
+class AuditEvent(models.Model):
+    """One write to the system: who did what to which object, its values before and after.
+
+    The object is named by its kind and id as text, so the trail outlives the object; `subject`
+    is the person the event concerns (for a person's own reading of the trail).
+    """
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    object_type = models.CharField(_("object kind"), max_length=100, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person concerned"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+    security = models.BooleanField(_("security event"), default=False)
+    ip_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "at"], name="audit_object_at"),
+            models.Index(fields=["subject", "at"], name="audit_subject_at"),
+            models.Index(fields=["at"], name="audit_security_at", condition=Q(security=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.object_repr or self.object_type}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("The audit trail is append-only: rows cannot be updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("The audit trail is append-only: rows cannot be deleted.")
 
 
 class Delivery(models.Model):
