@@ -11,3 +11,4 @@ class ProposalsConfig(AppConfig):
 
     def ready(self) -> None:
         from proposals import policy  # noqa: F401  (registers the proposal workflow policy)
+        from proposals import security  # noqa: F401  (registers the account emails)

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from workflow.emails import delivery_message, digest_message
+from workflow.emails import delivery_address, delivery_message, digest_message
 from workflow.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,11 @@ def recipients_wanting_digest(person_ids: Iterable[int]) -> set[int]:
     return _person_flags(person_ids, "daily_digest")
 
 
-def _wants_digest(recipient: Any) -> bool:
-    return bool(getattr(recipient, "daily_digest", False))
+def _waits_for_digest(row: Delivery) -> bool:
+    """Security notices never wait; the rest waits when its recipient chose the digest."""
+    if row.kind == Delivery.Kind.SECURITY:
+        return False
+    return bool(getattr(row.recipient, "daily_digest", False))
 
 
 def deliveries_claim(ids: Sequence[int], now: datetime | None = None) -> list[Delivery]:
@@ -119,8 +122,8 @@ def deliveries_claim(ids: Sequence[int], now: datetime | None = None) -> list[De
         )
         stale = superseded_ids(rows, now)
         superseded = [row.pk for row in rows if row.pk in stale]
-        digest = [row.pk for row in rows if row.pk not in stale and _wants_digest(row.recipient)]
-        claimed = [row for row in rows if row.pk not in stale and not _wants_digest(row.recipient)]
+        digest = [row.pk for row in rows if row.pk not in stale and _waits_for_digest(row)]
+        claimed = [row for row in rows if row.pk not in stale and not _waits_for_digest(row)]
         if superseded:
             Delivery.objects.filter(pk__in=superseded).update(status=Status.SUPERSEDED)
         if digest:
@@ -199,7 +202,7 @@ def deliveries_send(ids: Sequence[int], now: datetime | None = None) -> SendRepo
         return SendReport(failed=len(rows))
     try:
         for index, row in enumerate(rows):
-            if not row.recipient.email:
+            if not delivery_address(row):
                 _mark_failed(row, "The recipient has no email address.")
                 failed += 1
                 continue
@@ -224,7 +227,7 @@ def deliveries_send(ids: Sequence[int], now: datetime | None = None) -> SendRepo
                     raise DeliveryInterrupted(_describe(error)) from error
                 return SendReport(sent=sent, failed=failed + len(rows) - index)
             _mark_sent(row, timezone.now())
-            logger.info("Sent %s to %s: %s", row.kind, row.recipient.email, message.subject)
+            logger.info("Sent %s to %s: %s", row.kind, delivery_address(row), message.subject)
             sent += 1
     finally:
         try:

@@ -87,8 +87,19 @@ def delivery_message_id(row: Delivery) -> str:
     return f"<delivery-{row.pk}.{digest}@{host}>"
 
 
+def delivery_address(row: Delivery) -> str:
+    """Where the delivery goes: its own address if it names one, else the recipient's."""
+    return row.address or row.recipient.email
+
+
 def _message(
-    recipient: Any, subject: str, text: str, html: str, message_id: str | None = None
+    recipient: Any,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str | None = None,
+    *,
+    address: str | None = None,
 ) -> EmailMultiAlternatives:
     headers = {"Auto-Submitted": "auto-generated"}
     if message_id:
@@ -97,7 +108,7 @@ def _message(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[recipient.email],
+        to=[address or recipient.email],
         headers=headers,
     )
     message.attach_alternative(html, "text/html")
@@ -110,7 +121,9 @@ def delivery_message(row: Delivery, now: datetime | None = None) -> EmailMultiAl
     with translation.override(recipient_language(recipient)):
         with timezone.override(recipient_timezone(recipient)):
             subject, text, html = _render(row.template, delivery_context(row, now))
-    return _message(recipient, subject, text, html, delivery_message_id(row))
+    return _message(
+        recipient, subject, text, html, delivery_message_id(row), address=delivery_address(row)
+    )
 
 
 def digest_message(

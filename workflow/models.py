@@ -149,6 +149,7 @@ class Delivery(models.Model):
     class Kind(models.TextChoices):
         NOTIFICATION = "notification", _("Notification")
         REMINDER = "reminder", _("Reminder")
+        SECURITY = "security", _("Security notice")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting to be sent")
@@ -165,6 +166,11 @@ class Delivery(models.Model):
         verbose_name=_("recipient"),
         on_delete=models.CASCADE,
         related_name="deliveries",
+    )
+    address = models.EmailField(
+        _("address"),
+        blank=True,
+        help_text=_("Sent here instead of the recipient's current address (a former or new one)."),
     )
     template = models.CharField(_("template"), max_length=200)
     context = models.JSONField(_("context"), default=dict, blank=True)

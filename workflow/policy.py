@@ -25,6 +25,7 @@ class Notice:
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     essential: bool = False
+    address: str = ""
 
 
 class WorkflowPolicy:

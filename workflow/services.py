@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -182,6 +183,8 @@ def deliveries_enqueue(
     seen: set[str] = set()
     for notice in notices:
         key = f"{key_prefix}:{notice.template}:p{notice.recipient_id}"
+        if notice.address:
+            key += ":a" + hashlib.sha256(notice.address.lower().encode()).hexdigest()[:16]
         if key in seen:
             continue
         seen.add(key)
@@ -190,6 +193,7 @@ def deliveries_enqueue(
                 key=key,
                 kind=kind,
                 recipient_id=notice.recipient_id,
+                address=notice.address,
                 template=notice.template,
                 context=notice.context,
                 essential=notice.essential,
