@@ -10,5 +10,7 @@ class ProposalsConfig(AppConfig):
     verbose_name = _("Proposals")
 
     def ready(self) -> None:
-        from proposals import policy  # noqa: F401  (registers the proposal workflow policy)
-        from proposals import security  # noqa: F401  (registers the account emails)
+        from proposals import (
+            policy,  # noqa: F401  (registers the proposal workflow policy)
+            security,  # noqa: F401  (registers the account emails)
+        )
