@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from proposals.password_reset import ThrottledPasswordResetView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -9,6 +11,9 @@ urlpatterns = [
     path("api/", include("proposals.api.urls")),
     path("api/", include("proposals.api.reminder_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path(
+        "accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("proposals.calendar_urls")),
     path("", include("proposals.urls")),
