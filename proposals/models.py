@@ -424,6 +424,15 @@ class Proposal(FSMModelMixin, models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    contributors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("contributors"),
+        related_name="+",
+        blank=True,
+        help_text=_(
+            "Everyone who was ever an author or wrote a revision; none of them may review it."
+        ),
+    )
     target_body = models.ForeignKey(
         Body,
         verbose_name=_("target body"),

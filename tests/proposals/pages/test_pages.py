@@ -276,7 +276,8 @@ def test_the_text_is_rendered_from_markdown_without_scripts(group: Group) -> Non
     html = signed_in(group.drafter).get(detail_url(proposal)).content.decode()
     assert "<h3>Heading</h3>" in html
     assert "<strong>strong</strong>" in html
-    assert "alert(1)" not in html
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, "raw HTML is shown as text"
 
 
 def test_a_draft_is_not_found_by_someone_who_may_not_see_it(group: Group) -> None:

@@ -1,0 +1,70 @@
+"""How the API knows who calls: a hashed, expiring token, or a session verified by a second
+factor where the person has or needs one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    get_authorization_header,
+)
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from proposals.accounts import TokenRefused, api_token_authenticate, session_two_factor_missing
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """`Authorization: Token <token>`: the request acts as the token's person; an unknown,
+    expired or revoked token is a 401 that says which."""
+
+    keyword = "Token"
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise AuthenticationFailed(
+                _("Send the header as `Authorization: Token <token>`, the token in one piece.")
+            )
+        try:
+            key = header[1].decode()
+        except UnicodeError:
+            raise AuthenticationFailed(
+                _("This token is not known: check that it was copied whole, or create a new one.")
+            ) from None
+        try:
+            token = api_token_authenticate(key)
+        except TokenRefused as refusal:
+            raise AuthenticationFailed(refusal.reason) from None
+        return token.person, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class VerifiedSessionAuthentication(SessionAuthentication):
+    """The session of a signed-in person, once their second factor is verified (for those who
+    have one or must have one)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        missing = session_two_factor_missing(request._request)
+        if missing == "verify":
+            raise AuthenticationFailed(
+                _("Type the code of your authenticator app in the pages first, or use a token.")
+            )
+        if missing == "enrol":
+            raise AuthenticationFailed(
+                _(
+                    "Your account must use two-factor authentication: set up an authenticator "
+                    "app in the pages (My settings) first."
+                )
+            )
+        return result

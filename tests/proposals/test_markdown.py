@@ -1,0 +1,152 @@
+"""Markdown is rendered by markdown-it-py (time linear in the text) and sanitised by nh3.
+
+The adversarial texts below took Python-Markdown seconds to minutes; none of these tests times
+anything: they check that the renderer is markdown-it-py and that its output is right.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from proposals import markdown
+from proposals.markdown import markdown_to_html
+
+MAX_NESTING = 20  # markdown-it's CommonMark preset: deeper blocks are cut, never recursed into
+
+
+def as_text(rendered: str) -> str:
+    """The characters a reader sees: the HTML without its tags, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered)).strip()
+
+
+def test_the_renderer_is_markdown_it_with_commonmark_tables_and_strikethrough() -> None:
+    assert isinstance(markdown.PARSER, MarkdownIt)
+    enabled = markdown.PARSER.get_active_rules()
+    assert "table" in enabled["block"]
+    assert "strikethrough" in enabled["inline"]
+    assert markdown.PARSER.options["html"] is False
+    assert markdown.PARSER.options["maxNesting"] == MAX_NESTING
+
+
+def test_headings_emphasis_lists_code_and_rules_are_rendered() -> None:
+    rendered = markdown_to_html(
+        "# Title\n\n**strong** *em* ~~gone~~ `code`\n\n- one\n- two\n\n1. first\n\n"
+        "```python\nprint(1)\n```\n\n---\n\nline  \nbreak"
+    )
+    assert rendered == (
+        "<h1>Title</h1>\n"
+        "<p><strong>strong</strong> <em>em</em> <s>gone</s> <code>code</code></p>\n"
+        "<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n"
+        "<ol>\n<li>first</li>\n</ol>\n"
+        "<pre><code>print(1)\n</code></pre>\n"
+        "<hr>\n"
+        "<p>line<br>\nbreak</p>\n"
+    )
+
+
+def test_a_table_keeps_its_column_alignment() -> None:
+    rendered = markdown_to_html("| a | b |\n|:--|--:|\n| 1 | 2 |")
+    assert '<th align="left">a</th>' in rendered
+    assert '<td align="right">2</td>' in rendered
+    assert "style" not in rendered
+
+
+def test_raw_html_is_shown_as_text_and_never_as_markup() -> None:
+    rendered = markdown_to_html(
+        '<script>alert(1)</script>\n\n<img src=x onerror="alert(1)"> <b onclick="x()">b</b>'
+    )
+    assert "<script" not in rendered
+    assert "<img" not in rendered
+    assert "<b " not in rendered
+    assert as_text(rendered) == (
+        '<script>alert(1)</script>\n<img src=x onerror="alert(1)"> <b onclick="x()">b</b>'
+    )
+
+
+def test_links_keep_safe_schemes_only_and_get_rel_noopener() -> None:
+    rendered = markdown_to_html(
+        '[ok](https://example.org "Title") [mail](mailto:a@example.org) '
+        "[js](javascript:alert(1)) [data](data:text/html,x) <https://auto.example.org>"
+    )
+    assert (
+        '<a href="https://example.org" title="Title" rel="noopener noreferrer nofollow">ok</a>'
+        in rendered
+    )
+    assert 'href="mailto:a@example.org"' in rendered
+    assert 'href="https://auto.example.org"' in rendered
+    hrefs = re.findall(r'href="([^"]*)"', rendered)
+    assert not any(href.startswith(("javascript:", "data:")) for href in hrefs)
+
+
+def test_an_empty_text_is_empty_html() -> None:
+    assert markdown_to_html("") == ""
+
+
+def test_the_brackets_that_stopped_python_markdown_are_plain_text() -> None:
+    text = "[" * 20000 + "(" * 20000
+    assert markdown_to_html(text) == f"<p>{text}</p>\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("![" * 10000, id="image openers"),
+        pytest.param("[a](" * 5000, id="link openers"),
+        pytest.param("[" * 10000 + "]" * 10000, id="nested brackets"),
+        pytest.param("*a " * 10000, id="unclosed asterisks"),
+        pytest.param("_a" * 10000, id="intraword underscores"),
+        pytest.param("**a " * 10000, id="unclosed strong"),
+        pytest.param("*_a " * 10000, id="mixed delimiters"),
+        pytest.param("~~a " * 10000, id="unclosed strikethrough"),
+        pytest.param("".join("`" * n + "a" for n in range(1, 250)), id="growing backtick runs"),
+        pytest.param("<a" * 10000, id="tag openers"),
+        pytest.param("<!--" * 5000, id="comment openers"),
+        pytest.param("&#" * 10000, id="entity openers"),
+    ],
+)
+def test_adversarial_inline_text_is_shown_as_written(text: str) -> None:
+    rendered = markdown_to_html(text)
+    assert rendered.startswith("<p>")
+    assert as_text(rendered) == text.strip()
+
+
+def test_many_emphasis_pairs_are_each_rendered() -> None:
+    rendered = markdown_to_html("*a* _b_ " * 5000)
+    assert rendered.count("<em>a</em>") == 5000
+    assert rendered.count("<em>b</em>") == 5000
+
+
+def test_a_long_backtick_run_is_an_empty_code_block() -> None:
+    assert markdown_to_html("`" * 50000) == "<pre><code></code></pre>\n"
+
+
+def test_a_long_backtick_run_inside_a_paragraph_is_text() -> None:
+    text = "a " + "`" * 50000
+    assert markdown_to_html(text) == f"<p>{text}</p>\n"
+
+
+def test_blockquotes_nested_deeper_than_the_limit_are_cut_at_the_limit() -> None:
+    rendered = markdown_to_html("> " * 20000 + "deep")
+    assert rendered.count("<blockquote>") == MAX_NESTING
+    assert rendered.count("</blockquote>") == MAX_NESTING
+
+
+def test_lists_nested_deeper_than_the_limit_are_cut_at_the_limit() -> None:
+    on_one_line = markdown_to_html("- " * 20000 + "deep")
+    indented = markdown_to_html("".join("  " * level + "- item\n" for level in range(300)))
+    for rendered in (on_one_line, indented):
+        assert rendered.count("<ul>") <= MAX_NESTING
+        assert rendered.count("<ul>") == rendered.count("</ul>")
+    assert indented.startswith("<ul>\n<li>item\n<ul>\n<li>item\n")
+
+
+def test_many_table_columns_and_rows_render_as_one_table() -> None:
+    columns = 200
+    text = "|a" * columns + "|\n" + "|-" * columns + "|\n" + "x\n" * 100
+    rendered = markdown_to_html(text)
+    assert rendered.count("<table>") == 1
+    assert rendered.count("<th>a</th>") == columns
