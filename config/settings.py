@@ -123,9 +123,15 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-it-in-production-0123456789"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 SITE_URL = os.environ.get("SITE_URL", "").strip() or "http://127.0.0.1:8000"
 _site = urlsplit(SITE_URL)
+# Unset, production answers only to SITE_URL's host; development also to the local names and
+# to Django's test client.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS",
+    [_site.hostname or "localhost"]
+    + (["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []),
+)
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 ROOT_URLCONF = "config.urls"
@@ -152,6 +158,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -161,6 +168,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "proposals.middleware.PersonPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "proposals.session_timeout.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -179,6 +187,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "proposals.session_timeout.session_timeout_context",
             ],
         },
     },
@@ -221,6 +230,28 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 # can lock a person out by failing on purpose (axes.W006 asks for ip_address to be part of it).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The client's address, as config.proxy resolved it from the trusted proxies (or the socket).
+AXES_CLIENT_IP_CALLABLE = "config.proxy.client_ip_address"
+
+# Reverse proxies in front of the site that append the client's address to X-Forwarded-For.
+# 0 (the default): forwarded headers are ignored, and the socket's address is the client's.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT must be 0 or more (the number of reverse proxies in front of the "
+        f"site); got {TRUSTED_PROXY_COUNT}."
+    )
+
+# Sessions end after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS after login.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
+for _name, _value in (
+    ("SESSION_IDLE_MINUTES", SESSION_IDLE_MINUTES),
+    ("SESSION_MAX_HOURS", SESSION_MAX_HOURS),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more; got {_value}.")
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
 # Password reset requests allowed per hour from one client address, and for one email address.
 PASSWORD_RESET_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_LIMIT_PER_CLIENT", 5)
@@ -395,7 +426,8 @@ CONTENT_SECURITY_POLICY = {
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXY_COUNT:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from proposals import views
+from proposals.session_timeout import session_keepalive
 
 app_name = "proposals"
 
@@ -32,4 +33,5 @@ urlpatterns = [
     path("deliveries/", views.delivery_log, name="delivery_log"),
     path("workflow/", views.workflow_page, name="workflow"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("session/keepalive/", session_keepalive, name="session_keepalive"),
 ]

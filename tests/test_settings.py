@@ -1,3 +1,4 @@
+import json
 import os
 import secrets
 import subprocess
@@ -21,7 +22,13 @@ PRODUCTION_OVERRIDES = (
     "SECURE_HSTS_SECONDS",
     "DEBUG",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "ALLOWED_HOSTS",
+    "SITE_URL",
+    "TRUSTED_PROXY_COUNT",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
 )
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(48)}
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -35,6 +42,27 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
+
+
+def settings_under(*names: str, **env: str) -> dict[str, Any]:
+    """The values of the settings `names` when the settings load in a fresh process with `env`."""
+    environment = {k: v for k, v in os.environ.items() if k not in PRODUCTION_OVERRIDES}
+    environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
+    code = (
+        "import json, sys; from django.conf import settings; "
+        "print(json.dumps({name: getattr(settings, name) for name in sys.argv[1:]}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *names],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    values: dict[str, Any] = json.loads(result.stdout)
+    return values
 
 
 def test_production_settings_pass_the_deploy_checks_without_a_warning() -> None:
@@ -105,3 +133,64 @@ def test_email_url_sets_the_email_settings(url: str, expected: dict[str, Any]) -
 def test_email_url_that_is_not_understood_is_refused(url: str) -> None:
     with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
         email_settings(url)
+
+
+def test_production_allows_only_the_site_urls_host_when_allowed_hosts_is_unset() -> None:
+    values = settings_under("ALLOWED_HOSTS", SITE_URL="https://policy.example.org", **PRODUCTION)
+    assert values["ALLOWED_HOSTS"] == ["policy.example.org"]
+
+
+def test_production_allows_only_the_configured_hosts() -> None:
+    values = settings_under(
+        "ALLOWED_HOSTS",
+        ALLOWED_HOSTS="policy.example.org,www.policy.example.org",
+        SITE_URL="https://policy.example.org",
+        **PRODUCTION,
+    )
+    assert values["ALLOWED_HOSTS"] == ["policy.example.org", "www.policy.example.org"]
+
+
+def test_development_allows_the_local_hosts_and_the_test_client() -> None:
+    values = settings_under("ALLOWED_HOSTS", DEBUG="1")
+    assert {"localhost", "127.0.0.1", "[::1]", "testserver"} <= set(values["ALLOWED_HOSTS"])
+
+
+def test_the_forwarded_protocol_is_trusted_only_behind_a_declared_proxy() -> None:
+    alone = settings_under("SECURE_PROXY_SSL_HEADER", "TRUSTED_PROXY_COUNT", **PRODUCTION)
+    assert alone == {"SECURE_PROXY_SSL_HEADER": None, "TRUSTED_PROXY_COUNT": 0}
+    proxied = settings_under(
+        "SECURE_PROXY_SSL_HEADER", "TRUSTED_PROXY_COUNT", TRUSTED_PROXY_COUNT="1", **PRODUCTION
+    )
+    assert proxied == {
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        "TRUSTED_PROXY_COUNT": 1,
+    }
+
+
+def test_a_negative_proxy_count_is_refused_with_a_clear_message() -> None:
+    result = run_manage("check", TRUSTED_PROXY_COUNT="-1")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_COUNT must be 0 or more" in result.stderr
+
+
+def test_sessions_end_after_thirty_idle_minutes_and_twelve_hours_by_default() -> None:
+    values = settings_under("SESSION_IDLE_MINUTES", "SESSION_COOKIE_AGE", **PRODUCTION)
+    assert values == {"SESSION_IDLE_MINUTES": 30, "SESSION_COOKIE_AGE": 12 * 3600}
+
+
+def test_session_lengths_are_configurable() -> None:
+    values = settings_under(
+        "SESSION_IDLE_MINUTES",
+        "SESSION_COOKIE_AGE",
+        SESSION_IDLE_MINUTES="10",
+        SESSION_MAX_HOURS="2",
+        **PRODUCTION,
+    )
+    assert values == {"SESSION_IDLE_MINUTES": 10, "SESSION_COOKIE_AGE": 2 * 3600}
+
+
+@pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS"])
+def test_a_session_length_below_one_is_refused_with_a_clear_message(name: str) -> None:
+    result = run_manage("check", **{name: "0"})
+    assert result.returncode != 0
+    assert f"{name} must be 1 or more" in result.stderr
