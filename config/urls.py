@@ -2,9 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import operations
 from proposals.password_reset import ThrottledPasswordResetView
 
 urlpatterns = [
+    path("health/live", operations.health_live, name="health-live"),
+    path("health/ready", operations.health_ready, name="health-ready"),
+    path("metrics", operations.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

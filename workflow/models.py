@@ -220,6 +220,10 @@ class Delivery(models.Model):
                 condition=Q(status__in=["pending", "sending", "digest"]),
             ),
             models.Index(fields=["content_type", "object_id"], name="delivery_object"),
+            # The metrics count failed deliveries at every scrape.
+            models.Index(
+                fields=["created_at"], name="delivery_failed", condition=Q(status="failed")
+            ),
             models.Index(fields=["recipient", "created_at"], name="delivery_recipient"),
             models.Index(
                 fields=["topic", "stage"],
@@ -255,3 +259,21 @@ class ReminderStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.stage}"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job last completed: one row per job, updated in place.
+
+    Readiness and the metrics read it; a database row outlives restarts and is shared by
+    every process, which a per-process cache is not.
+    """
+
+    job = models.CharField(_("job"), max_length=64, unique=True)
+    completed_at = models.DateTimeField(_("last completed at"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return self.job

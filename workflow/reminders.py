@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from workflow.delivery import deliveries_dispatch_on_commit, recipients_wanting_digest
 from workflow.discovery import discover
+from workflow.health import REMINDER_SCAN, heartbeat_record
 from workflow.models import Delivery, ReminderStage
 from workflow.policy import Notice
 
@@ -142,11 +143,13 @@ def reminders_scan(*, now: datetime | None = None) -> list[int]:
     """Write the deliveries of every stage that came due and was not written yet; queue them.
 
     Returns the ids of the pending deliveries written; they are dispatched after commit.
+    Its completion is recorded in the reminder scan's heartbeat, which readiness reads.
     """
     now = now or timezone.now()
     ids: list[int] = []
     for source in reminder_sources():
         ids.extend(_scan(source, now))
+    heartbeat_record(REMINDER_SCAN)
     return ids
 
 
