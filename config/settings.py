@@ -140,20 +140,22 @@ ASGI_APPLICATION = "config.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "proposals.admin_apps.VerifiedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
     "csp",
     "django_prometheus",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "workflow",
     "proposals",
 ]
@@ -168,6 +170,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "proposals.account_middleware.TwoFactorMiddleware",
     "proposals.middleware.PersonPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "proposals.session_timeout.IdleSessionMiddleware",
@@ -255,6 +259,13 @@ for _name, _value in (
     if _value < 1:
         raise ImproperlyConfigured(f"{_name} must be 1 or more; got {_value}.")
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+
+# API tokens: those given by POST /api/auth/token/ last this many hours; the tokens a person
+# makes for scripts last until the date they choose, a year at most.
+API_LOGIN_TOKEN_HOURS = env_int("API_LOGIN_TOKEN_HOURS", 10)
+
+# Two-factor authentication (django-otp): the name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = "Policy tracker"
 
 # Password reset requests allowed per hour from one client address, and for one email address.
 PASSWORD_RESET_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_LIMIT_PER_CLIENT", 5)
@@ -377,8 +388,8 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "proposals.api.authentication.VerifiedSessionAuthentication",
+        "proposals.api.authentication.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -403,6 +414,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrganizationKindEnum": "proposals.models.Organization.Kind",
         "OccasionKindEnum": "proposals.models.Occasion.Kind",
+        "ApiTokenKindEnum": "proposals.models.ApiToken.Kind",
     },
 }
 

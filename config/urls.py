@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import operations
+from proposals import account_views
 from proposals.password_reset import ThrottledPasswordResetView
 
 urlpatterns = [
@@ -17,6 +18,18 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path(
         "accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"
+    ),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
+    path("accounts/verify/", account_views.otp_verify, name="otp_verify"),
+    path(
+        "accounts/password_change/",
+        account_views.PasswordChangeRevokingView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        account_views.PasswordResetConfirmRevokingView.as_view(),
+        name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("proposals.calendar_urls")),

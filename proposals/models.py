@@ -761,3 +761,38 @@ def reminder_offsets(occasion: Occasion, rules: list[ReminderRule]) -> list[int]
         if rule.occasion_id is None and rule.occasion_kind == occasion.kind:
             return rule.sorted_offsets
     return sorted(DEFAULT_REMINDER_OFFSETS, reverse=True)
+
+
+class ApiToken(models.Model):
+    """A key to the API: only the SHA-256 digest of its secret is stored, the secret is shown
+    once; it stops working when it expires or is revoked."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("Login")
+        SCRIPT = "script", _("Script")
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(
+        _("prefix"), max_length=12, help_text=_("The first characters, to recognise it.")
+    )
+    digest = models.CharField(_("digest"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["person", "revoked_at", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from proposals import views
+from proposals import account_views, views
 from proposals.session_timeout import session_keepalive
 
 app_name = "proposals"
@@ -30,6 +30,24 @@ urlpatterns = [
     path("group/", views.group_page, name="group"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/calendar-link/", views.calendar_token_renew, name="calendar_token_renew"),
+    path("settings/tokens/", account_views.api_tokens_page, name="api_tokens"),
+    path(
+        "settings/tokens/<int:pk>/revoke/",
+        account_views.api_token_revoke_page,
+        name="api_token_revoke",
+    ),
+    path("settings/two-factor/", account_views.two_factor_page, name="two_factor"),
+    path("settings/two-factor/enrol/", account_views.two_factor_enrol, name="two_factor_enrol"),
+    path(
+        "settings/two-factor/recovery-codes/",
+        account_views.recovery_codes_page,
+        name="recovery_codes",
+    ),
+    path(
+        "settings/two-factor/disable/",
+        account_views.two_factor_disable_page,
+        name="two_factor_disable",
+    ),
     path("deliveries/", views.delivery_log, name="delivery_log"),
     path("workflow/", views.workflow_page, name="workflow"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import factory
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from proposals.accounts import SESSION_CONFIRMED_AT, SESSION_HAS_DEVICE, token_digest
 from proposals.markdown import markdown_to_html
 from proposals.models import (
+    ApiToken,
     Body,
     Membership,
     Occasion,
@@ -187,3 +194,63 @@ def proposal_draft(group: Group, **kwargs: object) -> Proposal:
     }
     defaults.update(kwargs)
     return ProposalFactory.create(**defaults)
+
+
+# Signing in, in tests: API tokens, authenticator apps and verified sessions.
+
+TEST_TOTP_KEY = "3132333435363738393031323334353637383930"  # RFC 6238's test secret, in hex
+
+
+def api_token_key(person: Person, **fields: Any) -> str:
+    """The secret of a new script token of `person`, made directly (no security event).
+
+    It counts as used a moment ago, so that a test's first request does not also write
+    `last_used_at` (which happens at most once a minute).
+    """
+    key = secrets.token_urlsafe(32)
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "kind": ApiToken.Kind.SCRIPT,
+        "name": "Test token",
+        "created_at": now,
+        "expires_at": now + dt.timedelta(days=30),
+        "last_used_at": now,
+    }
+    values.update(fields)
+    ApiToken.objects.create(person=person, prefix=key[:8], digest=token_digest(key), **values)
+    return key
+
+
+def totp_device_for(person: Person, key: str = TEST_TOTP_KEY) -> TOTPDevice:
+    """The person's confirmed authenticator app (made with `key` if they had none)."""
+    device = TOTPDevice.objects.filter(user=person, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=person, name="Test app", key=key, confirmed=True)
+    return device
+
+
+def totp_code(device: TOTPDevice) -> str:
+    """The code the device's app shows now (time-machine moves "now" in tests)."""
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return str(code).zfill(device.digits)
+
+
+def session_verify(client: Any, person: Person) -> None:
+    """Make the test client's session one verified by the person's authenticator app (one is
+    made if they have none), as after typing its code."""
+    device = totp_device_for(person)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[SESSION_HAS_DEVICE] = True
+    session[SESSION_CONFIRMED_AT] = timezone.now().isoformat()
+    session.save()
+
+
+def client_signed_in(client: Any, person: Person) -> Any:
+    """The client, signed in as the person; verified by an app where the person must use one."""
+    from proposals.accounts import two_factor_required
+
+    client.force_login(person)
+    if two_factor_required(person):
+        session_verify(client, person)
+    return client

@@ -120,6 +120,7 @@ def locked_out_response(request: HttpRequest) -> Response:
         request=None,
         responses={204: OpenApiResponse(description="Revoked."), **refusals(401)},
         description="Revoke the token this request is sent with (log out).",
+        auth=[{"tokenAuth": []}],
     ),
 )
 class TokenObtainView(ApiConventions, APIView):
@@ -127,15 +128,14 @@ class TokenObtainView(ApiConventions, APIView):
 
     parser_classes: list[type[BaseParser]] = [BoundedJSONParser]
 
+    def _revoking(self) -> bool:
+        return getattr(self.request, "method", None) == "DELETE"
+
     def get_authenticators(self) -> list[BaseAuthentication]:
-        if self.request.method == "DELETE":
-            return [ApiTokenAuthentication()]
-        return []
+        return [ApiTokenAuthentication()] if self._revoking() else []
 
     def get_permissions(self) -> list[BasePermission]:
-        if self.request.method == "DELETE":
-            return [IsAuthenticated()]
-        return [AllowAny()]
+        return [IsAuthenticated()] if self._revoking() else [AllowAny()]
 
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)

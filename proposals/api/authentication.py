@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework.authentication import (
     BaseAuthentication,
     SessionAuthentication,
@@ -68,3 +71,25 @@ class VerifiedSessionAuthentication(SessionAuthentication):
                 )
             )
         return result
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """How the schema documents the token: `Authorization: Token <token>`."""
+
+    target_class = ApiTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=ApiTokenAuthentication.keyword
+        )
+
+
+class VerifiedSessionScheme(OpenApiAuthenticationExtension):
+    """The session cookie, as for DRF's session authentication."""
+
+    target_class = VerifiedSessionAuthentication
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

@@ -601,12 +601,3 @@ class HistoryEntrySerializer(ModelSerializer):
         model = TransitionLog
         fields = ["id", "transition", "source", "target", "actor", "at", "comment", "data"]
         read_only_fields = fields
-
-
-class TokenRequestSerializer(serializers.Serializer):
-    username = TextField(max_length=150)
-    password = TextField(max_length=4096, trim_whitespace=False)
-
-
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from proposals.api import views
+from proposals.api import auth, views
 
 router = views.ApiRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -17,7 +17,17 @@ router.register("proposals", views.ProposalViewSet, basename="proposal")
 PROPOSAL = "proposals/<int:proposal_id>/"
 
 urlpatterns = [
-    path("auth/token/", views.TokenObtainView.as_view(), name="auth-token"),
+    path("auth/token/", auth.TokenObtainView.as_view(), name="auth-token"),
+    path(
+        "auth/tokens/",
+        auth.ApiTokenViewSet.as_view({"get": "list", "post": "create"}),
+        name="auth-token-list",
+    ),
+    path(
+        "auth/tokens/<int:pk>/",
+        auth.ApiTokenViewSet.as_view({"delete": "destroy"}),
+        name="auth-token-detail",
+    ),
     path(
         PROPOSAL + "transitions/",
         views.ProposalTransitionViewSet.as_view({"get": "list"}),

@@ -5,8 +5,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, cast
 
-from django.conf import settings
-from django.contrib.auth import authenticate, user_logged_in
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
@@ -20,22 +18,17 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, routers, status, viewsets
-from rest_framework.authentication import (
-    BaseAuthentication,
-    SessionAuthentication,
-    TokenAuthentication,
-)
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.parsers import BaseParser, JSONParser
-from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from proposals import services
 from proposals.api import filters, serializers
+from proposals.api.authentication import ApiTokenAuthentication, VerifiedSessionAuthentication
 from proposals.api.errors import RefusalSerializer, api_exception_handler, refusal_body
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
 from proposals.api.renderers import CSVRenderer, proposals_csv_response
@@ -109,8 +102,8 @@ class ApiConventions:
 
 
 AUTHENTICATION_CLASSES: list[type[BaseAuthentication]] = [
-    TokenAuthentication,
-    SessionAuthentication,
+    ApiTokenAuthentication,
+    VerifiedSessionAuthentication,
 ]
 
 
@@ -133,57 +126,6 @@ class ApiRootView(ApiConventions, routers.APIRootView):
 class ApiRouter(routers.DefaultRouter):
     APIRootView = ApiRootView
     include_format_suffixes = False
-
-
-# Authentication
-
-
-@extend_schema(
-    tags=["auth"],
-    request=serializers.TokenRequestSerializer,
-    responses={200: serializers.TokenSerializer, **refusals(400, 429)},
-    auth=[],
-)
-class TokenObtainView(ApiConventions, APIView):
-    """A token for a username and password; five failed logins in a row lock the account."""
-
-    authentication_classes: list[type[BaseAuthentication]] = []
-    permission_classes: list[type[BasePermission]] = [AllowAny]
-    parser_classes: list[type[BaseParser]] = [JSONParser]
-
-    def post(self, request: Request) -> Response:
-        serializer = serializers.TokenRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        http_request = request._request
-        user = authenticate(
-            request=http_request,
-            username=serializer.validated_data["username"],
-            password=serializer.validated_data["password"],
-        )
-        if getattr(http_request, "axes_locked_out", False):
-            # This answer, in the API's shape, replaces axes' plain-text lockout page.
-            setattr(http_request, "axes_locked_out", False)  # noqa: B010
-            cool_off = settings.AXES_COOLOFF_TIME
-            minutes = max(1, int(cool_off.total_seconds() // 60)) if cool_off else 0
-            reason = (
-                _(
-                    "Too many failed logins for this account: it is locked for %(minutes)s "
-                    "minutes. Try again later."
-                )
-                % {"minutes": minutes}
-                if minutes
-                else _("Too many failed logins: this account is locked. Ask the secretariat.")
-            )
-            response = Response(refusal_body([reason]), status=status.HTTP_429_TOO_MANY_REQUESTS)
-            if cool_off:
-                response["Retry-After"] = str(int(cool_off.total_seconds()))
-            return response
-        if user is None or not user.is_active:
-            reason = _("The username or the password is wrong.")
-            return Response(refusal_body([reason]), status=status.HTTP_400_BAD_REQUEST)
-        user_logged_in.send(sender=type(user), request=http_request, user=user)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
 
 
 # Reference data

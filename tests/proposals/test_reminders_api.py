@@ -6,11 +6,10 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from proposals.models import Person, ReminderRule
-from tests.factories import Group, proposal_draft
+from tests.factories import Group, api_token_key, proposal_draft
 from workflow.models import Delivery
 from workflow.reminders import reminders_scan
 
@@ -20,8 +19,7 @@ pytestmark = pytest.mark.django_db
 def client_for(person: Person | None) -> APIClient:
     client = APIClient()
     if person is not None:
-        token, _created = Token.objects.get_or_create(user=person)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(person)}")
     return client
 
 

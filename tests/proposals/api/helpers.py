@@ -9,13 +9,12 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from proposals.models import Person, Proposal, ProposalState
 from proposals.selectors import proposals_with_rule_data
 from proposals.services import endorsement_create
-from tests.factories import Group, proposal_draft
+from tests.factories import Group, api_token_key, proposal_draft
 from workflow.services import transition_run
 
 STATES = [state.value for state in ProposalState]
@@ -25,8 +24,7 @@ def client_for(person: Person | None) -> APIClient:
     """A client that sends the person's token (none for an anonymous client)."""
     client = APIClient()
     if person is not None:
-        token, _created = Token.objects.get_or_create(user=person)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key(person)}")
     return client
 
 

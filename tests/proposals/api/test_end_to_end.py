@@ -10,8 +10,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from proposals import models
+from proposals.accounts import two_factor_required
 from proposals.models import Endorsement, ProposalState
-from tests.factories import Group
+from tests.factories import Group, totp_code, totp_device_for
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +23,11 @@ class Person:
 
     def __init__(self, username: str) -> None:
         self.client = APIClient()
-        response = self.client.post(
-            "/api/auth/token/", {"username": username, "password": "demo"}, format="json"
-        )
+        credentials = {"username": username, "password": "demo"}
+        person = models.Person.objects.get(username=username)
+        if two_factor_required(person):
+            credentials["otp"] = totp_code(totp_device_for(person))
+        response = self.client.post("/api/auth/token/", credentials, format="json")
         assert response.status_code == 200, response.content
         self.client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
 

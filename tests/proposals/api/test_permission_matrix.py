@@ -18,8 +18,22 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from proposals.models import Endorsement, Occasion, Organization, PresidencyTerm, Proposal
-from tests.factories import BodyFactory, Group, OccasionFactory, OrganizationFactory
+from proposals.accounts import token_digest
+from proposals.models import (
+    ApiToken,
+    Endorsement,
+    Occasion,
+    Organization,
+    PresidencyTerm,
+    Proposal,
+)
+from tests.factories import (
+    BodyFactory,
+    Group,
+    OccasionFactory,
+    OrganizationFactory,
+    api_token_key,
+)
 from tests.proposals.api.helpers import STATES, client_for, proposal_in
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +171,20 @@ def create_proposal(actor: str, state: str) -> int:
 
 
 def obtain_token(actor: str, state: str) -> int:
-    return 400 if actor == "anonymous" else 200
+    """The secretariat must set up two-factor authentication in the pages first."""
+    return {"anonymous": 400, "secretariat": 403}.get(actor, 200)
+
+
+def own_token_revoke(actor: str, state: str) -> int:
+    """The token is the author's: nobody else even learns that it exists."""
+    return {"anonymous": 401, "author": 204}.get(actor, 404)
+
+
+def script_token_body(scene: Scene) -> dict[str, Any]:
+    return {
+        "name": "Nightly export",
+        "expires_at": (timezone.now() + dt.timedelta(days=30)).isoformat(),
+    }
 
 
 @dataclass
@@ -246,6 +273,15 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
     ("schema", "get"): Entry(public(200), lambda s: reverse("schema")),
     ("swagger-ui", "get"): Entry(public(200), lambda s: reverse("swagger-ui")),
     ("auth-token", "post"): Entry(obtain_token, lambda s: reverse("auth-token"), token_body),
+    ("auth-token", "delete"): Entry(anyone_signed_in(204), lambda s: reverse("auth-token")),
+    ("auth-token-list", "get"): Entry(anyone_signed_in(200), lambda s: reverse("auth-token-list")),
+    ("auth-token-list", "post"): Entry(
+        anyone_signed_in(201), lambda s: reverse("auth-token-list"), script_token_body
+    ),
+    ("auth-token-detail", "delete"): Entry(
+        own_token_revoke,
+        lambda s: reverse("auth-token-detail", kwargs={"pk": s.extra["author_token"]}),
+    ),
     # Proposals
     ("proposal-list", "get"): Entry(anyone_signed_in(200), lambda s: reverse("proposal-list")),
     ("proposal-list", "post"): Entry(
@@ -418,7 +454,12 @@ def scene_in(group: Group, state: str) -> Scene:
             organization=group.morocco, starts_on=start, ends_on=start + dt.timedelta(days=180)
         ),
         endorsement_id=endorsement.pk if endorsement else 999_999,
-        extra={"rule": ReminderRule.objects.create(occasion_kind="summit", offsets=[7, 1]).pk},
+        extra={
+            "rule": ReminderRule.objects.create(occasion_kind="summit", offsets=[7, 1]).pk,
+            "author_token": ApiToken.objects.get(
+                digest=token_digest(api_token_key(group.drafter))
+            ).pk,
+        },
     )
 
 

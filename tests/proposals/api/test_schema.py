@@ -15,7 +15,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -26,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from tests.factories import Group
+from tests.factories import Group, api_token_key
 from tests.proposals.api.helpers import proposal_in
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +117,7 @@ def secretariat_token(group: Group, connections_kept_open: None) -> str:
     """A token of the secretariat, who may call every endpoint, with proposals to act on."""
     proposal_in(group, "endorsement")
     proposal_in(group, "draft")
-    return Token.objects.get_or_create(user=group.secretariat)[0].key
+    return api_token_key(group.secretariat)
 
 
 @schema.parametrize()

@@ -9,14 +9,13 @@ from django.test import Client
 from proposals.models import Proposal
 from proposals.selectors import proposals_with_rule_data
 from proposals.services import endorsement_create
-from tests.factories import Group, proposal_draft
+from tests.factories import Group, client_signed_in, proposal_draft
 from workflow.services import transition_run
 
 
 def signed_in(person: Any) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
+    """A client signed in as the person, verified by an app where the person must use one."""
+    return client_signed_in(Client(), person)
 
 
 def fresh(proposal: Proposal) -> Proposal:
