@@ -23,10 +23,9 @@ from proposals.models import (
     Person,
     Proposal,
     ProposalState,
-    Role,
     Theme,
 )
-from proposals.selectors import roles_of
+from proposals.selectors import co_author_candidates, roles_of
 
 
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
@@ -92,17 +91,8 @@ class ProposalForm(forms.Form):
         else:
             del self.fields["lead_organization"]
         co_authors = cast(forms.ModelMultipleChoiceField, self.fields["co_authors"])
-        co_authors.queryset = (
-            Person.objects.filter(
-                memberships__role=Role.DRAFTER,
-                memberships__organization__status__in=[
-                    Organization.Status.MEMBER,
-                    Organization.Status.OBSERVER,
-                ],
-            )
-            .exclude(pk=proposal.created_by_id if proposal else person.pk)
-            .distinct()
-            .order_by("first_name", "username")
+        co_authors.queryset = co_author_candidates().exclude(
+            pk=proposal.created_by_id if proposal else person.pk
         )
         occasion = cast(forms.ModelChoiceField, self.fields["occasion"])
         upcoming = Q(submission_deadline__gte=timezone.now())

@@ -24,6 +24,15 @@ def is_author(proposal: Proposal, person: Any) -> bool:
     return person is not None and person.pk in author_ids(proposal)
 
 
+def ever_wrote(proposal: Proposal, person: Any) -> bool:
+    """The person is or was an author, or wrote one of its revisions."""
+    if person is None:
+        return False
+    return is_author(proposal, person) or person.pk in {
+        contributor.pk for contributor in proposal.contributors.all()
+    }
+
+
 def current_reviews(proposal: Proposal) -> list[Review]:
     return [r for r in proposal.reviews.all() if r.revision.number == proposal.revision]
 
@@ -92,6 +101,15 @@ def create_reasons(person: Any, lead_organization_id: int | None) -> list[str]:
     return []
 
 
+def co_author_reasons(people: Any, drafter_ids: set[int]) -> list[str]:
+    """Co-authors must be drafters: naming anyone else as co-author is refused."""
+    return [
+        _("%(name)s is not a drafter: only drafters can be co-authors.") % {"name": person}
+        for person in people
+        if person.pk not in drafter_ids
+    ]
+
+
 def edit_permission_reasons(proposal: Proposal, person: Any) -> list[str]:
     if not is_author(proposal, person):
         return [_("Only the authors of this proposal can edit it.")]
@@ -118,7 +136,7 @@ def transition_permission_reasons(proposal: Proposal, name: str, person: Any) ->
     elif name in ("approve", "request_changes"):
         if not roles.may_review:
             return [_("Only reviewers named by the secretariat can review proposals.")]
-        if is_author(proposal, person):
+        if ever_wrote(proposal, person):
             return [_("You wrote this proposal, so you cannot review it.")]
     elif name in ("submit", "record_outcome"):
         if not roles.secretariat:

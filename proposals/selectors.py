@@ -15,6 +15,7 @@ from proposals.models import (
     Endorsement,
     Membership,
     Organization,
+    Person,
     PresidencyTerm,
     Proposal,
     ProposalState,
@@ -138,12 +139,29 @@ def proposals_with_rule_data(queryset: QuerySet[Proposal] | None = None) -> Quer
         "occasion", "target_body", "lead_organization", "submission", "outcome_record"
     ).prefetch_related(
         "authors",
+        "contributors",
         "themes",
         Prefetch("reviews", queryset=Review.objects.select_related("revision", "reviewer")),
         Prefetch(
             "endorsements",
             queryset=Endorsement.objects.select_related("organization", "endorsed_by"),
         ),
+    )
+
+
+def co_author_candidates() -> QuerySet[Person]:
+    """The people who may be named co-authors: active drafters of a member or observer."""
+    return (
+        Person.objects.filter(
+            is_active=True,
+            memberships__role=Role.DRAFTER,
+            memberships__organization__status__in=[
+                Organization.Status.MEMBER,
+                Organization.Status.OBSERVER,
+            ],
+        )
+        .distinct()
+        .order_by("first_name", "username")
     )
 
 

@@ -26,11 +26,25 @@ from proposals.models import (
     new_calendar_token,
 )
 from proposals.policy import quorum_notices
-from proposals.selectors import proposals_with_rule_data, roles_of
+from proposals.selectors import co_author_candidates, proposals_with_rule_data, roles_of
 from workflow.errors import RefusalKind, Refused
 from workflow.services import action_log, deliveries_enqueue
 
 TEXT_FIELDS = ("title", "summary", "text")
+
+
+def _co_authors_check(co_authors: list[Person]) -> None:
+    """Refuse co-authors who are not drafters, naming each one."""
+    if not co_authors:
+        return
+    drafter_ids = set(
+        co_author_candidates()
+        .filter(pk__in=[person.pk for person in co_authors])
+        .values_list("pk", flat=True)
+    )
+    reasons = rules.co_author_reasons(co_authors, drafter_ids)
+    if reasons:
+        raise Refused(RefusalKind.INVALID, reasons, {"co_authors": reasons})
 
 
 def _lock(proposal: Proposal) -> Proposal:
@@ -57,15 +71,18 @@ def proposal_create(
     reasons = rules.create_reasons(author, lead_organization.pk if lead_organization else None)
     if reasons:
         raise Refused(RefusalKind.PERMISSION, reasons)
+    co_authors = list(co_authors)
+    _co_authors_check([person for person in co_authors if person.pk != author.pk])
     if lead_organization is None:
         lead_organization = Organization.objects.get(pk=min(roles.drafter_organization_ids))
+    text_html = markdown_to_html(text)  # before the transaction: rendering holds no lock
     with transaction.atomic():
         now = timezone.now()
         proposal = Proposal.objects.create(
             title=title,
             summary=summary,
             text=text,
-            text_html=markdown_to_html(text),
+            text_html=text_html,
             lead_organization=lead_organization,
             created_by=author,
             target_body=target_body,
@@ -75,6 +92,7 @@ def proposal_create(
             updated_at=now,
         )
         proposal.authors.add(author, *co_authors)
+        proposal.contributors.add(author, *co_authors)
         proposal.themes.set(list(themes))
         Revision.objects.create(
             proposal=proposal,
@@ -107,6 +125,12 @@ def proposal_update(
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"Cannot edit {', '.join(sorted(unknown))}.")
+    if co_authors is not None:
+        co_authors = list(co_authors)
+        already = {proposal.created_by_id, editor.pk}
+        _co_authors_check([person for person in co_authors if person.pk not in already])
+    # Rendered before the row lock is taken, so that no one waits on it while it renders.
+    text_html = markdown_to_html(fields["text"]) if "text" in fields else None
     with transaction.atomic():
         locked = _lock(proposal)
         reasons = rules.edit_permission_reasons(locked, editor)
@@ -132,8 +156,8 @@ def proposal_update(
         for name, value in fields.items():
             setattr(locked, name, value)
         update_fields = [*fields, "revision", "updated_at"]
-        if "text" in fields:
-            locked.text_html = markdown_to_html(locked.text)
+        if text_html is not None:
+            locked.text_html = text_html
             update_fields.append("text_html")
         now = timezone.now()
         locked.updated_at = now
@@ -151,8 +175,12 @@ def proposal_update(
         locked.save(update_fields=update_fields)
         if themes is not None:
             locked.themes.set(list(themes))
+        author_ids = rules.author_ids(locked)
         if co_authors is not None:
-            locked.authors.set({locked.created_by_id, editor.pk, *(p.pk for p in co_authors)})
+            author_ids = {locked.created_by_id, editor.pk, *(p.pk for p in co_authors)}
+            locked.authors.set(author_ids)
+        # Whoever is or was an author, or wrote a revision, may never review this proposal.
+        locked.contributors.add(editor.pk, *author_ids)
     return proposals_with_rule_data().get(pk=locked.pk)
 
 

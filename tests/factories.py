@@ -104,6 +104,7 @@ class ProposalFactory(factory.django.DjangoModelFactory[Proposal]):
     ) -> None:  # noqa: N805
         if create:
             obj.authors.set(extracted or [obj.created_by])
+            obj.contributors.set(extracted or [obj.created_by])
 
     @factory.post_generation
     def first_revision(obj: Proposal, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805

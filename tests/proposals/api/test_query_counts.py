@@ -106,13 +106,13 @@ LISTS: list[tuple[str, Adder, int]] = [
     ("/api/presidencies/", add_presidencies, 5),
     ("/api/bodies/", add_bodies, 5),
     ("/api/occasions/", add_occasions, 5),
-    ("/api/proposals/", add_proposals, 9),
+    ("/api/proposals/", add_proposals, 10),
     ("/api/proposals/?format=csv", add_proposals, 6),
     ("/api/proposals/{id}/endorsements/", add_endorsements, 6),
     ("/api/proposals/{id}/reviews/", add_reviews, 6),
     ("/api/proposals/{id}/revisions/", add_revisions, 6),
     ("/api/proposals/{id}/history/", add_history, 6),
-    ("/api/proposals/{id}/transitions/", add_reviews, 8),
+    ("/api/proposals/{id}/transitions/", add_reviews, 9),
 ]
 
 
