@@ -10,10 +10,13 @@ import html
 import re
 
 import pytest
+from django.db import connection
 from markdown_it import MarkdownIt
 
-from proposals import markdown
+from proposals import markdown, services
 from proposals.markdown import markdown_to_html
+from proposals.models import Proposal
+from tests.factories import Group, proposal_draft
 
 MAX_NESTING = 20  # markdown-it's CommonMark preset: deeper blocks are cut, never recursed into
 
@@ -150,3 +153,47 @@ def test_many_table_columns_and_rows_render_as_one_table() -> None:
     rendered = markdown_to_html(text)
     assert rendered.count("<table>") == 1
     assert rendered.count("<th>a</th>") == columns
+
+
+# Rendering holds no lock
+
+
+@pytest.fixture
+def render_depths(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many transactions (beyond the test's own) were open at each rendering by a service."""
+    baseline = len(connection.atomic_blocks)
+    depths: list[int] = []
+
+    def recording(text: str) -> str:
+        depths.append(len(connection.atomic_blocks) - baseline)
+        return markdown_to_html(text)
+
+    monkeypatch.setattr(services, "markdown_to_html", recording)
+    return depths
+
+
+def test_a_new_proposal_is_rendered_before_its_transaction(
+    group: Group, render_depths: list[int]
+) -> None:
+    proposal = services.proposal_create(author=group.drafter, title="New", text="*new*")
+    assert render_depths == [0]
+    assert proposal.text_html == "<p><em>new</em></p>\n"
+
+
+def test_an_edited_text_is_rendered_before_the_row_lock_is_taken(
+    group: Group, render_depths: list[int]
+) -> None:
+    proposal = proposal_draft(group)
+    updated = services.proposal_update(proposal=proposal, editor=group.drafter, text="**edited**")
+    assert render_depths == [0]
+    assert updated.text_html == "<p><strong>edited</strong></p>\n"
+    assert Proposal.objects.get(pk=proposal.pk).text_html == updated.text_html
+
+
+def test_an_edit_that_keeps_the_text_does_not_render_it(
+    group: Group, render_depths: list[int]
+) -> None:
+    proposal = proposal_draft(group, text="*kept*")
+    updated = services.proposal_update(proposal=proposal, editor=group.drafter, title="Renamed")
+    assert render_depths == []
+    assert updated.text_html == "<p><em>kept</em></p>\n"
