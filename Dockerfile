@@ -28,4 +28,6 @@ RUN pip install . \
 USER app
 EXPOSE 8000
 
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# config/gunicorn.py: WEB_CONCURRENCY workers (default 3) on 0.0.0.0:8000, sharing their
+# Prometheus metrics through PROMETHEUS_MULTIPROC_DIR, which it sets for gunicorn only.
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
