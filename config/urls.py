@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from config import operations
+from config.api_docs import ApiDocsView
 from proposals import account_views
 from proposals.password_reset import ThrottledPasswordResetView
 
@@ -12,7 +13,7 @@ urlpatterns = [
     path("metrics", operations.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("proposals.api.urls")),
     path("api/", include("proposals.api.reminder_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
