@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -194,3 +195,19 @@ def test_a_session_length_below_one_is_refused_with_a_clear_message(name: str) -
     result = run_manage("check", **{name: "0"})
     assert result.returncode != 0
     assert f"{name} must be 1 or more" in result.stderr
+
+
+def settings_variables() -> set[str]:
+    """The environment variables config/settings.py reads."""
+    source = (BASE_DIR / "config" / "settings.py").read_text()
+    pattern = r"""(?:env_bool|env_int|env_list|os\.environ\.get)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
+    return set(re.findall(pattern, source))
+
+
+def test_the_readme_and_env_example_document_every_variable_the_settings_read() -> None:
+    names = settings_variables()
+    assert {"DEBUG", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT", "SESSION_IDLE_MINUTES"} <= names
+    readme = (BASE_DIR / "README.md").read_text()
+    example = (BASE_DIR / ".env.example").read_text()
+    assert sorted(name for name in names if f"| `{name}` |" not in readme) == []
+    assert sorted(name for name in names if f"# {name}=" not in example) == []
