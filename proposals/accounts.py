@@ -394,6 +394,56 @@ def recently_confirmed(request: Any, minutes: int = RECENT_CONFIRMATION_MINUTES)
     return confirmed_at is not None and confirmed_at >= since
 
 
+def two_factor_verified(request: Any) -> bool:
+    """Whether this request's person passed two-factor authentication: a session verified by
+    a code, or an API token, which is issued only after the code to people who have an app."""
+    user: Any = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    if isinstance(getattr(request, "auth", None), ApiToken):
+        return totp_device_of(user) is not None
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
+
+
+def identity_confirm(request: Any, *, password: str = "", code: str = "") -> bool:
+    """Whether the person confirms who they are now, with their password (counted by the
+    lockout like a login) or a two-factor code; a session remembers the moment."""
+    from django.contrib.auth import authenticate
+
+    user: Any = request.user
+    confirmed = False
+    if password:
+        http_request = getattr(request, "_request", request)
+        confirmed = (
+            authenticate(http_request, username=user.get_username(), password=password) is not None
+        )
+    if not confirmed and code:
+        confirmed = (
+            second_factor_check(user, code, getattr(request, "_request", request)) is not None
+        )
+    if (
+        confirmed
+        and getattr(request, "session", None) is not None
+        and not isinstance(getattr(request, "auth", None), ApiToken)
+    ):
+        session_confirm(getattr(request, "_request", request))
+    return confirmed
+
+
+def recent_confirmation_check(request: Any, *, password: str = "", code: str = "") -> None:
+    """Refuse unless the person confirmed who they are lately or confirms it now."""
+    from proposals import rules
+    from workflow.errors import RefusalKind, Refused
+
+    if recently_confirmed(request) or identity_confirm(request, password=password, code=code):
+        return
+    if password or code:
+        wrong = [_("The password or the code is wrong.")]
+        raise Refused(RefusalKind.INVALID, wrong, {"password": wrong})
+    raise Refused(RefusalKind.PERMISSION, rules.endorse_confirmation_reasons(False))
+
+
 # Failed logins and lockouts, from the pages and the API alike (django-axes counts them).
 
 

@@ -181,13 +181,44 @@ class EndorseForm(forms.Form):
         label=_("On behalf of"), queryset=Organization.objects.none(), empty_label=None
     )
 
-    def __init__(self, *args: Any, organization_ids: list[int], **kwargs: Any) -> None:
+    password = forms.CharField(
+        label=_("Your password"),
+        required=False,
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Endorsing signs in your organisation's name: confirm that it is you."),
+    )
+    code = forms.CharField(
+        label=_("Or a two-factor code"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(
+        self, *args: Any, organization_ids: list[int], confirm: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = cast(forms.ModelChoiceField, self.fields["organization"])
         field.queryset = Organization.objects.filter(pk__in=organization_ids)
         if len(organization_ids) == 1:
             field.widget = forms.HiddenInput()
             field.initial = organization_ids[0]
+        if not confirm:
+            del self.fields["password"]
+            del self.fields["code"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if "password" in self.fields and not (cleaned.get("password") or cleaned.get("code")):
+            self.add_error(
+                "password",
+                _(
+                    "Enter your password or a two-factor code: you last confirmed it over 15 minutes ago."
+                ),
+            )
+        return cleaned
 
 
 def transition_form_class(name: str) -> type[forms.Form]:

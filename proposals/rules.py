@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from proposals.models import Endorsement, Occasion, Proposal, ProposalState, Review
+from proposals.models import Endorsement, Occasion, Proposal, ProposalState, Review, Role
 from proposals.selectors import roles_of
 
 
@@ -218,6 +218,19 @@ def endorse_condition_reasons(proposal: Proposal, organization_id: int) -> list[
     return []
 
 
+def endorse_confirmation_reasons(confirmed: bool) -> list[str]:
+    """Endorsing in an organisation's name asks the representative to have confirmed who
+    they are (password or two-factor code) in the last minutes."""
+    if confirmed:
+        return []
+    return [
+        _(
+            "Endorsing in your organisation's name needs a recent confirmation of who you are: "
+            "enter your password or a two-factor code."
+        )
+    ]
+
+
 def endorsement_withdraw_permission_reasons(endorsement: Endorsement, person: Any) -> list[str]:
     roles = roles_of(person)
     if roles.secretariat or endorsement.organization_id in roles.representative_organization_ids:
@@ -238,3 +251,76 @@ def endorsement_withdraw_condition_reasons(
             % {"state": proposal.get_state_display().lower()}
         ]
     return []
+
+
+# People: who may change whom, and which roles a person may hold.
+
+
+def person_manage_reasons(actor: Any, target: Any) -> list[str]:
+    """The secretariat manages people, except superusers and the other secretariat staff."""
+    actor_roles = roles_of(actor)
+    if actor_roles.is_superuser:
+        return []
+    if not actor_roles.secretariat:
+        return [_("Only the secretariat can change the people of the group.")]
+    if target is not None and target.is_superuser:
+        return [_("Only a superuser can change a superuser.")]
+    if target is not None and target.pk != actor.pk and roles_of(target).secretariat:
+        return [_("Only a superuser can change another person of the secretariat.")]
+    return []
+
+
+def person_identity_reasons(actor: Any, target: Any) -> list[str]:
+    """Usernames and email addresses are set at invitation; later only a superuser corrects them."""
+    if roles_of(actor).is_superuser:
+        return []
+    if target is not None and actor.pk == target.pk:
+        return [
+            _(
+                "To change your email address, ask for it in your settings and confirm it from "
+                "the new address; your username does not change."
+            )
+        ]
+    return [
+        _(
+            "An email address or username is set when the person is invited; after that the "
+            "person changes their address themself, and only a superuser corrects a lost one."
+        )
+    ]
+
+
+def person_roles_permission_reasons(
+    actor: Any, target: Any, wanted: set[tuple[Any, str]], current: set[tuple[Any, str]]
+) -> list[str]:
+    """Nobody changes their own roles, and only the superuser names or removes the secretariat.
+    `wanted` and `current` hold (organisation, role) pairs."""
+    if wanted == current:
+        return []
+    if target is not None and actor.pk == target.pk:
+        return [_("Nobody can change their own roles: ask another person of the secretariat.")]
+    changed = wanted ^ current
+    if any(role == Role.SECRETARIAT for _organization, role in changed) and not actor.is_superuser:
+        return [_("Only the superuser can grant or remove the secretariat role.")]
+    return []
+
+
+def person_roles_invalid_reasons(wanted: set[tuple[Any, str]]) -> list[str]:
+    """A person acts for the one organisation they belong to; only full members have
+    representatives."""
+    reasons: list[str] = []
+    if len({organization for organization, _role in wanted}) > 1:
+        reasons.append(
+            _(
+                "A person acts for one organisation only: give all their roles in the "
+                "organisation they belong to."
+            )
+        )
+    for organization in sorted(
+        {o for o, role in wanted if role == Role.REPRESENTATIVE and not o.is_full_member},
+        key=lambda o: o.pk,
+    ):
+        reasons.append(
+            _("%(organization)s is not a full member: it has no representative.")
+            % {"organization": organization}
+        )
+    return reasons

@@ -184,10 +184,11 @@ def proposal_update(
     return proposals_with_rule_data().get(pk=locked.pk)
 
 
-def endorsement_create(
+def endorsement_check(
     *, proposal: Proposal, person: Person, organization: Organization | None = None
-) -> Endorsement:
-    """The person's organisation signs the proposal; the secretariat learns of a reached quorum."""
+) -> int:
+    """The organisation that would endorse, or the refusal, read without a lock: faces ask it
+    before they ask the representative to confirm who they are."""
     roles = roles_of(person)
     organization_id = organization.pk if organization else None
     reasons = rules.endorse_permission_reasons(person, organization_id)
@@ -201,6 +202,17 @@ def endorsement_create(
                 {"organization": [_("Choose the organisation that endorses.")]},
             )
         (organization_id,) = roles.representative_organization_ids
+    reasons = rules.endorse_condition_reasons(proposal, organization_id)
+    if reasons:
+        raise Refused(RefusalKind.CONDITION, reasons)
+    return organization_id
+
+
+def endorsement_create(
+    *, proposal: Proposal, person: Person, organization: Organization | None = None
+) -> Endorsement:
+    """The person's organisation signs the proposal; the secretariat learns of a reached quorum."""
+    organization_id = endorsement_check(proposal=proposal, person=person, organization=organization)
     with transaction.atomic():
         locked = _lock(proposal)
         if locked.state != proposal.state:

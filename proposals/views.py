@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from proposals import rules, services
+from proposals import accounts, rules, services
 from proposals.api.renderers import proposals_csv_response
 from proposals.diff import revisions_diff
 from proposals.markdown import markdown_to_html
@@ -677,14 +677,39 @@ def proposal_endorse(request: PersonRequest, pk: int) -> HttpResponse:
     if reasons:
         raise PermissionDenied(" ".join(reasons))
     organization_ids = sorted(roles_of(person).representative_organization_ids)
-    form = EndorseForm(_posted(request), organization_ids=organization_ids)
+    form = EndorseForm(
+        _posted(request),
+        organization_ids=organization_ids,
+        confirm=not accounts.recently_confirmed(request),
+    )
     if request.method == "POST" and form.is_valid():
         try:
+            services.endorsement_check(
+                proposal=proposal, person=person, organization=form.cleaned_data["organization"]
+            )
+            accounts.recent_confirmation_check(
+                request,
+                password=form.cleaned_data.get("password", ""),
+                code=form.cleaned_data.get("code", ""),
+            )
             services.endorsement_create(
                 proposal=proposal, person=person, organization=form.cleaned_data["organization"]
             )
         except Refused as refused:
-            _refusal_to_messages(request, refused)
+            if refused.kind != RefusalKind.INVALID:
+                _refusal_to_messages(request, refused)
+            else:
+                form.add_error("password", refused.reasons[0])
+                return render(
+                    request,
+                    "proposals/endorse_confirm.html",
+                    {
+                        "proposal": proposal,
+                        "form": form,
+                        "endorse": _endorse_state(proposal, person),
+                    },
+                    status=400,
+                )
         else:
             messages.success(
                 request,

@@ -249,9 +249,12 @@ def session_verify(client: Any, person: Person) -> None:
 
 def client_signed_in(client: Any, person: Person) -> Any:
     """The client, signed in as the person; verified by an app where the person must use one."""
-    from proposals.accounts import two_factor_required
+    from proposals.accounts import SESSION_CONFIRMED_AT, two_factor_required
 
     client.force_login(person)
+    session = client.session
+    session[SESSION_CONFIRMED_AT] = timezone.now().isoformat()  # as a password login records
+    session.save()
     if two_factor_required(person):
         session_verify(client, person)
     return client

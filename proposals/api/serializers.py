@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models, transaction
+from django.db import models
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,7 +18,6 @@ from proposals.models import (
     Body,
     Endorsement,
     Language,
-    Membership,
     Occasion,
     Organization,
     Person,
@@ -252,35 +251,29 @@ class PersonSerializer(ModelSerializer):
                 )
         return value
 
-    @transaction.atomic
-    def create(self, validated_data: dict[str, Any]) -> Person:
-        organizations = validated_data.pop("organizations", [])
-        person = Person(**validated_data)
-        person.set_unusable_password()
-        person.save()
-        self._set_memberships(person, organizations)
-        return person
+    def role_pairs(self) -> set[tuple[Organization, str]] | None:
+        """The (organisation, role) pairs asked for, or None when roles are not being set."""
+        data = cast(dict[str, Any], self.validated_data)
+        if "organizations" not in data:
+            return None
+        return {(entry["id"], role) for entry in data["organizations"] for role in entry["roles"]}
 
-    @transaction.atomic
-    def update(self, instance: Person, validated_data: dict[str, Any]) -> Person:
-        organizations = validated_data.pop("organizations", None)
-        instance = super().update(instance, validated_data)
-        if organizations is not None:
-            self._set_memberships(instance, organizations)
-        return instance
+    def profile_changes(self) -> dict[str, Any]:
+        """The validated fields other than roles, under the names the services take."""
+        data = dict(cast(dict[str, Any], self.validated_data))
+        data.pop("organizations", None)
+        return data
 
-    def _set_memberships(self, person: Person, organizations: list[dict[str, Any]]) -> None:
-        wanted = {(entry["id"].pk, role) for entry in organizations for role in entry["roles"]}
-        current = {(m.organization_id, m.role): m for m in Membership.objects.filter(person=person)}
-        for key, membership in current.items():
-            if key not in wanted:
-                membership.delete()
-        Membership.objects.bulk_create(
-            [
-                Membership(person=person, organization_id=org_id, role=role)
-                for org_id, role in sorted(wanted - set(current))
-            ]
-        )
+
+class EmailChangeSerializer(serializers.Serializer):
+    """A person's own new address, confirmed with their password; a link goes to it."""
+
+    email = StrictEmailField(max_length=254)
+    password = TextField(max_length=4096, trim_whitespace=False)
+
+
+class EmailChangeConfirmSerializer(serializers.Serializer):
+    token = TextField(max_length=1000)
 
 
 class PresidencyTermSerializer(ModelSerializer):
@@ -540,6 +533,20 @@ class EndorsementCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="The organisation that endorses, when the requester represents several.",
+    )
+    password = TextField(
+        max_length=4096,
+        trim_whitespace=False,
+        required=False,
+        write_only=True,
+        help_text="Your password, unless you confirmed who you are in the last 15 minutes "
+        "(a token from a login that recent counts).",
+    )
+    otp = TextField(
+        max_length=64,
+        required=False,
+        write_only=True,
+        help_text="A two-factor code, instead of the password.",
     )
 
 

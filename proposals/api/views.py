@@ -19,17 +19,20 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, routers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.decorators import action
 from rest_framework.filters import BaseFilterBackend
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from proposals import services
+from proposals import people, services
+from proposals.accounts import recent_confirmation_check, two_factor_verified
 from proposals.api import filters, serializers
 from proposals.api.authentication import ApiTokenAuthentication, VerifiedSessionAuthentication
 from proposals.api.errors import RefusalSerializer, api_exception_handler, refusal_body
+from proposals.api.parsers import BoundedJSONParser
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
 from proposals.api.renderers import CSVRenderer, proposals_csv_response
 from proposals.diff import revisions_diff
@@ -112,7 +115,7 @@ class ApiViewSet(ApiConventions, viewsets.GenericViewSet):
 
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes: list[type[BasePermission]] = [IsAuthenticated]
-    parser_classes: list[type[BaseParser]] = [JSONParser]
+    parser_classes: list[type[BaseParser]] = [BoundedJSONParser]
     filter_backends: list[type[BaseFilterBackend]] = [DjangoFilterBackend]
 
 
@@ -187,6 +190,71 @@ class PersonViewSet(ReferenceViewSet):
     queryset = Person.objects.prefetch_related(
         Prefetch("memberships", queryset=Membership.objects.select_related("organization"))
     )
+
+    def perform_create(self, serializer: Any) -> None:
+        changes = serializer.profile_changes()
+        serializer.instance = people.person_create(
+            actor=requester(self.request),
+            username=changes.pop("username"),
+            email=changes.pop("email", ""),
+            roles=serializer.role_pairs() or (),
+            request=self.request._request,
+            **changes,
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = people.person_update(
+            actor=requester(self.request),
+            person=serializer.instance,
+            changes=serializer.profile_changes(),
+            roles=serializer.role_pairs(),
+            two_factor_verified=two_factor_verified(self.request),
+            request=self.request._request,
+        )
+
+    @extend_schema(
+        request=serializers.EmailChangeSerializer,
+        responses={202: RefusalSerializer, **refusals(400, 401)},
+    )
+    @action(
+        detail=False, methods=["post"], url_path="me/email", permission_classes=[IsAuthenticated]
+    )
+    def email_change(self, request: Request) -> Response:
+        """Ask to change your own email address: a link goes to the new address, and your
+        current address is told; the address changes when the link is opened."""
+        serializer = serializers.EmailChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        people.email_change_request(
+            person=requester(request),
+            new_email=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+            request=request._request,
+        )
+        detail = _(
+            "We sent a link to %(email)s: your address changes when you open it, signed in."
+        ) % {"email": serializer.validated_data["email"]}
+        return Response(refusal_body([detail]), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=serializers.EmailChangeConfirmSerializer,
+        responses={200: serializers.PersonSerializer, **refusals(400, 401, 403, 409)},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="me/email/confirm",
+        permission_classes=[IsAuthenticated],
+    )
+    def email_change_confirm(self, request: Request) -> Response:
+        """Confirm a change of your email address with the token of the link sent to it."""
+        serializer = serializers.EmailChangeConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        person = people.email_change_confirm(
+            token=serializer.validated_data["token"],
+            person=requester(request),
+            request=request._request,
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=person.pk)).data)
 
 
 @reference_schema(serializers.PresidencyTermSerializer)
@@ -410,6 +478,16 @@ class ProposalEndorsementViewSet(
         """The requester's organisation endorses the proposal (409 if it already does)."""
         serializer = serializers.EndorsementCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        services.endorsement_check(
+            proposal=self.proposal,
+            person=requester(request),
+            organization=serializer.validated_data.get("organization"),
+        )
+        recent_confirmation_check(
+            request,
+            password=serializer.validated_data.get("password", ""),
+            code=serializer.validated_data.get("otp", ""),
+        )
         endorsement = services.endorsement_create(
             proposal=self.proposal,
             person=requester(request),

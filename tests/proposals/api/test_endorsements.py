@@ -18,7 +18,9 @@ def url(proposal_id: int, endorsement_id: int | None = None) -> str:
 
 def test_a_representative_endorses_for_their_organisation(group: Group) -> None:
     proposal = proposal_in(group, "endorsement")
-    response = client_for(group.representative_fr).post(url(proposal.pk), {}, format="json")
+    response = client_for(group.representative_fr).post(
+        url(proposal.pk), {"password": "demo"}, format="json"
+    )
     assert response.status_code == 201
     data = response.json()
     assert {"id", "organization", "endorsed_by", "at"} <= set(data)
@@ -61,7 +63,9 @@ def test_a_representative_of_several_organisations_says_which_one_endorses(group
     other = client.post(url(proposal.pk), {"organization": group.morocco.pk}, format="json")
     assert other.status_code == 403
     assert other.json()["reasons"] == ["You do not represent that organisation."]
-    said = client.post(url(proposal.pk), {"organization": group.france.pk}, format="json")
+    said = client.post(
+        url(proposal.pk), {"organization": group.france.pk, "password": "demo"}, format="json"
+    )
     assert said.status_code == 201
     assert said.json()["organization"] == group.france.pk
 
@@ -84,7 +88,7 @@ def test_a_withdrawal_keeps_the_endorsement_as_history_and_allows_a_new_one(grou
     withdrawn = next(row for row in listed if row["id"] == endorsement.pk)
     assert withdrawn["active"] is False
     assert withdrawn["withdrawn_by"] == "youssef"
-    again = client.post(url(proposal.pk), {}, format="json")
+    again = client.post(url(proposal.pk), {"password": "demo"}, format="json")
     assert again.status_code == 201
     assert Endorsement.objects.filter(proposal=proposal, organization=group.morocco).count() == 2
 
@@ -119,3 +123,29 @@ def test_an_endorsement_of_another_proposal_is_not_found_here(group: Group) -> N
     endorsement = Endorsement.objects.get(proposal=other, organization=group.morocco)
     response = client_for(group.representative_ma).delete(url(proposal.pk, endorsement.pk))
     assert response.status_code == 404
+
+
+def test_a_script_token_endorses_only_with_the_password_or_a_code(group: Group) -> None:
+    proposal = proposal_in(group, "endorsement")
+    client = client_for(group.representative_fr)
+    unconfirmed = client.post(url(proposal.pk), {}, format="json")
+    assert unconfirmed.status_code == 403
+    assert "recent confirmation" in unconfirmed.json()["reasons"][0]
+    wrong = client.post(url(proposal.pk), {"password": "guess"}, format="json")
+    assert wrong.status_code == 400
+    assert wrong.json()["reasons"] == ["The password or the code is wrong."]
+    assert not Endorsement.objects.filter(proposal=proposal, organization=group.france).exists()
+    assert client.post(url(proposal.pk), {"password": "demo"}, format="json").status_code == 201
+
+
+def test_a_token_from_a_recent_login_endorses_without_the_password(group: Group) -> None:
+    from rest_framework.test import APIClient
+
+    proposal = proposal_in(group, "endorsement")
+    client = APIClient()
+    login = client.post(
+        "/api/auth/token/", {"username": "marianne", "password": "demo"}, format="json"
+    )
+    assert login.status_code == 200, login.json()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {login.json()['token']}")
+    assert client.post(url(proposal.pk), {}, format="json").status_code == 201

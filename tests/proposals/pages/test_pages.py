@@ -722,3 +722,29 @@ def test_only_drafters_of_the_group_can_be_co_authors(group: Group) -> None:
     )
     assert response.status_code == 400
     assert not Proposal.objects.filter(title="Alone").exists()
+
+
+def test_endorsing_asks_for_the_password_when_the_last_confirmation_is_old(group: Group) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from proposals.accounts import SESSION_CONFIRMED_AT
+
+    proposal = in_endorsement(group)
+    client = signed_in(group.representative_ma)
+    session = client.session
+    session[SESSION_CONFIRMED_AT] = (timezone.now() - dt.timedelta(minutes=16)).isoformat()
+    session.save()
+    endorse = reverse("proposals:proposal_endorse", args=[proposal.pk])
+    page = client.get(endorse)
+    assert b'name="password"' in page.content
+    missing = client.post(endorse, {"organization": group.morocco.pk})
+    assert missing.status_code == 400
+    wrong = client.post(endorse, {"organization": group.morocco.pk, "password": "guess"})
+    assert wrong.status_code == 400
+    assert "The password or the code is wrong." in wrong.content.decode()
+    assert not Endorsement.objects.exists()
+    done = client.post(endorse, {"organization": group.morocco.pk, "password": "demo"}, follow=True)
+    assert messages_of(done) == ["Morocco endorses this proposal."]
+    assert b'name="password"' not in client.get(endorse).content

@@ -1,0 +1,362 @@
+"""Every write on a person: identity, roles, active flag and email address, each audited.
+
+Separation of duties lives here: nobody changes their own roles, the secretariat never
+touches a superuser or another person of the secretariat, only the superuser names the
+secretariat, a person acts for one organisation, and a new representative is announced to
+the organisation's other representatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core import signing
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from proposals import rules
+from proposals.models import Membership, Organization, Person, Role
+from proposals.security import ACCOUNT_EMAIL_PREFIX, security_event_record
+from workflow.audit import audit_record, changed_fields
+from workflow.errors import RefusalKind, Refused
+from workflow.models import Delivery
+from workflow.policy import Notice
+from workflow.services import deliveries_enqueue
+
+IDENTITY_FIELDS = ("username", "email")
+PROFILE_FIELDS = ("first_name", "last_name", "language", "timezone")
+EMAIL_CHANGE_SALT = "proposals.people.email-change"
+EMAIL_CHANGE_MAX_AGE = 60 * 60 * 48  # seconds: the confirmation link lasts two days
+
+RolePairs = set[tuple[Organization, str]]
+
+
+def _refuse(kind: RefusalKind, reasons: list[str]) -> None:
+    if reasons:
+        raise Refused(kind, reasons)
+
+
+def _roles_check(actor: Any, target: Person | None, wanted: RolePairs, current: RolePairs) -> None:
+    _refuse(
+        RefusalKind.PERMISSION,
+        rules.person_roles_permission_reasons(actor, target, wanted, current),
+    )
+    reasons = rules.person_roles_invalid_reasons(wanted)
+    if reasons:
+        raise Refused(RefusalKind.INVALID, reasons, {"organizations": reasons})
+
+
+def person_roles(person: Person) -> RolePairs:
+    return {(m.organization, m.role) for m in person.memberships.select_related("organization")}
+
+
+def _roles_as_data(pairs: Iterable[tuple[Organization, str]]) -> list[list[Any]]:
+    return sorted([organization.pk, role] for organization, role in pairs)
+
+
+def _representative_announce(
+    *, person: Person, organization: Organization, actor: Any, request: HttpRequest | None
+) -> None:
+    """The organisation's other representatives learn of the new one (and it is audited)."""
+    event = security_event_record(
+        action="person.representative_added",
+        subject=person,
+        actor=actor,
+        obj=person,
+        after={"organization": organization.pk, "role": Role.REPRESENTATIVE},
+        request=request,
+        notify=False,
+    )
+    others = (
+        Membership.objects.filter(organization=organization, role=Role.REPRESENTATIVE)
+        .exclude(person=person)
+        .filter(person__is_active=True)
+        .values_list("person_id", flat=True)
+    )
+    deliveries_enqueue(
+        [
+            Notice(
+                recipient_id=other_id,
+                template=f"{ACCOUNT_EMAIL_PREFIX}representative_added",
+                context={
+                    "representative": str(person),
+                    "representative_username": person.username,
+                    "organization": organization.name,
+                    "actor_name": str(actor) if actor else "",
+                },
+                essential=True,
+            )
+            for other_id in others
+        ],
+        key_prefix=f"representative:{event.pk}",
+        kind=Delivery.Kind.SECURITY,
+    )
+
+
+def _roles_apply(
+    *,
+    actor: Any,
+    person: Person,
+    wanted: RolePairs,
+    current: RolePairs,
+    request: HttpRequest | None,
+) -> None:
+    """Write the difference between the current roles and the wanted ones, audited."""
+    if wanted == current:
+        return
+    for organization, role in current - wanted:
+        Membership.objects.filter(person=person, organization=organization, role=role).delete()
+    Membership.objects.bulk_create(
+        [
+            Membership(person=person, organization=organization, role=role)
+            for organization, role in sorted(
+                wanted - current, key=lambda pair: (pair[0].pk, pair[1])
+            )
+        ]
+    )
+    person.__dict__.pop("_roles", None)
+    security_event_record(
+        action="person.roles_changed",
+        subject=person,
+        actor=actor,
+        before={"roles": _roles_as_data(current)},
+        after={"roles": _roles_as_data(wanted)},
+        request=request,
+    )
+    for organization, role in wanted - current:
+        if role == Role.REPRESENTATIVE:
+            _representative_announce(
+                person=person, organization=organization, actor=actor, request=request
+            )
+
+
+def person_create(
+    *,
+    actor: Any,
+    username: str,
+    email: str,
+    roles: Iterable[tuple[Organization, str]] = (),
+    request: HttpRequest | None = None,
+    **profile: Any,
+) -> Person:
+    """A new person with an unusable password (they set their own), and their roles."""
+    _refuse(RefusalKind.PERMISSION, rules.person_manage_reasons(actor, None))
+    unknown = set(profile) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"Cannot set {', '.join(sorted(unknown))}.")
+    wanted = set(roles)
+    _roles_check(actor, None, wanted, set())
+    with transaction.atomic():
+        person = Person(username=username, email=email, **profile)
+        person.set_unusable_password()
+        person.save()
+        audit_record(
+            action="person.created",
+            actor=actor,
+            obj=person,
+            subject=person,
+            after={"username": username, "email": email, **profile},
+            security=True,
+            request=request,
+        )
+        _roles_apply(actor=actor, person=person, wanted=wanted, current=set(), request=request)
+    return person
+
+
+def person_update(
+    *,
+    actor: Any,
+    person: Person,
+    changes: dict[str, Any],
+    roles: Iterable[tuple[Organization, str]] | None = None,
+    two_factor_verified: bool = False,
+    request: HttpRequest | None = None,
+) -> Person:
+    """Change a person's profile, identity, active flag or roles, each change audited.
+
+    Identity (username, email) is corrected only by a verified superuser, and both
+    addresses are told of an email correction.
+    """
+    allowed = {*PROFILE_FIELDS, *IDENTITY_FIELDS, "is_active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise TypeError(f"Cannot change {', '.join(sorted(unknown))}.")
+    changes = {name: value for name, value in changes.items() if getattr(person, name) != value}
+    _refuse(RefusalKind.PERMISSION, rules.person_manage_reasons(actor, person))
+    if any(name in IDENTITY_FIELDS for name in changes):
+        _refuse(RefusalKind.PERMISSION, rules.person_identity_reasons(actor, person))
+        if not two_factor_verified:
+            raise Refused(
+                RefusalKind.PERMISSION,
+                [_("Confirm your identity with two-factor authentication before correcting it.")],
+            )
+    if "is_active" in changes and person.pk == getattr(actor, "pk", None):
+        raise Refused(RefusalKind.PERMISSION, [_("Nobody can deactivate their own account.")])
+    wanted = set(roles) if roles is not None else None
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        current = person_roles(locked)
+        if wanted is not None:
+            _roles_check(actor, locked, wanted, current)
+        before = {name: getattr(locked, name) for name in changes}
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        if changes:
+            locked.save(update_fields=list(changes))
+        _audit_person_changes(actor=actor, person=locked, before=before, request=request)
+        if wanted is not None:
+            _roles_apply(
+                actor=actor, person=locked, wanted=wanted, current=current, request=request
+            )
+    return locked
+
+
+def _audit_person_changes(
+    *, actor: Any, person: Person, before: dict[str, Any], request: HttpRequest | None
+) -> None:
+    """One audit row per kind of change: a security event for identity and the active flag."""
+    after = {name: getattr(person, name) for name in before}
+    profile_before, profile_after = changed_fields(
+        {k: v for k, v in before.items() if k in PROFILE_FIELDS},
+        {k: v for k, v in after.items() if k in PROFILE_FIELDS},
+    )
+    if profile_after:
+        audit_record(
+            action="person.updated",
+            actor=actor,
+            obj=person,
+            subject=person,
+            before=profile_before,
+            after=profile_after,
+            request=request,
+        )
+    if "email" in before:
+        security_event_record(
+            action="person.email_changed",
+            subject=person,
+            actor=actor,
+            before={"email": before["email"]},
+            after={"email": person.email},
+            request=request,
+            addresses=(before["email"],),
+        )
+    if "username" in before:
+        security_event_record(
+            action="person.username_changed",
+            subject=person,
+            actor=actor,
+            before={"username": before["username"]},
+            after={"username": person.username},
+            request=request,
+        )
+    if "is_active" in before:
+        if not person.is_active:
+            from proposals.accounts import person_tokens_revoke
+
+            person_tokens_revoke(person=person, reason="deactivated", actor=actor, request=request)
+        security_event_record(
+            action="person.activated" if person.is_active else "person.deactivated",
+            subject=person,
+            actor=actor,
+            before={"is_active": before["is_active"]},
+            after={"is_active": person.is_active},
+            request=request,
+        )
+
+
+# A person's own change of email address: confirmed from the new address.
+
+
+def _email_change_token(person: Person, new_email: str) -> str:
+    return signing.dumps(
+        {"person": person.pk, "from": person.email, "to": new_email}, salt=EMAIL_CHANGE_SALT
+    )
+
+
+def email_change_request(
+    *, person: Person, new_email: str, password: str, request: HttpRequest | None = None
+) -> None:
+    """Send a confirmation link to the new address and tell the current one; nothing changes
+    until the link is opened."""
+    errors: dict[str, list[str]] = {}
+    if not person.check_password(password):
+        errors["password"] = [_("This is not your current password.")]
+    new_email = new_email.strip()
+    if new_email.lower() == (person.email or "").lower():
+        errors["email"] = [_("This is already your email address.")]
+    elif Person.objects.filter(email__iexact=new_email).exclude(pk=person.pk).exists():
+        errors["email"] = [_("Another person of the group already uses this address.")]
+    if errors:
+        raise Refused(
+            RefusalKind.INVALID, [r for reasons in errors.values() for r in reasons], errors
+        )
+    with transaction.atomic():
+        event = security_event_record(
+            action="person.email_change_requested",
+            subject=person,
+            actor=person,
+            after={"email": new_email},
+            request=request,
+        )
+        deliveries_enqueue(
+            [
+                Notice(
+                    recipient_id=person.pk,
+                    template=f"{ACCOUNT_EMAIL_PREFIX}email_confirm",
+                    context={
+                        "token": _email_change_token(person, new_email),
+                        "new_email": new_email,
+                    },
+                    essential=True,
+                    address=new_email,
+                )
+            ],
+            key_prefix=f"email-confirm:{event.pk}",
+            kind=Delivery.Kind.SECURITY,
+        )
+
+
+def email_change_pending(token: str) -> tuple[Person, str]:
+    """The person and new address a confirmation link is for, if it is still good."""
+    invalid = Refused(
+        RefusalKind.INVALID,
+        [_("This confirmation link is not valid any more: ask for the change again.")],
+    )
+    try:
+        payload = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
+    except signing.BadSignature:
+        raise invalid from None
+    person = Person.objects.filter(pk=payload.get("person"), is_active=True).first()
+    if person is None or person.email != payload.get("from"):
+        raise invalid
+    return person, str(payload["to"])
+
+
+def email_change_confirm(
+    *, token: str, person: Person, request: HttpRequest | None = None
+) -> Person:
+    """The address changes once its owner opens the link, signed in as the same person."""
+    pending_person, new_email = email_change_pending(token)
+    if pending_person.pk != person.pk:
+        raise Refused(
+            RefusalKind.PERMISSION,
+            [_("This link is for another person: sign in as that person to confirm it.")],
+        )
+    if Person.objects.filter(email__iexact=new_email).exclude(pk=person.pk).exists():
+        raise Refused(
+            RefusalKind.CONFLICT, [_("Another person of the group already uses this address.")]
+        )
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        if locked.email != pending_person.email:
+            raise Refused(
+                RefusalKind.CONFLICT,
+                [_("This confirmation link is not valid any more: ask for the change again.")],
+            )
+        before = {"email": locked.email}
+        locked.email = new_email
+        locked.save(update_fields=["email"])
+        _audit_person_changes(actor=person, person=locked, before=before, request=request)
+    return locked
