@@ -49,6 +49,10 @@ run: $(STAMP)
 	@echo "  sam       Mont-Blanc Meetings  secretariat"
 	@echo "  admin     -                    superuser"
 	@echo ""
+	@echo "  sam and admin also type a code: add the secret POLICYTRACKERDEMOTOTPSECRET23456"
+	@echo "  to an authenticator app, or print the current code with"
+	@echo "  $(BIN)/python -c 'from base64 import b32decode as d; from django_otp.oath import totp; print(\"%06d\" % totp(d(\"POLICYTRACKERDEMOTOTPSECRET23456\")))'"
+	@echo ""
 	exec $(BIN)/honcho -f Procfile.dev start
 
 test: $(STAMP)

@@ -128,16 +128,17 @@ def requests_prepared() -> tuple[list[tuple[str, bytes]], dict[str, str]]:
     for the page)."""
     from django.conf import settings
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
+    from bench.accounts import api_token_key, session_verified
     from proposals.models import Person, Proposal
 
     secretary = Person.objects.get(username="secretariat1")
-    token, _created = Token.objects.get_or_create(user=secretary)
+    token = api_token_key(secretary)
     browser = Client()
     browser.force_login(secretary)
+    session_verified(browser.session, secretary)
     session = browser.cookies[settings.SESSION_COOKIE_NAME].value
-    api = {"Authorization": f"Token {token.key}", "Accept": "application/json"}
+    api = {"Authorization": f"Token {token}", "Accept": "application/json"}
     page = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"}
     ids = list(
         Proposal.objects.filter(state__in=["in_review", "endorsement", "submitted"])

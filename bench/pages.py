@@ -428,15 +428,14 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
 
+    from bench.accounts import api_token_key, session_verified
     from proposals.models import Person, Proposal
 
     repeat = config["repeat"]
     url = config["database_url"]
     secretary = Person.objects.get(username="secretariat1")
-    token, _created = Token.objects.get_or_create(user=secretary)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {api_token_key(secretary)}")
     bound = RawBound(url, secretary.pk, secretary.timezone)
     results: dict[str, Any] = {"figures": {}, "queries": {}, "profiles": {}}
 
@@ -505,6 +504,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         person = Person.objects.get(username=username)
         page = Client()
         page.force_login(person)
+        session_verified(page.session, person)
         person_bound = RawBound(url, person.pk, person.timezone)
         figures[label] = side_by_side(
             lambda page=page: ok(page.get("/")),  # type: ignore[misc]

@@ -36,9 +36,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     from django.contrib.contenttypes.models import ContentType
     from django.test import Client
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
-    from proposals.models import Proposal
+    from bench.accounts import api_token_key
+    from proposals.models import Person, Proposal
 
     runs = config["repeat_transitions"]
     per_run = config["transitions_per_run"]
@@ -51,11 +51,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     if len(drafts) < needed:
         raise RuntimeError(f"{needed} drafts needed, {len(drafts)} found: generate more proposals")
     tokens = {
-        token.user_id: token.key
-        for token in Token.objects.filter(user_id__in={author for _p, author in drafts})
+        author.pk: api_token_key(author)
+        for author in Person.objects.filter(pk__in={author for _p, author in drafts})
     }
-    for author in {author for _p, author in drafts} - set(tokens):
-        tokens[author] = Token.objects.create(user_id=author).key
     proposal_type = ContentType.objects.get_for_model(Proposal).pk
     client = Client()
     raw = db.connect(config["database_url"])

@@ -208,6 +208,11 @@ PEOPLE = [
 
 SECRETARIAT_GROUP = "Secretariat"
 
+# The secretariat and the administrator must use two-factor authentication: in the demo, their
+# authenticator app holds this secret (base32), written in the README and printed by `make run`.
+DEMO_TOTP_SECRET = "POLICYTRACKERDEMOTOTPSECRET23456"  # noqa: S105 (public demo secret)
+TWO_FACTOR_PEOPLE = ("sam", "admin")
+
 NATIONAL = Body.Level.NATIONAL
 INTERNATIONAL = Body.Level.INTERNATIONAL
 

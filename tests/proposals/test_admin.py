@@ -12,9 +12,10 @@ from django.contrib import admin
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from proposals.models import DeadlineChange, Occasion, Person, Proposal, ProposalState
-from tests.factories import PersonFactory
+from tests.factories import PersonFactory, totp_code
 from workflow.models import TransitionLog
 
 pytestmark = pytest.mark.django_db
@@ -41,9 +42,14 @@ def demo(settings: Any) -> None:
 
 
 def log_in(client: Client, username: str) -> None:
+    """Log in through the pages, as the admin asks: the password, then the app's code."""
     response = client.post(
-        reverse("admin:login"), {"username": username, "password": "demo", "next": "/admin/"}
+        reverse("login"), {"username": username, "password": "demo", "next": "/admin/"}
     )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == "/accounts/verify/?next=%2Fadmin%2F"
+    device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    response = client.post(response["Location"], {"code": totp_code(device), "next": "/admin/"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert response["Location"] == "/admin/"
 

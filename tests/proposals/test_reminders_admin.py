@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from proposals.models import Person, ReminderRule
-from tests.factories import Group
+from tests.factories import Group, client_signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -14,9 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client_(group: Group) -> Client:
     admin = Person.objects.create_superuser(username="admin", password="x", email="a@b.org")
-    client = Client()
-    client.force_login(admin)
-    return client
+    return client_signed_in(Client(), admin)
 
 
 def test_the_admin_sets_offsets_typed_as_a_list_of_days(admin_client_: Client) -> None:

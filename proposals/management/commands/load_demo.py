@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from base64 import b32decode
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from proposals import services
 from proposals.management import demo_data
@@ -93,6 +95,7 @@ class DemoLoader:
         self.load_presidencies()
         self.load_people()
         self.load_secretariat_group()
+        self.load_two_factor()
         self.load_bodies()
         self.load_occasions()
         for proposal in demo_data.PROPOSALS:
@@ -107,7 +110,8 @@ class DemoLoader:
             f"{Person.objects.count()} people, {Body.objects.count()} bodies, "
             f"{Occasion.objects.count()} occasions; proposals: {by_state}.\n"
             f"Created now: {made or 'nothing, the demo was there already'}.\n"
-            "Demo people log in with the password 'demo'."
+            "Demo people log in with the password 'demo'; sam and admin also type the code of "
+            f"an authenticator app holding the secret {demo_data.DEMO_TOTP_SECRET}."
         )
 
     # The group.
@@ -184,6 +188,18 @@ class DemoLoader:
                 person = self.people[item.username]
                 if not person.groups.filter(pk=group.pk).exists():
                     person.groups.add(group)
+
+    def load_two_factor(self) -> None:
+        """The secretariat and the administrator have an authenticator app with the demo's
+        documented secret."""
+        key = b32decode(demo_data.DEMO_TOTP_SECRET).hex()
+        for username in demo_data.TWO_FACTOR_PEOPLE:
+            _, created = TOTPDevice.objects.get_or_create(
+                user=self.people[username],
+                confirmed=True,
+                defaults={"name": "Authenticator app", "key": key},
+            )
+            self.created["authenticator apps"] += created
 
     def load_bodies(self) -> None:
         for name, level, country in demo_data.BODIES:
