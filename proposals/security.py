@@ -8,7 +8,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -44,6 +46,19 @@ SECURITY_EVENTS: dict[str, Any] = {
     "person.deactivated": gettext_lazy("The account was deactivated"),
     "person.representative_added": gettext_lazy("A new representative was named"),
 }
+
+
+def security_events_visible_to(person: Any) -> QuerySet[AuditEvent]:
+    """The secretariat reads every security event; each person, those that concern them."""
+    from proposals.selectors import roles_of
+
+    events = AuditEvent.objects.security().select_related("actor", "subject")
+    roles = roles_of(person)
+    if roles.secretariat or roles.is_superuser:
+        return events
+    if roles.person_id is None:
+        return events.none()
+    return events.filter(subject_id=roles.person_id)
 
 
 def security_event_label(action: str) -> str:
@@ -126,7 +141,11 @@ def account_email_context(
     at = parse_datetime(context.get("at") or "")
     if at is not None:
         extra["when"] = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
-    extra["security_link"] = extra["site_url"] + "/settings/security/"
+    extra["security_link"] = extra["site_url"] + reverse("proposals:security_events_mine")
+    if context.get("token"):
+        extra["confirm_link"] = extra["site_url"] + reverse(
+            "proposals:email_change_confirm", args=[context["token"]]
+        )
     extra["subject_line"] = _("Security notice: %(event)s") % {
         "event": extra.get("event_label", "")
     }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from proposals import account_views, views
+from proposals import account_views, people_views, views
 from proposals.session_timeout import session_keepalive
 
 app_name = "proposals"
@@ -48,6 +48,14 @@ urlpatterns = [
         account_views.two_factor_disable_page,
         name="two_factor_disable",
     ),
+    path("settings/email/", people_views.email_change, name="email_change"),
+    path(
+        "settings/email/confirm/<str:token>/",
+        people_views.email_change_confirm,
+        name="email_change_confirm",
+    ),
+    path("settings/security/", people_views.security_events_mine, name="security_events_mine"),
+    path("security-events/", people_views.security_events, name="security_events"),
     path("deliveries/", views.delivery_log, name="delivery_log"),
     path("workflow/", views.workflow_page, name="workflow"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -21,6 +21,8 @@ from proposals.models import (
     Role,
     Theme,
 )
+from proposals.security import SECURITY_EVENTS
+from workflow.models import AuditEvent
 
 SEARCH_MAX_LENGTH = 200
 EARLIEST_YEAR = 1900
@@ -144,4 +146,15 @@ class OccasionFilter(filters.FilterSet):
 
     class Meta:
         model = Occasion
+        fields: list[str] = []
+
+
+class SecurityEventFilter(filters.FilterSet):
+    action = filters.ChoiceFilter(choices=[(code, code) for code in SECURITY_EVENTS])
+    subject = filters.CharFilter(field_name="subject__username", max_length=150)
+    at_after = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    at_before = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
         fields: list[str] = []

@@ -28,8 +28,9 @@ from proposals.models import (
     Role,
     Theme,
 )
+from proposals.security import security_event_label
 from proposals.selectors import roles_of
-from workflow.models import TransitionLog
+from workflow.models import AuditEvent, TransitionLog
 from workflow.services import transition_options
 
 MAX_COUNT = 100  # of approvals or endorsements an occasion may require
@@ -608,3 +609,33 @@ class HistoryEntrySerializer(ModelSerializer):
         model = TransitionLog
         fields = ["id", "transition", "source", "target", "actor", "at", "comment", "data"]
         read_only_fields = fields
+
+
+class SecurityEventSerializer(serializers.ModelSerializer[AuditEvent]):
+    """A security event: what happened to whose account, by whom, when and from where."""
+
+    label = serializers.SerializerMethodField()
+    actor: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    subject: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "at",
+            "action",
+            "label",
+            "actor",
+            "subject",
+            "ip_address",
+            "before",
+            "after",
+        ]
+        read_only_fields = fields
+
+    def get_label(self, event: AuditEvent) -> str:
+        return security_event_label(event.action)

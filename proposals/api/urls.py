@@ -13,6 +13,7 @@ router.register("presidencies", views.PresidencyTermViewSet, basename="presidenc
 router.register("bodies", views.BodyViewSet, basename="body")
 router.register("occasions", views.OccasionViewSet, basename="occasion")
 router.register("proposals", views.ProposalViewSet, basename="proposal")
+router.register("security-events", views.SecurityEventViewSet, basename="security-event")
 
 PROPOSAL = "proposals/<int:proposal_id>/"
 

@@ -49,9 +49,10 @@ from proposals.models import (
     Review,
     Revision,
 )
+from proposals.security import security_events_visible_to
 from proposals.selectors import proposals_visible_to, proposals_with_rule_data
 from workflow.errors import UnknownTransition
-from workflow.models import TransitionLog
+from workflow.models import AuditEvent, TransitionLog
 from workflow.services import transition_names, transition_options, transition_run
 
 ERROR_DESCRIPTIONS = {
@@ -584,3 +585,20 @@ class ProposalHistoryViewSet(mixins.ListModelMixin, ProposalChildViewSet):
             .select_related("actor")
             .order_by("at", "id")
         )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["auth"],
+        responses={200: serializers.SecurityEventSerializer(many=True), **LIST_REFUSALS},
+    )
+)
+class SecurityEventViewSet(mixins.ListModelMixin, ApiViewSet):
+    """Security events: every one for the secretariat, one's own for everyone else."""
+
+    queryset = AuditEvent.objects.none()
+    serializer_class = serializers.SecurityEventSerializer
+    filterset_class = filters.SecurityEventFilter
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        return security_events_visible_to(self.request.user)
