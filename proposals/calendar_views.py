@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -11,6 +13,9 @@ from proposals.calendars import occasion_calendar, person_calendar
 from proposals.models import Occasion, Person
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+# The URL-safe base64 alphabet of secrets.token_urlsafe, at most the column's 64 characters.
+CALENDAR_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _ics(body: bytes, filename: str, *, attachment: bool) -> HttpResponse:
@@ -25,6 +30,8 @@ def _ics(body: bytes, filename: str, *, attachment: bool) -> HttpResponse:
 @require_GET
 def person_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The feed a calendar app subscribes to; the token in the link is the only credential."""
+    if not CALENDAR_TOKEN_SHAPE.fullmatch(token):
+        raise Http404("No calendar has this link; it may have been renewed.")
     person = Person.objects.filter(calendar_token=token, is_active=True).first()
     if person is None:
         raise Http404("No calendar has this link; it may have been renewed.")

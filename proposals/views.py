@@ -765,12 +765,25 @@ def endorsement_withdraw(request: PersonRequest, pk: int, endorsement_pk: int) -
 # Occasions
 
 
+# The months the calendar shows: wide enough for any occasion, far from date's limits (1-9999),
+# so that the weeks around a month and the links to its neighbours always exist.
+CALENDAR_FIRST_MONTH = date(1900, 1, 1)
+CALENDAR_LAST_MONTH = date(2999, 12, 1)
+
+
 def _month_param(value: str | None, today: date) -> date:
+    """The month asked for as YYYY-MM, clamped to the calendar's range; this month if unreadable."""
     try:
         year, month = (int(part) for part in (value or "").split("-"))
-        return date(year, month, 1)
     except ValueError:
         return today.replace(day=1)
+    if not 1 <= month <= 12:
+        return today.replace(day=1)
+    if (year, month) < (CALENDAR_FIRST_MONTH.year, CALENDAR_FIRST_MONTH.month):
+        return CALENDAR_FIRST_MONTH
+    if (year, month) > (CALENDAR_LAST_MONTH.year, CALENDAR_LAST_MONTH.month):
+        return CALENDAR_LAST_MONTH
+    return date(year, month, 1)
 
 
 def _with_state_counts(queryset: QuerySet[Occasion], person: Any) -> QuerySet[Occasion]:
@@ -824,8 +837,8 @@ def occasion_list(request: PersonRequest) -> HttpResponse:
         while day <= min(occasion.ends_on, last):
             events[day].append({"occasion": occasion, "deadline": False})
             day += timedelta(days=1)
-    previous_month = (month - timedelta(days=1)).replace(day=1)
-    next_month = (month + timedelta(days=32)).replace(day=1)
+    previous_month = max((month - timedelta(days=1)).replace(day=1), CALENDAR_FIRST_MONTH)
+    next_month = min((month + timedelta(days=32)).replace(day=1), CALENDAR_LAST_MONTH)
     return render(
         request,
         "proposals/occasion_list.html",
