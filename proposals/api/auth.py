@@ -3,7 +3,7 @@ two-factor authentication) the current code; and each person's own named tokens 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in, user_login_failed
@@ -120,7 +120,6 @@ def locked_out_response(request: HttpRequest) -> Response:
         request=None,
         responses={204: OpenApiResponse(description="Revoked."), **refusals(401)},
         description="Revoke the token this request is sent with (log out).",
-        auth=[{"tokenAuth": []}],
     ),
 )
 class TokenObtainView(ApiConventions, APIView):
@@ -128,14 +127,14 @@ class TokenObtainView(ApiConventions, APIView):
 
     parser_classes: list[type[BaseParser]] = [BoundedJSONParser]
 
-    def _revoking(self) -> bool:
-        return getattr(self.request, "method", None) == "DELETE"
+    def _logging_in(self) -> bool:
+        return getattr(self.request, "method", None) == "POST"
 
     def get_authenticators(self) -> list[BaseAuthentication]:
-        return [ApiTokenAuthentication()] if self._revoking() else []
+        return [] if self._logging_in() else [ApiTokenAuthentication()]
 
     def get_permissions(self) -> list[BasePermission]:
-        return [IsAuthenticated()] if self._revoking() else [AllowAny()]
+        return [AllowAny()] if self._logging_in() else [IsAuthenticated()]
 
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
@@ -188,7 +187,8 @@ class TokenObtainView(ApiConventions, APIView):
         return Response({"token": key, "expires_at": token.expires_at})
 
     def delete(self, request: Request) -> Response:
-        api_token_revoke(token=request.auth, actor=request.user, request=request._request)
+        token = cast(ApiToken, request.auth)
+        api_token_revoke(token=token, actor=request.user, request=request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

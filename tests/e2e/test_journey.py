@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from base64 import b32decode
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
+from django_otp.oath import totp
 
+from proposals.management.demo_data import DEMO_TOTP_SECRET
 from proposals.models import Endorsement, Occasion, Person, Proposal, ProposalState
 from proposals.services import endorsement_withdraw
-from tests.factories import Group, OccasionFactory, group_setup, proposal_draft
+from tests.factories import Group, OccasionFactory, group_setup, proposal_draft, totp_device_for
 from tests.proposals.pages.helpers import in_review
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -21,7 +24,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 class Visitor:
     """One person in their own browser context, signed in, whose page must never break the CSP."""
 
-    def __init__(self, browser: Any, base_url: str, username: str) -> None:
+    def __init__(self, browser: Any, base_url: str, username: str, totp_secret: str = "") -> None:
         self.base_url = base_url
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
@@ -33,6 +36,10 @@ class Visitor:
         self.page.get_by_label("Username").fill(username)
         self.page.get_by_label("Password").fill("demo")
         self.page.get_by_role("button", name="Log in").click()
+        if totp_secret:  # then the code of the person's authenticator app, as they would type it
+            self.page.wait_for_url(re.compile(r".*/accounts/verify/"))
+            self.page.get_by_label("Code").fill(f"{totp(b32decode(totp_secret)):06d}")
+            self.page.get_by_role("button", name="Confirm").click()
         self.page.wait_for_url(f"{base_url}/")
 
     def _console(self, message: Any) -> None:
@@ -81,6 +88,7 @@ def demo(transactional_db: None) -> Group:
     Person.objects.filter(username__in=["claire", "sam", "rita", "marianne"]).update(
         timezone="Europe/Paris"
     )
+    totp_device_for(group.secretariat, key=b32decode(DEMO_TOTP_SECRET).hex())
     in_review(group, title="Public procurement open to cooperatives", occasion=summit)
     proposal_draft(group, title="SSE statistics in national accounts")
     return group
@@ -164,7 +172,7 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
     expect(marianne.page.locator(".message")).to_have_text("France endorses this proposal.")
 
     # The secretariat cannot submit yet, and the page says why.
-    sam = Visitor(browser, url, "sam")
+    sam = Visitor(browser, url, "sam", totp_secret=DEMO_TOTP_SECRET)
     sam.proposal(proposal)
     expect(sam.button("Submit to body")).to_be_disabled()
     expect(sam.page.locator("#why-submit")).to_contain_text("1 endorsements of 2 needed.")
@@ -240,8 +248,9 @@ def test_the_admin_and_the_api_docs_load_under_the_content_security_policy(
 ) -> None:
     from playwright.sync_api import expect
 
-    Person.objects.create_superuser("admin", "admin@example.org", "demo")
-    admin = Visitor(browser, live_server.url, "admin")
+    superuser = Person.objects.create_superuser("admin", "admin@example.org", "demo")
+    totp_device_for(superuser, key=b32decode(DEMO_TOTP_SECRET).hex())
+    admin = Visitor(browser, live_server.url, "admin", totp_secret=DEMO_TOTP_SECRET)
     for path, heading in (
         ("/admin/", "Site administration"),
         ("/admin/proposals/occasion/add/", "Add occasion"),
