@@ -7,12 +7,16 @@ anything: they check that the renderer is markdown-it-py and that its output is 
 from __future__ import annotations
 
 import html
+import importlib
+import random
 import re
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from markdown_it import MarkdownIt
 
+from bench import generate
 from proposals import markdown, services
 from proposals.markdown import markdown_to_html
 from proposals.models import Proposal
@@ -197,3 +201,21 @@ def test_an_edit_that_keeps_the_text_does_not_render_it(
     updated = services.proposal_update(proposal=proposal, editor=group.drafter, title="Renamed")
     assert render_depths == []
     assert updated.text_html == "<p><em>kept</em></p>\n"
+
+
+def test_the_migration_renders_the_stored_html_again_with_markdown_it(group: Group) -> None:
+    migration = importlib.import_module("proposals.migrations.0008_rerender_text_html_markdown_it")
+    proposal = proposal_draft(group, text="| a |\n|:-:|\n| 1 |\n\n~~old~~")
+    Proposal.objects.filter(pk=proposal.pk).update(text_html="<p>as Python-Markdown made it</p>")
+    migration.rerender_texts(django_apps, None)
+    proposal.refresh_from_db()
+    assert proposal.text_html == markdown_to_html(proposal.text)
+    assert '<td align="center">1</td>' in proposal.text_html
+    assert "<s>old</s>" in proposal.text_html
+
+
+def test_the_benchmark_data_holds_the_html_the_renderer_makes() -> None:
+    rng = random.Random(7)
+    for number in range(20):
+        text = generate.proposal_text(rng, number)
+        assert generate.text_html(text) == markdown_to_html(text)
