@@ -273,6 +273,19 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
     ("schema", "get"): Entry(public(200), lambda s: reverse("schema")),
     ("swagger-ui", "get"): Entry(public(200), lambda s: reverse("swagger-ui")),
     ("auth-token", "post"): Entry(obtain_token, lambda s: reverse("auth-token"), token_body),
+    ("person-email-change", "post"): Entry(
+        anyone_signed_in(202),
+        lambda s: reverse("person-email-change"),
+        lambda s: {"email": "new.address@example.org", "password": "demo"},
+    ),
+    ("person-email-change-confirm", "post"): Entry(
+        anyone_signed_in(400),
+        lambda s: reverse("person-email-change-confirm"),
+        lambda s: {"token": "not-a-signed-token"},
+    ),
+    ("security-event-list", "get"): Entry(
+        anyone_signed_in(200), lambda s: reverse("security-event-list")
+    ),
     ("auth-token", "delete"): Entry(anyone_signed_in(204), lambda s: reverse("auth-token")),
     ("auth-token-list", "get"): Entry(anyone_signed_in(200), lambda s: reverse("auth-token-list")),
     ("auth-token-list", "post"): Entry(
@@ -304,7 +317,10 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
         for name in TRANSITION_PEOPLE
     },
     ("proposal-endorsement-list", "post"): Entry(
-        endorse, proposal_url("proposal-endorsement-list"), lambda s: {}, ALL_STATES
+        endorse,
+        proposal_url("proposal-endorsement-list"),
+        lambda s: {"password": "demo"},
+        ALL_STATES,
     ),
     ("proposal-endorsement-detail", "delete"): Entry(
         withdraw_endorsement,
