@@ -15,7 +15,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from proposals.models import DeadlineChange, Occasion, Person, Proposal, ProposalState
-from tests.factories import PersonFactory, totp_code
+from tests.factories import PersonFactory, totp_code, totp_device_for
 from workflow.models import TransitionLog
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +247,8 @@ def test_an_unchanged_deadline_records_no_move(client: Client, demo: None) -> No
 def test_staff_outside_the_secretariat_are_told_why_a_deadline_did_not_move(
     client: Client, demo: None
 ) -> None:
-    PersonFactory(username="clerk", is_staff=True, timezone="UTC")
+    clerk = PersonFactory(username="clerk", is_staff=True, timezone="UTC")
+    totp_device_for(clerk)  # the admin asks everyone for a second factor
     Person.objects.get(username="clerk").groups.add(Person.objects.get(username="sam").groups.get())
     log_in(client, "clerk")
     occasion = Occasion.objects.get(name__startswith="Habitat III")
@@ -345,3 +346,137 @@ def test_the_secretariat_cannot_take_over_a_superuser(client: Client, demo: None
     assert "is_superuser" not in form.fields
     assert "groups" not in form.fields
     assert {"language", "timezone", "daily_digest"} <= set(form.fields)
+
+
+def posted_form(client: Client, url: str, **changes: Any) -> dict[str, Any]:
+    """The admin change form's current values as a POST body, with `changes` applied; an
+    inline formset's rows are given as `<prefix>_rows=[{field: value}, ...]`."""
+    page = client.get(url)
+    data: dict[str, Any] = {}
+    form = page.context["adminform"].form
+    for name in form.fields:
+        value = form[name].value()
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            data[name] = [str(item) for item in value]
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        else:
+            data[name] = str(value)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        prefix = formset.prefix
+        rows = changes.pop(f"{prefix}_rows", None)
+        if rows is None:
+            rows = [
+                {name: f[name].value() for name in ("id", "organization", "role")}
+                for f in formset.initial_forms
+            ]
+        initial = len(formset.initial_forms)
+        for index, row in enumerate(rows):
+            for name, value in row.items():
+                if value is not None:
+                    data[f"{prefix}-{index}-{name}"] = str(value)
+            data[f"{prefix}-{index}-person"] = str(formset.instance.pk)
+        data[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
+        data[f"{prefix}-INITIAL_FORMS"] = str(min(initial, len(rows)))
+        data[f"{prefix}-MIN_NUM_FORMS"] = "0"
+        data[f"{prefix}-MAX_NUM_FORMS"] = "1000"
+    data.update(changes)
+    return data
+
+
+def test_the_secretariat_sets_no_password_username_or_email_in_the_admin(
+    client: Client, demo: None
+) -> None:
+    log_in(client, "sam")
+    claire = Person.objects.get(username="claire")
+    password_url = admin_url(Person, "change", claire.pk) + "password/"
+    assert client.get(password_url).status_code == 403
+    form = client.get(admin_url(Person, "change", claire.pk)).context["adminform"].form
+    assert not {"username", "email", "password"} & set(form.fields)
+    body = posted_form(client, admin_url(Person, "change", claire.pk), email="x@evil.org")
+    client.post(admin_url(Person, "change", claire.pk), body)
+    assert Person.objects.get(pk=claire.pk).email == claire.email
+
+
+def test_the_secretariat_invites_a_person_without_a_password_and_it_is_audited(
+    client: Client, demo: None
+) -> None:
+    from workflow.models import AuditEvent
+
+    log_in(client, "sam")
+    form = client.get(admin_url(Person, "add")).context["adminform"].form
+    assert not {"password1", "password2", "usable_password"} & set(form.fields)
+    response = client.post(
+        admin_url(Person, "add"),
+        {
+            "username": "maria",
+            "first_name": "María",
+            "last_name": "Pérez",
+            "email": "maria@example.org",
+            "language": "es",
+            "timezone": "America/Bogota",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    maria = Person.objects.get(username="maria")
+    assert not maria.has_usable_password()
+    event = AuditEvent.objects.get(action="person.created", subject=maria)
+    assert event.actor == Person.objects.get(username="sam")
+
+
+def test_in_the_admin_nobody_changes_their_own_roles_nor_gives_two_organisations(
+    client: Client, demo: None
+) -> None:
+    from proposals.models import Membership, Organization
+
+    log_in(client, "sam")
+    sam = Person.objects.get(username="sam")
+    france = Organization.objects.get(name="France")
+    url = admin_url(Person, "change", sam.pk)
+    rows = [
+        {"id": m.pk, "organization": m.organization_id, "role": m.role}
+        for m in Membership.objects.filter(person=sam)
+    ] + [{"organization": france.pk, "role": "representative"}]
+    response = client.post(url, posted_form(client, url, memberships_rows=rows))
+    assert response.status_code == 200
+    assert "Nobody can change their own roles" in response.content.decode()
+    assert not Membership.objects.filter(person=sam, organization=france).exists()
+
+    claire = Person.objects.get(username="claire")
+    morocco = Organization.objects.get(name="Morocco")
+    url = admin_url(Person, "change", claire.pk)
+    rows = [
+        {"id": m.pk, "organization": m.organization_id, "role": m.role}
+        for m in Membership.objects.filter(person=claire)
+    ] + [{"organization": morocco.pk, "role": "representative"}]
+    response = client.post(url, posted_form(client, url, memberships_rows=rows))
+    assert "one organisation only" in response.content.decode()
+    assert not Membership.objects.filter(person=claire, organization=morocco).exists()
+
+
+def test_a_change_in_the_admin_is_audited_and_a_deactivation_revokes_tokens(
+    client: Client, demo: None
+) -> None:
+    from proposals.models import ApiToken
+    from tests.factories import api_token_key
+    from workflow.models import AuditEvent
+
+    log_in(client, "sam")
+    youssef = Person.objects.get(username="youssef")
+    api_token_key(youssef)
+    url = admin_url(Person, "change", youssef.pk)
+    body = posted_form(client, url, language="en")
+    body.pop("is_active", None)
+    response = client.post(url, body)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    youssef.refresh_from_db()
+    assert (youssef.language, youssef.is_active) == ("en", False)
+    assert AuditEvent.objects.filter(action="person.updated", subject=youssef).exists()
+    assert AuditEvent.objects.filter(action="person.deactivated", subject=youssef).exists()
+    assert not ApiToken.objects.filter(person=youssef, revoked_at__isnull=True).exists()
