@@ -33,9 +33,12 @@ from django.utils.translation import gettext_lazy as _
 
 from proposals import (
     admin_reminders,  # noqa: F401 (registers the reminder rules)
+    people,
     rules,
 )
+from proposals.accounts import two_factor_verified
 from proposals.forms import TRANSITION_FORMS
+from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
 from proposals.models import (
     Body,
     DeadlineChange,
@@ -54,6 +57,7 @@ from proposals.models import (
 from proposals.policy import TRANSITION_LABELS
 from proposals.selectors import proposals_with_rule_data
 from proposals.services import occasion_move_deadline
+from workflow.audit import audit_record
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import TransitionLog
 from workflow.services import TransitionOption, transition_options, transition_run
@@ -99,11 +103,22 @@ class ChildOrganizationInline(admin.TabularInline):
 
 
 class OrganizationMembershipInline(admin.TabularInline):
+    """The organisation's people and roles, read here; roles change on each person's page."""
+
     model = Membership
     fk_name = "organization"
     fields = ("person", "role")
-    autocomplete_fields = ("person",)
+    readonly_fields = ("person", "role")
     extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Organization)
@@ -126,16 +141,67 @@ class OrganizationAdmin(admin.ModelAdmin):
     inlines = [ChildOrganizationInline, OrganizationMembershipInline]
 
 
+class PersonMembershipFormSet(forms.BaseInlineFormSet):
+    """The roles of a person, checked by the same rules as the API before anything is saved."""
+
+    request: HttpRequest
+
+    def wanted_roles(self) -> set[tuple[Organization, str]]:
+        return {
+            (form.cleaned_data["organization"], form.cleaned_data["role"])
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("organization")
+            and form.cleaned_data.get("role")
+        }
+
+    def clean(self) -> None:
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        person = self.instance if self.instance.pk else None
+        current = people.person_roles(person) if person else set()
+        wanted = self.wanted_roles()
+        reasons = rules.person_roles_permission_reasons(self.request.user, person, wanted, current)
+        reasons += rules.person_roles_invalid_reasons(wanted)
+        if reasons:
+            raise forms.ValidationError(reasons)
+
+
 class PersonMembershipInline(admin.TabularInline):
     model = Membership
     fk_name = "person"
     fields = ("organization", "role")
     autocomplete_fields = ("organization",)
+    formset = PersonMembershipFormSet
     extra = 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.request = request
+        return formset
+
+
+class PersonInviteForm(forms.ModelForm):
+    """A new person, with no password: they set their own through the reset link."""
+
+    class Meta:
+        model = Person
+        fields = ("username", "first_name", "last_name", "email", "language", "timezone")
+
+
+IDENTITY_AND_CREDENTIALS = ("username", "email", "password")
 
 
 @admin.register(Person)
 class PersonAdmin(UserAdmin):
+    """People, changed through proposals.people: audited, with separation of duties.
+
+    Only a superuser sets passwords, usernames and emails; the secretariat never changes a
+    superuser or another person of the secretariat, nor anyone's own roles.
+    """
+
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
@@ -162,6 +228,15 @@ class PersonAdmin(UserAdmin):
             {"fields": ("first_name", "last_name", "email", "language", "timezone")},
         ),
     )
+    invite_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "first_name", "last_name", "email", "language", "timezone"),
+            },
+        ),
+    )
     list_display = (
         "username",
         "first_name",
@@ -175,26 +250,147 @@ class PersonAdmin(UserAdmin):
     list_filter = ("language", "daily_digest", "is_staff", "is_superuser", "is_active", "groups")
     inlines = [PersonMembershipInline]
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None and not request.user.is_superuser:
+            return self.invite_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is None and not request.user.is_superuser:
+            kwargs["form"] = PersonInviteForm
+        return super().get_form(request, obj, **kwargs)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        """Only a superuser grants superuser status, groups and permissions."""
+        """Only a superuser grants superuser status, groups and permissions, and only a
+        superuser corrects a username, an email or sets a password."""
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
             fields += ["is_superuser", "groups", "user_permissions"]
+            if obj is not None:
+                fields += list(IDENTITY_AND_CREDENTIALS)
         return fields
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and rules.person_manage_reasons(request.user, obj):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and rules.person_manage_reasons(request.user, obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Nobody but a superuser sets another person's password here."""
+        if not request.user.is_superuser:
+            raise PermissionDenied(gettext("Only a superuser can set a password here."))
+        return super().user_change_password(request, id, form_url)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Creations and changes go through proposals.people, which audits them; roles follow
+        in save_related."""
+        actor = cast(Person, request.user)
+        if not change and not request.user.is_superuser:
+            fields = {name: form.cleaned_data[name] for name in PersonInviteForm.Meta.fields}
+            created = people.person_create(
+                actor=actor,
+                username=fields.pop("username"),
+                email=fields.pop("email"),
+                request=request,
+                **fields,
+            )
+            obj.pk = created.pk
+            obj.refresh_from_db()
+            return
+        if not change:
+            super().save_model(request, obj, form, change)
+            audit_record(
+                action="person.created",
+                actor=actor,
+                obj=obj,
+                subject=obj,
+                after={"username": obj.username, "email": obj.email},
+                security=True,
+                request=request,
+            )
+            return
+        original = Person.objects.get(pk=obj.pk)
+        tracked = {*people.PROFILE_FIELDS, *people.IDENTITY_FIELDS, "is_active"}
+        changes = {name: getattr(obj, name) for name in form.changed_data if name in tracked}
+        others = [name for name in form.changed_data if name not in tracked and name != "password"]
+        if others:
+            Person.objects.filter(pk=obj.pk).update(**{name: getattr(obj, name) for name in others})
+            audit_record(
+                action="person.updated",
+                actor=actor,
+                obj=obj,
+                subject=obj,
+                before={name: getattr(original, name) for name in others},
+                after={name: getattr(obj, name) for name in others},
+                security=any(name in ("is_staff", "is_superuser") for name in others),
+                request=request,
+            )
+        if changes:
+            people.person_update(
+                actor=actor,
+                person=original,
+                changes=changes,
+                two_factor_verified=two_factor_verified(request),
+                request=request,
+            )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if isinstance(formset, PersonMembershipFormSet):
+            people.person_update(
+                actor=cast(Person, request.user),
+                person=Person.objects.get(pk=form.instance.pk),
+                changes={},
+                roles=formset.wanted_roles(),
+                request=request,
+            )
+            # The admin's change message reads what a formset saved; the service saved it.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            return
+        super().save_formset(request, form, formset, change)
+
+
+class MembershipAdminForm(forms.ModelForm):
+    """One role, checked by the same rules as a person's whole set of roles."""
+
+    request: HttpRequest
+
+    class Meta:
+        model = Membership
+        fields = ("person", "organization", "role")
+
+    def wanted_roles(self) -> tuple[Person, set[tuple[Organization, str]]]:
+        person = self.cleaned_data["person"]
+        roles = people.person_roles(person)
+        if self.instance.pk:
+            roles.discard((self.instance.organization, self.instance.role))
+        roles.add((self.cleaned_data["organization"], self.cleaned_data["role"]))
+        return person, roles
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors or not all(cleaned.get(name) for name in ("person", "organization", "role")):
+            return cleaned
+        person, wanted = self.wanted_roles()
+        current = people.person_roles(person)
+        reasons = rules.person_roles_permission_reasons(self.request.user, person, wanted, current)
+        reasons += rules.person_roles_invalid_reasons(wanted)
+        if reasons:
+            raise forms.ValidationError(reasons)
+        return cleaned
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """One role at a time; every change goes through proposals.people, audited."""
+
+    form = MembershipAdminForm
     list_display = ("person", "organization", "role")
     list_filter = ("role", "organization__kind", "organization__status")
     search_fields = (
@@ -206,6 +402,42 @@ class MembershipAdmin(admin.ModelAdmin):
     )
     list_select_related = ("person", "organization")
     autocomplete_fields = ("person", "organization")
+    actions: list[Any] = []
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        form.request = request
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        person, wanted = form.wanted_roles()
+        people.person_update(
+            actor=cast(Person, request.user),
+            person=person,
+            changes={},
+            roles=wanted,
+            request=request,
+        )
+        saved = Membership.objects.get(
+            person=person,
+            organization=form.cleaned_data["organization"],
+            role=form.cleaned_data["role"],
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        roles = people.person_roles(obj.person)
+        roles.discard((obj.organization, obj.role))
+        try:
+            people.person_update(
+                actor=cast(Person, request.user),
+                person=obj.person,
+                changes={},
+                roles=roles,
+                request=request,
+            )
+        except Refused as refused:
+            raise PermissionDenied(" ".join(refused.reasons)) from None
 
 
 @admin.register(PresidencyTerm)
@@ -233,7 +465,7 @@ class OccasionAdminForm(forms.ModelForm):
     deadline_change_reason = forms.CharField(
         label=_("Why the deadline moves"),
         required=False,
-        max_length=2000,
+        max_length=DEADLINE_CHANGE_REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_(
             "When you change the submission deadline, say why: the move is recorded and "

@@ -358,7 +358,12 @@ def posted_form(client: Client, url: str, **changes: Any) -> dict[str, Any]:
         value = form[name].value()
         if value is None:
             continue
-        if isinstance(value, list | tuple):
+        if isinstance(value, dt.datetime):  # the admin splits it into a date and a time
+            data[f"{name}_0"], data[f"{name}_1"] = (
+                value.date().isoformat(),
+                value.strftime("%H:%M:%S"),
+            )
+        elif isinstance(value, list | tuple):
             data[name] = [str(item) for item in value]
         elif isinstance(value, bool):
             if value:
@@ -393,7 +398,7 @@ def test_the_secretariat_sets_no_password_username_or_email_in_the_admin(
 ) -> None:
     log_in(client, "sam")
     claire = Person.objects.get(username="claire")
-    password_url = admin_url(Person, "change", claire.pk) + "password/"
+    password_url = reverse("admin:auth_user_password_change", args=[claire.pk])
     assert client.get(password_url).status_code == 403
     form = client.get(admin_url(Person, "change", claire.pk)).context["adminform"].form
     assert not {"username", "email", "password"} & set(form.fields)
@@ -474,7 +479,7 @@ def test_a_change_in_the_admin_is_audited_and_a_deactivation_revokes_tokens(
     body = posted_form(client, url, language="en")
     body.pop("is_active", None)
     response = client.post(url, body)
-    assert response.status_code == 302, response.content.decode()[:3000]
+    assert response.status_code == 302
     youssef.refresh_from_db()
     assert (youssef.language, youssef.is_active) == ("en", False)
     assert AuditEvent.objects.filter(action="person.updated", subject=youssef).exists()
