@@ -196,3 +196,26 @@ def test_the_api_docs_answer_an_unsupported_accept_header_without_a_500(
     response = getattr(client, method)("/api/docs/", HTTP_ACCEPT="application/xml")
 
     assert response.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/proposals/?page=999999999999999999999",
+        "/proposals/?page=-1&ordering=-nonexistent",
+        "/proposals/?deadline_before=10000-01-01T00:00:00&deadline_after=0001-01-01",
+        "/proposals/1/diff/?from=999999999999999999999&to=-1",
+        "/api/proposals/?page=999999999999999999999",
+        "/api/proposals/?page_size=999999999999999999999&ordering=password",
+        "/api/occasions/?deadline_before=9999-12-31T23:59:59%2B14:00",
+        "/api/bodies/?search=" + "a" * 5000,
+        "/api/proposals/?page=0",
+    ],
+)
+def test_out_of_range_numbers_and_dates_in_queries_are_not_a_500(group: Group, path: str) -> None:
+    client = hostile_client()
+    client.force_login(group.drafter)
+
+    response = client.get(path)
+
+    assert response.status_code in (200, 400, 404)
