@@ -8,20 +8,32 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from proposals.limits import (
+    COMMENT_MAX_LENGTH,
+    LINK_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+)
 from proposals.models import OutcomeResult
+
+
+class CommentForm(forms.Form):
+    """The input of a transition that takes only an optional comment."""
+
+    comment = forms.CharField(label=_("Comment"), max_length=COMMENT_MAX_LENGTH, required=False)
 
 
 class RequestChangesForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"),
-        max_length=10_000,
+        max_length=COMMENT_MAX_LENGTH,
         error_messages={"required": _("Say what should change: a comment is required.")},
     )
 
 
 class SubmitForm(forms.Form):
     reference = forms.CharField(
-        label=_("Body's reference or receipt"), max_length=300, required=False
+        label=_("Body's reference or receipt"), max_length=REFERENCE_MAX_LENGTH, required=False
     )
 
 
@@ -39,8 +51,10 @@ class RecordOutcomeForm(forms.Form):
         },
     )
     decided_on = forms.DateField(label=_("Decided on"), required=False)
-    note = forms.CharField(label=_("Note"), max_length=10_000, required=False)
-    link = forms.URLField(label=_("Link"), max_length=500, required=False, assume_scheme="https")
+    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX_LENGTH, required=False)
+    link = forms.URLField(
+        label=_("Link"), max_length=LINK_MAX_LENGTH, required=False, assume_scheme="https"
+    )
 
     def clean_decided_on(self) -> date:
         decided_on = self.cleaned_data.get("decided_on") or timezone.localdate()

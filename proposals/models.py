@@ -16,6 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
+from proposals.limits import (
+    LINK_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    SUMMARY_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
+
 
 def validate_timezone(value: str) -> None:
     """A time zone is a name of the IANA database, such as Europe/Paris."""
@@ -398,9 +406,11 @@ class OutcomeResult(models.TextChoices):
 class Proposal(FSMModelMixin, models.Model):
     """A concrete proposal to a body, timed to an occasion, moved only by transitions."""
 
-    title = models.CharField(_("title"), max_length=300)
-    summary = models.TextField(_("summary"), blank=True, max_length=5000)
-    text = models.TextField(_("text"), blank=True, help_text=_("Markdown"), max_length=200_000)
+    title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH)
+    summary = models.TextField(_("summary"), blank=True, max_length=SUMMARY_MAX_LENGTH)
+    text = models.TextField(
+        _("text"), blank=True, help_text=_("Markdown"), max_length=TEXT_MAX_LENGTH
+    )
     text_html = models.TextField(
         _("text as HTML"),
         blank=True,
@@ -633,7 +643,9 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
-    reference = models.CharField(_("body's reference or receipt"), max_length=300, blank=True)
+    reference = models.CharField(
+        _("body's reference or receipt"), max_length=REFERENCE_MAX_LENGTH, blank=True
+    )
 
     class Meta:
         verbose_name = _("submission")
@@ -652,7 +664,7 @@ class Outcome(models.Model):
     result = models.CharField(_("result"), max_length=16, choices=OutcomeResult.choices)
     decided_on = models.DateField(_("decided on"))
     note = models.TextField(_("note"), blank=True)
-    link = models.URLField(_("link"), blank=True, max_length=500)
+    link = models.URLField(_("link"), blank=True, max_length=LINK_MAX_LENGTH)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

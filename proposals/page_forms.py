@@ -15,6 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from proposals.api.filters import ProposalFilter
 from proposals.forms import TRANSITION_FORMS
+from proposals.limits import (
+    COMMENT_MAX_LENGTH,
+    SUMMARY_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
 from proposals.models import (
     Body,
     Language,
@@ -36,17 +42,17 @@ class ThemeChoiceField(forms.ModelMultipleChoiceField):
 class ProposalForm(forms.Form):
     """Title, summary, Markdown text and where the proposal goes."""
 
-    title = forms.CharField(label=_("Title"), max_length=300)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
     summary = forms.CharField(
         label=_("Summary"),
         required=False,
-        max_length=5000,
+        max_length=SUMMARY_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     text = forms.CharField(
         label=_("Text"),
         required=False,
-        max_length=200_000,
+        max_length=TEXT_MAX_LENGTH,
         help_text=_("Markdown: # heading, *emphasis*, **strong**, - list item, [link](https://…)."),
         widget=forms.Textarea(attrs={"rows": 16, "class": "monospace"}),
     )
@@ -105,6 +111,12 @@ class ProposalForm(forms.Form):
         data = dict(self.cleaned_data)
         data.pop("expected_revision", None)
         return data
+
+
+class MarkdownPreviewForm(forms.Form):
+    """The text to preview: no longer than a proposal's text may be."""
+
+    text = forms.CharField(required=False, strip=False, max_length=TEXT_MAX_LENGTH)
 
 
 def proposal_initial(proposal: Proposal) -> dict[str, Any]:
@@ -228,7 +240,7 @@ def transition_form_class(name: str) -> type[forms.Form]:
     comment = forms.CharField(
         label=_("Comment"),
         required=comment_required,
-        max_length=10_000,
+        max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     if "comment" in base.base_fields:

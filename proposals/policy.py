@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from proposals import rules
-from proposals.forms import TRANSITION_FORMS
+from proposals.forms import TRANSITION_FORMS, CommentForm
 from proposals.models import Outcome, Person, Proposal, Review, Submission
 from proposals.selectors import (
     presidency_ids,
@@ -123,9 +123,7 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
     def validate(
         self, obj: Any, name: str, comment: str, arguments: dict[str, Any]
     ) -> tuple[dict[str, list[str]], dict[str, Any]]:
-        form_class = TRANSITION_FORMS.get(name)
-        if form_class is None:
-            return {}, {}
+        form_class = TRANSITION_FORMS.get(name, CommentForm)
         form = form_class(data={"comment": comment, **arguments})
         if not form.is_valid():
             return {field: [str(e) for e in errors] for field, errors in form.errors.items()}, {}

@@ -48,6 +48,7 @@ from proposals.models import (
 )
 from proposals.page_forms import (
     EndorseForm,
+    MarkdownPreviewForm,
     ProposalForm,
     ProposalPageFilter,
     SettingsForm,
@@ -392,9 +393,13 @@ def _refusal_to_form(form: Form, refused: Refused) -> None:
 @login_required
 @require_POST
 def markdown_preview(request: PersonRequest) -> HttpResponse:
-    """The text as it will be shown: a fragment for htmx."""
-    text = request.POST.get("text", "")[:200_000]
-    preview = demote_headings(markdown_to_html(text))
+    """The text as it will be shown: a fragment for htmx; a text too long is not rendered."""
+    form = MarkdownPreviewForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "proposals/_preview.html", {"errors": form.errors["text"]}, status=400
+        )
+    preview = demote_headings(markdown_to_html(form.cleaned_data["text"]))
     return render(request, "proposals/_preview.html", {"preview": preview})
 
 

@@ -14,6 +14,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from proposals.limits import (
+    COMMENT_MAX_LENGTH,
+    DEADLINE_CHANGE_REASON_MAX_LENGTH,
+    LINK_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+)
 from proposals.models import (
     Body,
     Endorsement,
@@ -327,7 +334,7 @@ class OccasionSerializer(ModelSerializer):
         write_only=True,
         required=False,
         allow_blank=True,
-        max_length=2000,
+        max_length=DEADLINE_CHANGE_REASON_MAX_LENGTH,
         help_text="Why the deadline moves (kept with the recorded move).",
     )
 
@@ -485,8 +492,8 @@ class TransitionInputSerializer(serializers.Serializer):
     """What a transition takes: a comment (required to request changes), and for `submit` the
     body's reference, for `record_outcome` the outcome, its date, a note and a link."""
 
-    comment = TextField(required=False, allow_blank=True, max_length=10_000)
-    reference = TextField(required=False, allow_blank=True, max_length=300)
+    comment = TextField(required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH)
+    reference = TextField(required=False, allow_blank=True, max_length=REFERENCE_MAX_LENGTH)
     outcome = TextField(
         required=False,
         allow_blank=True,
@@ -494,8 +501,8 @@ class TransitionInputSerializer(serializers.Serializer):
         help_text="adopted, adopted_in_part, not_adopted or no_response",
     )
     decided_on = TextField(required=False, allow_blank=True, max_length=32, help_text="YYYY-MM-DD")
-    note = TextField(required=False, allow_blank=True, max_length=10_000)
-    link = TextField(required=False, allow_blank=True, max_length=500)
+    note = TextField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
+    link = TextField(required=False, allow_blank=True, max_length=LINK_MAX_LENGTH)
 
     def arguments(self) -> dict[str, str]:
         data = cast(dict[str, Any], self.validated_data)
