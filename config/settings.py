@@ -167,6 +167,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "config.request_body.RequestBodyLimitMiddleware",  # before anything reads a body
     "config.request_guards.UnstorableTextGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -267,6 +268,17 @@ API_LOGIN_TOKEN_HOURS = env_int("API_LOGIN_TOKEN_HOURS", 10)
 
 # Two-factor authentication (django-otp): the name authenticator apps show beside the code.
 OTP_TOTP_ISSUER = "Policy tracker"
+
+# The most bytes of a request body (JSON or form), a bit above the longest text it may carry
+# (100 000 characters, at most 12 bytes each once escaped); more is answered 413. A route that
+# takes more, such as an upload, declares it with config.request_body.request_body_limit.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 2 * 1024 * 1024)
+if REQUEST_BODY_MAX_BYTES < 1024 * 1024:
+    raise ImproperlyConfigured(
+        f"REQUEST_BODY_MAX_BYTES must be 1048576 (1 MiB) or more, or proposals of the longest "
+        f"text cannot be sent; got {REQUEST_BODY_MAX_BYTES}."
+    )
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
 # Password reset requests allowed per hour from one client address, and for one email address.
 PASSWORD_RESET_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_LIMIT_PER_CLIENT", 5)
