@@ -154,6 +154,7 @@ class SecurityEventFilter(filters.FilterSet):
     subject = filters.CharFilter(field_name="subject__username", max_length=150)
     at_after = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
     at_before = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    ordering = filters.OrderingFilter(fields=("at", "id"))
 
     class Meta:
         model = AuditEvent
