@@ -151,9 +151,11 @@ class OccasionFilter(filters.FilterSet):
 
 class SecurityEventFilter(filters.FilterSet):
     action = filters.ChoiceFilter(choices=[(code, code) for code in SECURITY_EVENTS])
-    subject = filters.CharFilter(field_name="subject__username", max_length=150)
-    at_after = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    at_before = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    subject = filters.ModelChoiceFilter(
+        field_name="subject", to_field_name="username", queryset=Person.objects.all()
+    )
+    at_after = DateTimeFilter(field_name="at", lookup_expr="gte")
+    at_before = DateTimeFilter(field_name="at", lookup_expr="lt")
     ordering = filters.OrderingFilter(fields=("at", "id"))
 
     class Meta:
