@@ -45,9 +45,9 @@ from proposals.models import ApiToken
 
 
 def _next_url(request: HttpRequest, default: str = "/") -> str:
-    """Where to go after this page: the `next` asked for, when it is on this site."""
+    """Where to go after this page: the `next` asked for, when it is a path of this site."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -118,13 +118,13 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     person: Any = request.user
     next_url = _next_url(request)
     if person.is_verified() or totp_device_of(person) is None:
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         device = second_factor_check(person, form.cleaned_data["code"], request)
         if device is not None:
             session_two_factor_verified(request, device)
-            return redirect(next_url)
+            return HttpResponseRedirect(next_url)
         user_login_failed.send(
             sender=__name__, credentials={"username": person.get_username()}, request=request
         )

@@ -196,7 +196,7 @@ class TokenObtainView(ApiConventions, APIView):
     list=extend_schema(
         tags=["auth"],
         summary="My working tokens",
-        responses={200: ApiTokenSerializer(many=True), **refusals(401)},
+        responses={200: ApiTokenSerializer(many=True), **refusals(400, 401, 404)},
     ),
     create=extend_schema(
         tags=["auth"],
