@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -17,11 +16,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    """The throttle counts live in the cache, which outlives a test in the same process."""
-    cache.clear()
-    yield
-    cache.clear()
+def own_cache(settings: Any) -> None:
+    """A fresh local cache for the throttle counts, so no test sees another's (nor Redis's)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"throttle-{uuid.uuid4()}",
+        }
+    }
 
 
 @pytest.fixture

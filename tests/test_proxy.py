@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
 from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -19,10 +18,14 @@ SOCKET = "10.0.0.5"
 
 
 @pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
+def own_cache(settings: Any) -> None:
+    """A fresh local cache for the throttle counts, so no test sees another's (nor Redis's)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"throttle-{uuid.uuid4()}",
+        }
+    }
 
 
 def failed_login(username: str, forwarded_for: str) -> Any:
