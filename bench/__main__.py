@@ -2,6 +2,7 @@
 
     python -m bench            # full: 100k proposals; scan at 10k, 100k and 1M open proposals
     python -m bench --quick    # tiny sizes, one run each: checks that everything runs
+    python -m bench --only markdown   # Markdown rendering time only (also: python -m bench.markdown)
 
 Needs PostgreSQL (DATABASE_URL's server; the databases are named policy_bench*) and Redis
 (BENCH_REDIS_URL, default redis://127.0.0.1:6379/5). Each phase runs in its own process.
@@ -37,6 +38,8 @@ FULL = {
     "load_warmup_seconds": 3,
     "load_seconds": 15,
     "steady_seconds": 30,
+    "markdown_sizes": [1_000, 10_000, 50_000, 100_000],
+    "markdown_repeat": 3,
 }
 QUICK = {
     "proposals": 400,
@@ -51,8 +54,11 @@ QUICK = {
     "load_warmup_seconds": 0.5,
     "load_seconds": 1.5,
     "steady_seconds": 2,
+    "markdown_sizes": [1_000, 10_000],
+    "markdown_repeat": 1,
 }
-PHASES = ("pages", "load", "transitions", "mail", "scan")
+PHASES = ("pages", "load", "transitions", "mail", "scan", "markdown")
+NO_MAIN_DATABASE = ("scan", "markdown")  # phases that do not read the generated database
 
 
 def phase_run(name: str, config: dict[str, Any], workdir: Path) -> dict[str, Any]:
@@ -168,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         if old.get("quick") == args.quick:
             results.update({k: v for k, v in old.items() if k in PHASES or k == "generate"})
 
-    if any(name != "scan" for name in only) and not args.reuse:
+    if any(name not in NO_MAIN_DATABASE for name in only) and not args.reuse:
         db.database_recreate(main_url)
         db.migrate(main_url)
         results["generate"] = phase_run(

@@ -20,6 +20,7 @@ PHASES = {
     "scan": "bench.scan",
     "mail": "bench.mail",
     "load": "bench.load",
+    "markdown": "bench.markdown",
 }
 
 

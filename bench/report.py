@@ -433,7 +433,25 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     missed = {row["key"] for row in rows if row["met"] is False}
     out += mail_section(results.get("mail", {}), "mail" in missed)
     out += load_section(results.get("load", {}), "load" in missed)
+    out += markdown_section(results.get("markdown", {}))
     return "\n".join(out) + "\n"
+
+
+def markdown_section(result: dict[str, Any]) -> list[str]:
+    from bench.markdown import table
+
+    out = ["## 6. Markdown rendering", ""]
+    out += error_line(result)
+    if "ms" not in result:
+        return out
+    return out + [
+        "Milliseconds to render and sanitise one text with `proposals.markdown.markdown_to_html` "
+        f"(the best of {result['repeat']}), for normal texts and for adversarial ones up to the "
+        "longest text a proposal may hold: the time grows in proportion to the size.",
+        "",
+        *table(result),
+        "",
+    ]
 
 
 def pages_section(pages: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:

@@ -151,12 +151,36 @@ def test_lists_nested_deeper_than_the_limit_are_cut_at_the_limit() -> None:
     assert indented.startswith("<ul>\n<li>item\n<ul>\n<li>item\n")
 
 
-def test_many_table_columns_and_rows_render_as_one_table() -> None:
-    columns = 200
-    text = "|a" * columns + "|\n" + "|-" * columns + "|\n" + "x\n" * 100
+def test_tables_render_until_they_hold_the_budget_of_cells_then_show_as_text() -> None:
+    columns, lines = 20, 50  # counted as 21 columns (its pipes) by 50 lines: 1 050 cells
+    one_table = (
+        "|a" * columns + "|\n" + "|-" * columns + "|\n" + ("|x" * columns + "|\n") * (lines - 2)
+    )
+    tables = markdown.TABLE_CELL_BUDGET // ((columns + 1) * lines)
+    rendered = markdown_to_html("\n".join([one_table] * (tables + 3)))
+    assert rendered.count("<td>x</td>") == columns * (lines - 2) * tables
+    assert rendered.count("<table>") == tables
+    assert rendered.count("<th>a</th>") == columns * tables
+
+
+def test_a_wide_table_of_short_rows_is_shown_as_text_instead_of_padding_every_row() -> None:
+    text = "|a" * 125 + "|\n" + "|-" * 125 + "|\n" + "x\n" * 250
+    rendered = markdown_to_html("\n".join([text] * 20))
+    assert "<table>" not in rendered
+    assert len(rendered) < 2 * len(text) * 20
+
+
+def test_a_reference_used_many_times_keeps_its_target_only_within_the_budget() -> None:
+    target = "https://example.org/" + "u" * 10_000
+    text = f"[r]: {target}\n\n" + "[r] " * 20_000
     rendered = markdown_to_html(text)
-    assert rendered.count("<table>") == 1
-    assert rendered.count("<th>a</th>") == columns
+    links = rendered.count(f'href="{target}"')
+    assert links == (len(text) + markdown.LINK_TARGET_BUDGET) // len(target)
+    assert rendered.count("<a ") == links
+    assert len(rendered) < len(text) + markdown.LINK_TARGET_BUDGET * 2
+    assert (
+        markdown_to_html("[a][r] [b][r]\n\n[r]: https://e.org").count('href="https://e.org"') == 2
+    )
 
 
 # Rendering holds no lock
