@@ -215,7 +215,7 @@ class PersonViewSet(ReferenceViewSet):
 
     @extend_schema(
         request=serializers.EmailChangeSerializer,
-        responses={202: RefusalSerializer, **refusals(400, 401)},
+        responses={202: RefusalSerializer, **WRITE_REFUSALS},
     )
     @action(
         detail=False, methods=["post"], url_path="me/email", permission_classes=[IsAuthenticated]
@@ -238,7 +238,7 @@ class PersonViewSet(ReferenceViewSet):
 
     @extend_schema(
         request=serializers.EmailChangeConfirmSerializer,
-        responses={200: serializers.PersonSerializer, **refusals(400, 401, 403, 409)},
+        responses={200: serializers.PersonSerializer, **WRITE_REFUSALS},
     )
     @action(
         detail=False,
