@@ -36,7 +36,7 @@ from proposals import (
     people,
     rules,
 )
-from proposals.accounts import two_factor_verified
+from proposals.accounts import person_tokens_revoke, two_factor_verified
 from proposals.forms import TRANSITION_FORMS
 from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
 from proposals.models import (
@@ -55,6 +55,7 @@ from proposals.models import (
     Submission,
 )
 from proposals.policy import TRANSITION_LABELS
+from proposals.security import security_event_record
 from proposals.selectors import proposals_with_rule_data
 from proposals.services import occasion_move_deadline
 from workflow.audit import audit_record
@@ -286,7 +287,16 @@ class PersonAdmin(UserAdmin):
         """Nobody but a superuser sets another person's password here."""
         if not request.user.is_superuser:
             raise PermissionDenied(gettext("Only a superuser can set a password here."))
-        return super().user_change_password(request, id, form_url)
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            person = Person.objects.get(pk=unquote(id))
+            security_event_record(
+                action="password.changed", subject=person, actor=request.user, request=request
+            )
+            person_tokens_revoke(
+                person=person, reason="password_changed", actor=request.user, request=request
+            )
+        return response
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         """Creations and changes go through proposals.people, which audits them; roles follow

@@ -485,3 +485,23 @@ def test_a_change_in_the_admin_is_audited_and_a_deactivation_revokes_tokens(
     assert AuditEvent.objects.filter(action="person.updated", subject=youssef).exists()
     assert AuditEvent.objects.filter(action="person.deactivated", subject=youssef).exists()
     assert not ApiToken.objects.filter(person=youssef, revoked_at__isnull=True).exists()
+
+
+def test_a_password_set_by_the_superuser_revokes_tokens_and_is_told(
+    client: Client, demo: None
+) -> None:
+    from proposals.models import ApiToken
+    from tests.factories import api_token_key
+    from workflow.models import AuditEvent
+
+    log_in(client, "admin")
+    claire = Person.objects.get(username="claire")
+    api_token_key(claire)
+    url = reverse("admin:auth_user_password_change", args=[claire.pk])
+    response = client.post(
+        url,
+        {"password1": "a long new passphrase", "password2": "a long new passphrase"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not ApiToken.objects.filter(person=claire, revoked_at__isnull=True).exists()
+    assert AuditEvent.objects.filter(action="password.changed", subject=claire).exists()
