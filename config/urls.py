@@ -17,9 +17,7 @@ urlpatterns = [
     path("api/", include("proposals.api.urls")),
     path("api/", include("proposals.api.reminder_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path(
-        "accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"
-    ),
+    path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/verify/", account_views.otp_verify, name="otp_verify"),
     path(

@@ -180,7 +180,7 @@ class PersonMembershipInline(admin.TabularInline):
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
-        formset.request = request
+        setattr(formset, "request", request)  # noqa: B010 (the formset's clean reads it)
         return formset
 
 
@@ -256,7 +256,9 @@ class PersonAdmin(UserAdmin):
             return self.invite_fieldsets
         return super().get_fieldsets(request, obj)
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(  # type: ignore[override]  # UserAdmin's stub leaves `change` out
+        self, request: HttpRequest, obj: Any = None, **kwargs: Any
+    ) -> Any:
         if obj is None and not request.user.is_superuser:
             kwargs["form"] = PersonInviteForm
         return super().get_form(request, obj, **kwargs)
@@ -414,9 +416,11 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("person", "organization")
     actions: list[Any] = []
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
-        form.request = request
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        setattr(form, "request", request)  # noqa: B010 (the form's clean reads it)
         return form
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

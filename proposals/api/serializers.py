@@ -621,7 +621,7 @@ class HistoryEntrySerializer(ModelSerializer):
 class SecurityEventSerializer(serializers.ModelSerializer[AuditEvent]):
     """A security event: what happened to whose account, by whom, when and from where."""
 
-    label = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
     actor: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -644,5 +644,5 @@ class SecurityEventSerializer(serializers.ModelSerializer[AuditEvent]):
         ]
         read_only_fields = fields
 
-    def get_label(self, event: AuditEvent) -> str:
+    def get_description(self, event: AuditEvent) -> str:
         return security_event_label(event.action)

@@ -25,7 +25,12 @@ def test_the_api_docs_render_the_operations_with_no_csp_violation(
     page = context.new_page()
     page.add_init_script(RECORD_VIOLATIONS)
     errors: list[str] = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+
+    def console(message: Any) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", console)
     page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
 
     response = page.goto(live_server.url + "/api/docs/")

@@ -46,14 +46,12 @@ def test_typed_text_survives_a_session_that_ends_and_a_new_login(
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            message.type == "error"
-            and not message.text.startswith("Failed to load resource")
-            and problems.append(message.text)
-        ),
-    )
+
+    def console(message: Any) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(message.text)
+
+    page.on("console", console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.clock.install()
     url = live_server.url

@@ -247,7 +247,7 @@ def test_an_unchanged_deadline_records_no_move(client: Client, demo: None) -> No
 def test_staff_outside_the_secretariat_are_told_why_a_deadline_did_not_move(
     client: Client, demo: None
 ) -> None:
-    clerk = PersonFactory(username="clerk", is_staff=True, timezone="UTC")
+    clerk = PersonFactory.create(username="clerk", is_staff=True, timezone="UTC")
     totp_device_for(clerk)  # the admin asks everyone for a second factor
     Person.objects.get(username="clerk").groups.add(Person.objects.get(username="sam").groups.get())
     log_in(client, "clerk")

@@ -267,7 +267,7 @@ def test_the_admin_needs_a_session_verified_by_an_app(group: Group) -> None:
 
 
 def test_staff_who_need_no_app_still_cannot_open_the_admin_without_one(group: Group) -> None:
-    staff = PersonFactory(username="helper", is_staff=True)
+    staff = PersonFactory.create(username="helper", is_staff=True)
     client = Client()
     client.force_login(staff)
     response = client.get("/admin/", follow=True)
