@@ -635,7 +635,7 @@ class SecurityEventSerializer(serializers.ModelSerializer[AuditEvent]):
             "id",
             "at",
             "action",
-            "label",
+            "description",
             "actor",
             "subject",
             "ip_address",
