@@ -16,19 +16,45 @@ class AppendOnlyError(Exception):
     """The transition log and the audit trail are never updated nor deleted."""
 
 
-class TransitionLogQuerySet(models.QuerySet["TransitionLog"]):
+def _append_only(model: Any, what: str) -> AppendOnlyError:
+    return AppendOnlyError(
+        f"The {model._meta.verbose_name_plural} is append-only: rows cannot be {what}."
+    )
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """Rows are only ever inserted: a bulk update or delete is refused."""
+
     def update(self, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("The transition log is append-only: rows cannot be updated.")
+        raise _append_only(self.model, "updated")
 
     def delete(self) -> NoReturn:
-        raise AppendOnlyError("The transition log is append-only: rows cannot be deleted.")
+        raise _append_only(self.model, "deleted")
 
+
+class AppendOnlyModel(models.Model):
+    """A record that is written once and never changed nor deleted (PostgreSQL agrees)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise _append_only(self, "updated")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise _append_only(self, "deleted")
+
+
+class TransitionLogQuerySet(AppendOnlyQuerySet):
     def for_object(self, obj: models.Model) -> TransitionLogQuerySet:
         content_type = ContentType.objects.get_for_model(obj)
         return self.filter(content_type=content_type, object_id=obj.pk)
 
 
-class TransitionLog(models.Model):
+class TransitionLog(AppendOnlyModel):
     """One action on a workflow object: who, when, from which state to which, and why."""
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -60,28 +86,13 @@ class TransitionLog(models.Model):
     def __str__(self) -> str:
         return f"{self.transition}: {self.source} → {self.target}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("The transition log is append-only: rows cannot be updated.")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("The transition log is append-only: rows cannot be deleted.")
-
-
-class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("The audit trail is append-only: rows cannot be updated.")
-
-    def delete(self) -> NoReturn:
-        raise AppendOnlyError("The audit trail is append-only: rows cannot be deleted.")
-
+class AuditEventQuerySet(AppendOnlyQuerySet):
     def security(self) -> AuditEventQuerySet:
         return self.filter(security=True)
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """One write to the system: who did what to which object, its values before and after.
 
     The object is named by its kind and id as text, so the trail outlives the object; `subject`
@@ -128,15 +139,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.object_repr or self.object_type}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("The audit trail is append-only: rows cannot be updated.")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("The audit trail is append-only: rows cannot be deleted.")
 
 
 class Delivery(models.Model):
