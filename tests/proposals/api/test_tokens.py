@@ -252,7 +252,7 @@ def test_drf_tokens_become_hashed_script_tokens_that_still_work(group: Group) ->
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
-            "created datetime NOT NULL, user_id integer NOT NULL)"
+            "created timestamp NOT NULL, user_id integer NOT NULL)"
         )
         cursor.execute(
             "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, %s, %s)",
