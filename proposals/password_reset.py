@@ -12,25 +12,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import PasswordResetView
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 
 from proposals.security import security_event_record
+from proposals.throttle import throttle_count
 from workflow.audit import client_address
-
-THROTTLE_WINDOW_SECONDS = 3600
-
-
-def throttle_count(key: str) -> int:
-    """Count one more request under `key` in the current hour's window and return the count."""
-    cache.add(key, 0, timeout=THROTTLE_WINDOW_SECONDS)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the window ended between add and incr
-        cache.add(key, 1, timeout=THROTTLE_WINDOW_SECONDS)
-        return 1
 
 
 def reset_throttled(request: HttpRequest, email: str) -> bool:

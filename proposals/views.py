@@ -67,6 +67,7 @@ from proposals.selectors import (
     proposals_with_rule_data,
     roles_of,
 )
+from proposals.throttle import throttle_count
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import Delivery, TransitionLog
 from workflow.services import (
@@ -307,7 +308,10 @@ def proposal_create(request: PersonRequest) -> HttpResponse:
     preview = None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
-            preview = demote_headings(markdown_to_html(form.cleaned_data["text"]))
+            try:
+                preview = _preview(request, form.cleaned_data["text"])
+            except PreviewBudgetSpent as spent:
+                form.add_error("text", str(spent))
         else:
             try:
                 proposal = services.proposal_create(author=person, **form.service_fields())
@@ -350,7 +354,10 @@ def proposal_edit(request: PersonRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
-            preview = demote_headings(markdown_to_html(form.cleaned_data["text"]))
+            try:
+                preview = _preview(request, form.cleaned_data["text"])
+            except PreviewBudgetSpent as spent:
+                form.add_error("text", str(spent))
         else:
             fields = form.service_fields()
             try:
@@ -390,6 +397,29 @@ def _refusal_to_form(form: Form, refused: Refused) -> None:
             form.add_error(None, reason)
 
 
+# Rendering the longest hostile texts takes seconds: a person's previews share a budget.
+PREVIEW_CHARACTERS_PER_MINUTE = 500_000
+
+
+class PreviewBudgetSpent(Exception):
+    """The person previewed more text in the last minute than one preview budget allows."""
+
+
+def _preview(request: PersonRequest, text: str) -> str:
+    """The text rendered for a preview, counted against the person's budget per minute."""
+    rendered = throttle_count(
+        f"preview-characters:{request.user.pk}", amount=max(len(text), 1), window=60
+    )
+    if rendered > PREVIEW_CHARACTERS_PER_MINUTE:
+        raise PreviewBudgetSpent(
+            _(
+                "You previewed a great deal of text in the last minute: wait a moment before "
+                "the next preview. Your text is kept in the form."
+            )
+        )
+    return demote_headings(markdown_to_html(text))
+
+
 @login_required
 @require_POST
 def markdown_preview(request: PersonRequest) -> HttpResponse:
@@ -399,7 +429,10 @@ def markdown_preview(request: PersonRequest) -> HttpResponse:
         return render(
             request, "proposals/_preview.html", {"errors": form.errors["text"]}, status=400
         )
-    preview = demote_headings(markdown_to_html(form.cleaned_data["text"]))
+    try:
+        preview = _preview(request, form.cleaned_data["text"])
+    except PreviewBudgetSpent as spent:
+        return render(request, "proposals/_preview.html", {"errors": [str(spent)]}, status=429)
     return render(request, "proposals/_preview.html", {"preview": preview})
 
 

@@ -752,3 +752,24 @@ def test_endorsing_asks_for_the_password_when_the_last_confirmation_is_old(group
     done = client.post(endorse, {"organization": group.morocco.pk, "password": "demo"}, follow=True)
     assert messages_of(done) == ["Morocco endorses this proposal."]
     assert b'name="password"' not in client.get(endorse).content
+
+
+def test_previews_share_a_budget_of_characters_per_minute(group: Group, settings: Any) -> None:
+    from proposals import views
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "previews",
+        }
+    }
+    client = signed_in(group.drafter)
+    text = "word " * 16_000  # 80 000 characters, quick to render
+    url = reverse("proposals:markdown_preview")
+    allowed = views.PREVIEW_CHARACTERS_PER_MINUTE // len(text)
+    for _ in range(allowed):
+        assert client.post(url, {"text": text}).status_code == 200
+    refused = client.post(url, {"text": text})
+    assert refused.status_code == 429
+    assert "wait a moment" in refused.content.decode()
+    assert signed_in(group.co_drafter).post(url, {"text": "*fine*"}).status_code == 200
