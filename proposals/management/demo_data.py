@@ -1,9 +1,10 @@
 """The group as its presentation of 17 September 2014 describes it, with demo people and proposals.
 
-Source: /work/shared/seed/leading-group-2014.txt. The seed names the members; the dates on which
-they joined are plausible rather than sourced, except France's support, announced in Chamonix on
-9 November 2013, and the spokes-States (France, Morocco, Ecuador) presenting the group at the UN on
-4 February 2014. Occasions are real ones of the period, moved into the near future.
+Source: the group's presentation of 17 September 2014 (docs/README.md, "Demo data"). It names
+the members; the dates on which they joined are plausible rather than sourced, except France's
+support, announced in Chamonix on 9 November 2013, and the spokes-States (France, Morocco,
+Ecuador) presenting the group at the UN on 4 February 2014. Occasions are real ones of the
+period, moved into the near future.
 """
 
 from __future__ import annotations

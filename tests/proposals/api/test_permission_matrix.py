@@ -1,8 +1,9 @@
 """The permission matrix: every API route × method, for every role, in every proposal state.
 
-Expectations are written here from the product description (DOMAIN.md), not computed by the
-code under test. A route of the URL resolver under /api/ without an entry here fails
-`test_every_api_route_has_an_entry_in_the_matrix`, so no endpoint slips in untested.
+Expectations are written here from the product rules (docs/roles.md, docs/lifecycle.md and
+docs/visibility.md), not computed by the code under test. A route of the URL resolver under
+/api/ without an entry here fails `test_every_api_route_has_an_entry_in_the_matrix`, so no
+endpoint slips in untested.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from tests.proposals.api.helpers import STATES, client_for, proposal_in
 
 pytestmark = pytest.mark.django_db
 
-# Who asks. Each name is a role as DOMAIN.md describes it; the value names the Group person.
+# Who asks. Each name is a role as docs/roles.md describes it; the value names the Group person.
 ACTORS: dict[str, str | None] = {
     "anonymous": None,
     "outsider": "outsider",  # a person of no organisation of the group
