@@ -4,116 +4,31 @@
 DEBUG on, SQLite in var/, Celery on a filesystem broker in var/broker/, email on the console.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.env import Env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Local data (SQLite, the filesystem broker, collected static files). Settings only name it:
+# manage.py makes it for SQLite, the Celery app makes the broker folders, collectstatic the rest.
 VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """The boolean in environment variable `name`, or `default` when it is unset or empty."""
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(
-        f"{name} must be one of 1/0, true/false, yes/no, on/off; got {value!r}."
-    )
-
-
-def env_int(name: str, default: int) -> int:
-    """The integer in environment variable `name`, or `default` when it is unset or empty."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer; got {value!r}.") from None
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    """The comma-separated items in environment variable `name`, or `default` when it is unset."""
-    value = os.environ.get(name)
-    if value is None:
-        return list(default)
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-_EMAIL_BACKENDS = {
-    "console": "django.core.mail.backends.console.EmailBackend",
-    "locmem": "django.core.mail.backends.locmem.EmailBackend",
-    "smtp": "django.core.mail.backends.smtp.EmailBackend",
-    "smtp+tls": "django.core.mail.backends.smtp.EmailBackend",
-    "smtp+ssl": "django.core.mail.backends.smtp.EmailBackend",
-}
-_EMAIL_DEFAULT_PORTS = {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}
-
-
-def email_settings(url: str) -> dict[str, Any]:
-    """Django's EMAIL_* settings for an EMAIL_URL.
-
-    console:// and locmem:// pick those backends; smtp://[user:pass@]host[:port] sends in clear,
-    smtp+tls:// with STARTTLS (default port 587), smtp+ssl:// over implicit TLS (port 465).
-    The user and password are percent-decoded.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in _EMAIL_BACKENDS:
-        raise ImproperlyConfigured(
-            f"EMAIL_URL scheme {scheme!r} is not supported; use one of "
-            f"{', '.join(sorted(_EMAIL_BACKENDS))} (for example smtp://localhost:1025)."
-        )
-    settings: dict[str, Any] = {
-        "EMAIL_BACKEND": _EMAIL_BACKENDS[scheme],
-        "EMAIL_HOST": "localhost",
-        "EMAIL_PORT": 25,
-        "EMAIL_HOST_USER": "",
-        "EMAIL_HOST_PASSWORD": "",
-        "EMAIL_USE_TLS": False,
-        "EMAIL_USE_SSL": False,
-    }
-    if scheme in _EMAIL_DEFAULT_PORTS:
-        if not parts.hostname:
-            raise ImproperlyConfigured(f"EMAIL_URL {url!r} names no host.")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"EMAIL_URL {url!r} has a port that is not a number."
-            ) from None
-        settings.update(
-            EMAIL_HOST=parts.hostname,
-            EMAIL_PORT=port or _EMAIL_DEFAULT_PORTS[scheme],
-            EMAIL_HOST_USER=unquote(parts.username or ""),
-            EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
-            EMAIL_USE_TLS=scheme == "smtp+tls",
-            EMAIL_USE_SSL=scheme == "smtp+ssl",
-        )
-    return settings
+env = Env()
 
 
 # Core
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env.bool("DEBUG", default=True)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -123,13 +38,13 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-it-in-production-0123456789"
 
-SITE_URL = os.environ.get("SITE_URL", "").strip() or "http://127.0.0.1:8000"
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 _site = urlsplit(SITE_URL)
 # Unset, production answers only to SITE_URL's host; development also to the local names and
 # to Django's test client.
-ALLOWED_HOSTS = env_list(
+ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS",
-    [_site.hostname or "localhost"]
+    default=[_site.hostname or "localhost"]
     + (["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []),
 )
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
@@ -204,7 +119,7 @@ TEMPLATES = [
 
 # Database
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 _database = dj_database_url.parse(DATABASE_URL, conn_health_checks=True)
 if _database["ENGINE"] == "django.db.backends.postgresql":
     _database["CONN_MAX_AGE"] = 60
@@ -244,7 +159,7 @@ AXES_CLIENT_IP_CALLABLE = "config.proxy.client_ip_address"
 
 # Reverse proxies in front of the site that append the client's address to X-Forwarded-For.
 # 0 (the default): forwarded headers are ignored, and the socket's address is the client's.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(
         f"TRUSTED_PROXY_COUNT must be 0 or more (the number of reverse proxies in front of the "
@@ -252,8 +167,8 @@ if TRUSTED_PROXY_COUNT < 0:
     )
 
 # Sessions end after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS after login.
-SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
-SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
 for _name, _value in (
     ("SESSION_IDLE_MINUTES", SESSION_IDLE_MINUTES),
     ("SESSION_MAX_HOURS", SESSION_MAX_HOURS),
@@ -264,7 +179,7 @@ SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
 # API tokens: those given by POST /api/auth/token/ last this many hours; the tokens a person
 # makes for scripts last until the date they choose, a year at most.
-API_LOGIN_TOKEN_HOURS = env_int("API_LOGIN_TOKEN_HOURS", 10)
+API_LOGIN_TOKEN_HOURS = env.int("API_LOGIN_TOKEN_HOURS", default=10)
 
 # Two-factor authentication (django-otp): the name authenticator apps show beside the code.
 OTP_TOTP_ISSUER = "Policy tracker"
@@ -272,7 +187,7 @@ OTP_TOTP_ISSUER = "Policy tracker"
 # The most bytes of a request body (JSON or form), a bit above the longest text it may carry
 # (100 000 characters, at most 12 bytes each once escaped); more is answered 413. A route that
 # takes more, such as an upload, declares it with config.request_body.request_body_limit.
-REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 2 * 1024 * 1024)
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=2 * 1024 * 1024)
 if REQUEST_BODY_MAX_BYTES < 1024 * 1024:
     raise ImproperlyConfigured(
         f"REQUEST_BODY_MAX_BYTES must be 1048576 (1 MiB) or more, or proposals of the longest "
@@ -281,12 +196,12 @@ if REQUEST_BODY_MAX_BYTES < 1024 * 1024:
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
 # Password reset requests allowed per hour from one client address, and for one email address.
-PASSWORD_RESET_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_LIMIT_PER_CLIENT", 5)
-PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env.int("PASSWORD_RESET_LIMIT_PER_CLIENT", default=5)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
 
 # Cache and Celery
 
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL: str
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any]
 if REDIS_URL:
@@ -303,11 +218,10 @@ if REDIS_URL:
         }
     }
 else:
+    # config/celery.py makes these folders when the app is first configured.
     _broker_queue = VAR_DIR / "broker" / "queue"
     _broker_processed = VAR_DIR / "broker" / "processed"
     _broker_control = VAR_DIR / "broker" / "control"
-    for _folder in (_broker_queue, _broker_processed, _broker_control):
-        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_queue),
@@ -353,8 +267,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 
 # Email
 
-EMAIL_URL = os.environ.get("EMAIL_URL", "").strip() or "console://"
-_email = email_settings(EMAIL_URL)
+_email = env.email_url("EMAIL_URL", default="console://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email["EMAIL_HOST"]
 EMAIL_PORT = _email["EMAIL_PORT"]
@@ -363,9 +276,7 @@ EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
 EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
 EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
 EMAIL_TIMEOUT = 30
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or (
-    "Policy tracker <no-reply@localhost>"
-)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Policy tracker <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Internationalisation
@@ -385,7 +296,6 @@ TIME_ZONE = "UTC"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns at every start when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -453,12 +363,12 @@ CONTENT_SECURITY_POLICY = {
 # Security (with DEBUG off)
 
 if not DEBUG:
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Probes and the metrics scraper talk to the app directly, inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
     if TRUSTED_PROXY_COUNT:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
@@ -470,15 +380,15 @@ if not DEBUG:
 
 # Readiness fails when the reminder scan (beat queues it every minute) last completed longer
 # ago than this many seconds.
-READINESS_SCAN_MAX_AGE = env_int("READINESS_SCAN_MAX_AGE", 300)
+READINESS_SCAN_MAX_AGE = env.int("READINESS_SCAN_MAX_AGE", default=300)
 # /metrics answers only when this is set, to `Authorization: Bearer <METRICS_TOKEN>`.
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Under gunicorn: the folder where its workers share their metrics (see config/gunicorn.py).
-PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # Logging
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
