@@ -8,3 +8,7 @@ class WorkflowConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "workflow"
     verbose_name = _("Workflow")
+
+    def ready(self) -> None:
+        # Every process knows the engine's tasks, so the outbox can hand them ids by name.
+        from workflow import tasks  # noqa: F401

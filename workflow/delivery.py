@@ -1,7 +1,8 @@
 """Turning outbox rows into emails and sending them, each exactly once where SMTP allows.
 
 A delivery goes pending → sending (claimed by one worker, row locked) → sent or failed.
-People who chose the daily digest have theirs wait in `digest`; a reminder whose deadline
+Rows to people who chose the daily digest wait in `digest` (the outbox decides, when it writes
+them); a reminder whose deadline
 moved on is `superseded`. The broker only carries ids: a lost message or a killed worker is
 found again by the sweep, which re-queues what waits and releases what was stuck in sending.
 A crash between the SMTP server's answer and the commit of `sent` is the only way an
@@ -16,13 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
+from celery import current_app
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from workflow.deadlines import superseded_ids
 from workflow.emails import delivery_address, delivery_message, digest_message
 from workflow.models import Delivery
 
@@ -36,6 +37,7 @@ STUCK_AFTER = timedelta(minutes=10)
 """A claim older than this was lost with its worker: the sweep releases it."""
 REQUEUE_AFTER = timedelta(minutes=5)
 """A pending delivery queued longer ago than this is queued again by the sweep."""
+SEND_TASK = "workflow.deliveries_send"
 
 Status = Delivery.Status
 
@@ -60,8 +62,8 @@ def deliveries_dispatch(ids: Sequence[int]) -> bool:
 
     Nothing is lost when it is: the rows wait in the database for the sweep.
     """
-    from workflow.tasks import deliveries_send
-
+    # Looked up by name, so that this module and the tasks that call it do not import each other.
+    deliveries_send = current_app.tasks[SEND_TASK]
     try:
         for chunk in _chunks(sorted(set(ids))):
             deliveries_send.delay(chunk)
@@ -71,46 +73,11 @@ def deliveries_dispatch(ids: Sequence[int]) -> bool:
     return True
 
 
-def deliveries_dispatch_on_commit(ids: Sequence[int]) -> None:
-    """Dispatch once the transaction that wrote the rows has committed."""
-    if ids:
-        batch = list(ids)
-        transaction.on_commit(lambda: deliveries_dispatch(batch))
-
-
-def _person_flags(person_ids: Iterable[int], field: str) -> set[int]:
-    """Ids of the people whose boolean preference `field` is on (none if the model has no such field)."""
-    model = get_user_model()
-    try:
-        model._meta.get_field(field)
-    except FieldDoesNotExist:
-        return set()
-    return set(
-        model._default_manager.filter(pk__in=set(person_ids), **{field: True}).values_list(
-            "pk", flat=True
-        )
-    )
-
-
-def recipients_wanting_digest(person_ids: Iterable[int]) -> set[int]:
-    return _person_flags(person_ids, "daily_digest")
-
-
-def _waits_for_digest(row: Delivery) -> bool:
-    """Security notices never wait; the rest waits when its recipient chose the digest."""
-    if row.kind == Delivery.Kind.SECURITY:
-        return False
-    return bool(getattr(row.recipient, "daily_digest", False))
-
-
 def deliveries_claim(ids: Sequence[int], now: datetime | None = None) -> list[Delivery]:
     """Lock the pending deliveries among `ids` and mark them sending, so that no one else sends them.
 
-    On the way, reminders that a later one replaced become superseded, and deliveries to
-    people who chose the daily digest go to wait for it.
+    On the way, reminders that a later one replaced become superseded.
     """
-    from workflow.reminders import superseded_ids
-
     now = now or timezone.now()
     with transaction.atomic():
         rows = list(
@@ -121,12 +88,9 @@ def deliveries_claim(ids: Sequence[int], now: datetime | None = None) -> list[De
         )
         stale = superseded_ids(rows, now)
         superseded = [row.pk for row in rows if row.pk in stale]
-        digest = [row.pk for row in rows if row.pk not in stale and _waits_for_digest(row)]
-        claimed = [row for row in rows if row.pk not in stale and not _waits_for_digest(row)]
+        claimed = [row for row in rows if row.pk not in stale]
         if superseded:
             Delivery.objects.filter(pk__in=superseded).update(status=Status.SUPERSEDED)
-        if digest:
-            Delivery.objects.filter(pk__in=digest).update(status=Status.DIGEST)
         if claimed:
             Delivery.objects.filter(pk__in=[row.pk for row in claimed]).update(
                 status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
@@ -238,8 +202,6 @@ def deliveries_send(ids: Sequence[int], now: datetime | None = None) -> SendRepo
 
 def digests_send(now: datetime | None = None) -> SendReport:
     """Send each person one email with every delivery waiting for their digest."""
-    from workflow.reminders import superseded_ids
-
     now = now or timezone.now()
     recipient_ids = sorted(
         set(Delivery.objects.filter(status=Status.DIGEST).values_list("recipient_id", flat=True))

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import RETURN_VALUE, can_proceed
 
-from workflow.delivery import deliveries_dispatch_on_commit
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import Delivery, TransitionLog
+from workflow.outbox import outbox_write
 from workflow.policy import Notice, WorkflowPolicy, policy_for
 
 logger = logging.getLogger(__name__)
@@ -180,14 +180,10 @@ def deliveries_enqueue(
     now = now or timezone.now()
     content_type = ContentType.objects.get_for_model(about) if about is not None else None
     rows = []
-    seen: set[str] = set()
     for notice in notices:
         key = f"{key_prefix}:{notice.template}:p{notice.recipient_id}"
         if notice.address:
             key += ":a" + hashlib.sha256(notice.address.lower().encode()).hexdigest()[:16]
-        if key in seen:
-            continue
-        seen.add(key)
         rows.append(
             Delivery(
                 key=key,
@@ -202,16 +198,7 @@ def deliveries_enqueue(
                 created_at=now,
             )
         )
-    if not rows:
-        return []
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = list(
-        Delivery.objects.filter(
-            key__in=[row.key for row in rows], status=Delivery.Status.PENDING
-        ).values_list("id", flat=True)
-    )
-    deliveries_dispatch_on_commit(ids)
-    return ids
+    return outbox_write(rows)
 
 
 def _permission_refusal(policy: WorkflowPolicy, obj: Any, name: str, actor: Any) -> Refused | None:
