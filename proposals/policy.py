@@ -195,7 +195,11 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
         authors = rules.author_ids(obj)
         if name == "submit_for_review":
             return notices_for(
-                obj, "review_requested", reviewer_ids() - authors, actor, essential=True
+                obj,
+                "review_requested",
+                reviewer_ids() - rules.contributor_ids(obj),
+                actor,
+                essential=True,
             )
         if name == "request_changes":
             return notices_for(obj, "changes_requested", authors, actor, comment, essential=True)

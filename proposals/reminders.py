@@ -84,7 +84,7 @@ def reminder_recipients(
         return dict.fromkeys(authors, DRAFT)
     if proposal.state == ProposalState.IN_REVIEW:
         decided = {review.reviewer_id for review in rules.current_reviews(proposal)}
-        return dict.fromkeys(reviewers - decided - authors, REVIEW)
+        return dict.fromkeys(reviewers - decided - rules.contributor_ids(proposal), REVIEW)
     if proposal.state == ProposalState.ENDORSEMENT:
         if rules.quorum_reached(proposal):
             return dict.fromkeys(secretariat | presidency, READY_TO_SUBMIT)

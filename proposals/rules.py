@@ -24,13 +24,13 @@ def is_author(proposal: Proposal, person: Any) -> bool:
     return person is not None and person.pk in author_ids(proposal)
 
 
+def contributor_ids(proposal: Proposal) -> set[int]:
+    """Everyone who is or was an author, or wrote one of its revisions: none of them reviews."""
+    return author_ids(proposal) | {contributor.pk for contributor in proposal.contributors.all()}
+
+
 def ever_wrote(proposal: Proposal, person: Any) -> bool:
-    """The person is or was an author, or wrote one of its revisions."""
-    if person is None:
-        return False
-    return is_author(proposal, person) or person.pk in {
-        contributor.pk for contributor in proposal.contributors.all()
-    }
+    return person is not None and person.pk in contributor_ids(proposal)
 
 
 def current_reviews(proposal: Proposal) -> list[Review]:

@@ -88,3 +88,31 @@ def test_a_reviewer_who_never_wrote_it_still_approves(group: Group) -> None:
     drafting_reviewer(group)
     proposal = run(proposal_draft(group), "submit_for_review", group.drafter)
     assert run(proposal, "approve", group.second_reviewer).state == ProposalState.ENDORSEMENT
+
+
+def test_a_former_co_author_is_neither_asked_nor_reminded_to_review(group: Group) -> None:
+    import datetime as dt
+
+    from workflow.models import Delivery
+    from workflow.reminders import reminders_scan
+
+    drafting_reviewer(group)
+    proposal = proposal_draft(group)
+    proposal_update(
+        proposal=fresh(proposal), editor=group.drafter, co_authors=[group.second_reviewer]
+    )
+    proposal_update(proposal=fresh(proposal), editor=group.drafter, co_authors=[])
+    run(proposal, "submit_for_review", group.drafter)
+    asked = set(
+        Delivery.objects.filter(template__endswith="review_requested").values_list(
+            "recipient_id", flat=True
+        )
+    )
+    assert asked == {group.reviewer.pk}
+    reminders_scan(now=group.occasion.submission_deadline - dt.timedelta(days=1, hours=1))
+    reminded = set(
+        Delivery.objects.filter(template__endswith="reminder_review").values_list(
+            "recipient_id", flat=True
+        )
+    )
+    assert reminded == {group.reviewer.pk}
