@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: each test starts with what the migrations wrote (the themes), though an
+# earlier live-server test emptied the tables.
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 RECORD_VIOLATIONS = """
 window.cspViolations = [];
