@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from proposals import people
 from proposals.security import SECURITY_EVENTS, security_event_label, security_events_visible_to
 from proposals.selectors import roles_of
+from proposals.views import page_with_query
 from workflow.errors import RefusalKind, Refused
 
 SECURITY_PAGE_SIZE = 50
@@ -111,17 +112,15 @@ def _security_events_page(request: HttpRequest, *, everyone: bool) -> HttpRespon
     username = request.GET.get("person", "").strip()[:150]
     if everyone and username:
         events = events.filter(subject__username=username)
-    page = Paginator(events, SECURITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page, query = page_with_query(request, events, SECURITY_PAGE_SIZE)
     for event in page.object_list:
-        event.label = security_event_label(event.action)  # type: ignore[attr-defined]
-    query = request.GET.copy()
-    query.pop("page", None)
+        event.label = security_event_label(event.action)
     return render(
         request,
         "proposals/security_events.html",
         {
             "page": page,
-            "query": query.urlencode(),
+            "query": query,
             "everyone": everyone,
             "actions": [(code, str(label)) for code, label in SECURITY_EVENTS.items()],
             "action": action,
@@ -141,7 +140,5 @@ def security_events(request: HttpRequest) -> HttpResponse:
     """Every security event of the group: for the secretariat."""
     roles = roles_of(request.user)
     if not (roles.secretariat or roles.is_superuser):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied(_("Only the secretariat can read every security event."))
     return _security_events_page(request, everyone=True)

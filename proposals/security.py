@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -135,15 +134,16 @@ def account_email_context(
     template: str, context: dict[str, Any], recipient: Any, now: datetime
 ) -> dict[str, Any]:
     """The event's name and moment in the reader's language and zone, and where to act."""
-    extra: dict[str, Any] = {"site_url": settings.SITE_URL.rstrip("/")}
+    site_url = context["site_url"]  # the engine's base context has it
+    extra: dict[str, Any] = {}
     if "action" in context:
         extra["event_label"] = security_event_label(context["action"])
     at = parse_datetime(context.get("at") or "")
     if at is not None:
         extra["when"] = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
-    extra["security_link"] = extra["site_url"] + reverse("proposals:security_events_mine")
+    extra["security_link"] = site_url + reverse("proposals:security_events_mine")
     if context.get("token"):
-        extra["confirm_link"] = extra["site_url"] + reverse(
+        extra["confirm_link"] = site_url + reverse(
             "proposals:email_change_confirm", args=[context["token"]]
         )
     extra["subject_line"] = _("Security notice: %(event)s") % {

@@ -129,6 +129,14 @@ def demote_headings(html: str, by: int = 2) -> str:
     return HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + by, 6)}", html)
 
 
+def page_with_query(request: HttpRequest, items: Any, size: int) -> tuple[Any, str]:
+    """The page the request asks for, and its query string without `page` for the links."""
+    page = Paginator(items, size).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return page, query.urlencode()
+
+
 def _posted(request: HttpRequest) -> Any:
     """The posted data for a bound form, or None on GET (an empty POST is still a POST)."""
     return request.POST if request.method == "POST" else None
@@ -271,16 +279,14 @@ def _filtered_proposals(request: PersonRequest) -> ProposalPageFilter:
 @login_required
 def proposal_list(request: PersonRequest) -> HttpResponse:
     filterset = _filtered_proposals(request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page, query = page_with_query(request, filterset.qs, PAGE_SIZE)
     return render(
         request,
         "proposals/proposal_list.html",
         {
             "form": filterset.form,
             "page": page,
-            "query": query.urlencode(),
+            "query": query,
             "may_create": not rules.create_reasons(request.user, None),
         },
     )
@@ -1045,17 +1051,15 @@ def delivery_log(request: PersonRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     if kind in Delivery.Kind.values:
         deliveries = deliveries.filter(kind=kind)
-    page = Paginator(deliveries, DELIVERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page, query = page_with_query(request, deliveries, DELIVERY_PAGE_SIZE)
     for delivery in page.object_list:
-        delivery.event_label = email_event_label(delivery.template)  # type: ignore[attr-defined]
-    query = request.GET.copy()
-    query.pop("page", None)
+        delivery.event_label = email_event_label(delivery.template)
     return render(
         request,
         "proposals/delivery_log.html",
         {
             "page": page,
-            "query": query.urlencode(),
+            "query": query,
             "statuses": Delivery.Status.choices,
             "kinds": Delivery.Kind.choices,
             "status": status,
