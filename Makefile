@@ -14,7 +14,7 @@ MSG_IGNORE := --ignore=.venv --ignore=var --ignore=node_modules --ignore=build -
 help:
 	@echo "make run       install, migrate, load the demo, start web + worker + beat on http://127.0.0.1:8000/"
 	@echo "make test      install, run the tests (PYTEST_ARGS='-k name' to narrow)"
-	@echo "make lint      ruff check, ruff format --check, mypy"
+	@echo "make lint      ruff check, ruff format --check, mypy, import contracts (lint-imports)"
 	@echo "make fmt       ruff fix and format"
 	@echo "make messages  extract and compile translations (fr, es); needs gettext"
 	@echo "make bench     run the benchmarks"
@@ -64,6 +64,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
