@@ -6,12 +6,7 @@ from typing import Any
 
 import pytest
 
-# serialized_rollback: each test starts with what the migrations wrote (the themes), though an
-# earlier live-server test emptied the tables.
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 RECORD_VIOLATIONS = """
 window.cspViolations = [];

@@ -18,12 +18,7 @@ from proposals.services import endorsement_withdraw
 from tests.factories import Group, OccasionFactory, group_setup, proposal_draft, totp_device_for
 from tests.proposals.pages.helpers import in_review
 
-# serialized_rollback: each test starts with what the migrations wrote (the themes), though an
-# earlier live-server test emptied the tables.
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 class Visitor:

@@ -12,12 +12,7 @@ from proposals.models import Proposal
 from proposals.session_timeout import LAST_SEEN_KEY
 from tests.factories import Group, group_setup
 
-# serialized_rollback: each test starts with what the migrations wrote (the themes), though an
-# earlier live-server test emptied the tables.
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 TITLE = "Social economy in public procurement"
 TEXT = "Typed at length, and never to be lost to a timeout."
