@@ -6,9 +6,20 @@ import hashlib
 
 from django.db import migrations
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 DRF_TOKEN_TABLE = "authtoken_token"
 MIGRATED_NAME = "Migrated token"
+
+
+def _aware(value):
+    """A row's creation time as an aware datetime: SQLite gives text, and both SQLite and a
+    column without time zone give UTC without saying so."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.timezone.utc)
+    return value
 
 
 def drf_tokens_migrate(apps, schema_editor):
@@ -34,7 +45,7 @@ def drf_tokens_migrate(apps, schema_editor):
                 name=MIGRATED_NAME,
                 prefix=key[:8],
                 digest=hashlib.sha256(key.encode()).hexdigest(),
-                created_at=created or now,
+                created_at=_aware(created) or now,
                 expires_at=now + dt.timedelta(days=365),
             )
             for key, user_id, created in rows
