@@ -44,6 +44,7 @@ SECURITY_EVENTS: dict[str, Any] = {
     "person.activated": gettext_lazy("The account was activated"),
     "person.deactivated": gettext_lazy("The account was deactivated"),
     "person.representative_added": gettext_lazy("A new representative was named"),
+    "person.calendar_link_renewed": gettext_lazy("The calendar link was renewed"),
 }
 
 

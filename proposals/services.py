@@ -26,7 +26,9 @@ from proposals.models import (
     new_calendar_token,
 )
 from proposals.policy import quorum_notices
+from proposals.security import security_event_record
 from proposals.selectors import co_author_candidates, proposals_with_rule_data, roles_of
+from workflow.audit import audit_record, changed_fields
 from workflow.errors import RefusalKind, Refused
 from workflow.services import action_log, deliveries_enqueue
 
@@ -153,6 +155,7 @@ def proposal_update(
         text_changed = any(
             name in fields and fields[name] != getattr(locked, name) for name in TEXT_FIELDS
         )
+        before = _edit_facts(locked)
         for name, value in fields.items():
             setattr(locked, name, value)
         update_fields = [*fields, "revision", "updated_at"]
@@ -181,7 +184,36 @@ def proposal_update(
             locked.authors.set(author_ids)
         # Whoever is or was an author, or wrote a revision, may never review this proposal.
         locked.contributors.add(editor.pk, *author_ids)
+        changed_before, changed_after = changed_fields(
+            before,
+            {
+                **_edit_facts(locked),
+                "themes": sorted(t.pk for t in themes) if themes is not None else before["themes"],
+                "authors": sorted(author_ids),
+            },
+        )
+        if changed_after:
+            audit_record(
+                action="proposal.edited",
+                actor=editor,
+                obj=locked,
+                before=changed_before,
+                after=changed_after,
+                now=now,
+            )
     return proposals_with_rule_data().get(pk=locked.pk)
+
+
+def _edit_facts(proposal: Proposal) -> dict[str, Any]:
+    """What an edit may change, as the audit trail keeps it (the text by its revision number)."""
+    return {
+        "revision": proposal.revision,
+        "target_body": proposal.target_body_id,
+        "occasion": proposal.occasion_id,
+        "language": proposal.language,
+        "themes": sorted(theme.pk for theme in proposal.themes.all()),
+        "authors": sorted(rules.author_ids(proposal)),
+    }
 
 
 def endorsement_check(
@@ -297,6 +329,13 @@ def occasion_move_deadline(
             changed_by=actor,
             reason=reason,
         )
+        audit_record(
+            action="occasion.deadline_moved",
+            actor=actor,
+            obj=locked,
+            before={"submission_deadline": locked.submission_deadline},
+            after={"submission_deadline": new_deadline, "reason": reason},
+        )
         locked.submission_deadline = new_deadline
         locked.deadline_version += 1
         locked.save(update_fields=["submission_deadline", "deadline_version"])
@@ -305,6 +344,10 @@ def occasion_move_deadline(
 
 def calendar_token_regenerate(*, person: Person) -> str:
     """Give the person a new secret calendar link; the old link stops working at once."""
-    person.calendar_token = new_calendar_token()
-    person.save(update_fields=["calendar_token"])
+    with transaction.atomic():
+        person.calendar_token = new_calendar_token()
+        person.save(update_fields=["calendar_token"])
+        security_event_record(
+            action="person.calendar_link_renewed", subject=person, actor=person, notify=False
+        )
     return person.calendar_token

@@ -35,3 +35,14 @@ def postgres(transactional_db: None) -> None:
 def fast_password_hashing(settings: Any) -> None:
     """Hashing demo passwords with PBKDF2 would dominate the suite's time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def language_and_zone_reset() -> Any:
+    """A test that activates a language or a time zone (directly or through a view) leaves
+    the next test in the defaults."""
+    yield
+    from django.utils import timezone, translation
+
+    translation.deactivate()
+    timezone.deactivate()
