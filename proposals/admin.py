@@ -164,8 +164,7 @@ class PersonMembershipFormSet(forms.BaseInlineFormSet):
         person = self.instance if self.instance.pk else None
         current = people.person_roles(person) if person else set()
         wanted = self.wanted_roles()
-        reasons = rules.person_roles_permission_reasons(self.request.user, person, wanted, current)
-        reasons += rules.person_roles_invalid_reasons(wanted)
+        reasons = people.roles_change_reasons(self.request.user, person, wanted, current)
         if reasons:
             raise forms.ValidationError(reasons)
 
@@ -391,8 +390,7 @@ class MembershipAdminForm(forms.ModelForm):
             return cleaned
         person, wanted = self.wanted_roles()
         current = people.person_roles(person)
-        reasons = rules.person_roles_permission_reasons(self.request.user, person, wanted, current)
-        reasons += rules.person_roles_invalid_reasons(wanted)
+        reasons = people.roles_change_reasons(self.request.user, person, wanted, current)
         if reasons:
             raise forms.ValidationError(reasons)
         return cleaned

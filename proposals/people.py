@@ -48,6 +48,15 @@ def _roles_check(actor: Any, target: Person | None, wanted: RolePairs, current: 
         raise Refused(RefusalKind.INVALID, reasons, {"organizations": reasons})
 
 
+def roles_change_reasons(
+    actor: Any, person: Person | None, wanted: RolePairs, current: RolePairs
+) -> list[str]:
+    """Every reason the change of roles is refused, for forms that show them together."""
+    return rules.person_roles_permission_reasons(
+        actor, person, wanted, current
+    ) + rules.person_roles_invalid_reasons(wanted)
+
+
 def person_roles(person: Person) -> RolePairs:
     return {(m.organization, m.role) for m in person.memberships.select_related("organization")}
 
@@ -318,8 +327,9 @@ def email_change_request(
         )
 
 
-def email_change_pending(token: str) -> tuple[Person, str]:
-    """The person and new address a confirmation link is for, if it is still good."""
+def email_change_pending(token: str, person: Person) -> tuple[Person, str]:
+    """The person and new address a confirmation link is for, if it is still good and it is
+    `person`'s own link."""
     invalid = Refused(
         RefusalKind.INVALID,
         [_("This confirmation link is not valid any more: ask for the change again.")],
@@ -328,22 +338,22 @@ def email_change_pending(token: str) -> tuple[Person, str]:
         payload = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
     except signing.BadSignature:
         raise invalid from None
-    person = Person.objects.filter(pk=payload.get("person"), is_active=True).first()
-    if person is None or person.email != payload.get("from"):
+    pending = Person.objects.filter(pk=payload.get("person"), is_active=True).first()
+    if pending is None or pending.email != payload.get("from"):
         raise invalid
-    return person, str(payload["to"])
+    if pending.pk != person.pk:
+        raise Refused(
+            RefusalKind.PERMISSION,
+            [_("This link is for another person: sign in as that person to confirm it.")],
+        )
+    return pending, str(payload["to"])
 
 
 def email_change_confirm(
     *, token: str, person: Person, request: HttpRequest | None = None
 ) -> Person:
     """The address changes once its owner opens the link, signed in as the same person."""
-    pending_person, new_email = email_change_pending(token)
-    if pending_person.pk != person.pk:
-        raise Refused(
-            RefusalKind.PERMISSION,
-            [_("This link is for another person: sign in as that person to confirm it.")],
-        )
+    pending_person, new_email = email_change_pending(token, person)
     if Person.objects.filter(email__iexact=new_email).exclude(pk=person.pk).exists():
         raise Refused(
             RefusalKind.CONFLICT, [_("Another person of the group already uses this address.")]

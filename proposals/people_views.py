@@ -76,12 +76,7 @@ def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """Show the change a link is for; confirming it changes the address."""
     person: Any = request.user
     try:
-        pending_person, new_email = people.email_change_pending(token)
-        if pending_person.pk != person.pk:
-            raise Refused(
-                RefusalKind.PERMISSION,
-                [_("This link is for another person: sign in as that person to confirm it.")],
-            )
+        _pending, new_email = people.email_change_pending(token, person)
         if request.method == "POST":
             people.email_change_confirm(token=token, person=person, request=request)
             messages.success(
