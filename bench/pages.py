@@ -351,7 +351,7 @@ def what_if(action: Callable[[], Any], bound_ms: float, repeat: int) -> dict[str
     only: how much each cause costs, and so what its fix would gain."""
     from unittest import mock
 
-    from proposals.api.filters import ProposalFilter
+    from proposals.filtersets import ProposalFilter
     from proposals.api.serializers import ProposalSerializer
 
     def no_markdown() -> Any:
@@ -405,7 +405,7 @@ def index_what_if(
         measured = side_by_side(system, bound, repeat=repeat)
         from unittest import mock
 
-        from proposals.api.filters import ProposalFilter
+        from proposals.filtersets import ProposalFilter
 
         with mock.patch.object(ProposalFilter.base_filters["theme"], "distinct", False):
             system()

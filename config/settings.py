@@ -55,7 +55,7 @@ ASGI_APPLICATION = "config.asgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
-    "proposals.admin_apps.VerifiedAdminConfig",
+    "config.admin_apps.VerifiedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -88,10 +88,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "proposals.account_middleware.TwoFactorMiddleware",
-    "proposals.middleware.PersonPreferencesMiddleware",
+    "proposals.web.two_factor.TwoFactorMiddleware",
+    "proposals.web.middleware.PersonPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "proposals.session_timeout.IdleSessionMiddleware",
+    "proposals.web.session_timeout.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -111,8 +111,10 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "proposals.session_timeout.session_timeout_context",
+                "proposals.web.session_timeout.session_timeout_context",
             ],
+            # The pages' template tags live with the pages (proposals/web/), not in an app.
+            "libraries": {"pages": "proposals.web.templatetags.pages"},
         },
     },
 ]

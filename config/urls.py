@@ -4,8 +4,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config import operations
 from config.api_docs import ApiDocsView
-from proposals import account_views
-from proposals.password_reset import ThrottledPasswordResetView
+from proposals.web.views import account as account_views
+from proposals.web.password_reset import ThrottledPasswordResetView
 
 urlpatterns = [
     path("health/live", operations.health_live, name="health-live"),
@@ -31,8 +31,8 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("proposals.calendar_urls")),
-    path("", include("proposals.urls")),
+    path("", include("proposals.calendars.urls")),
+    path("", include("proposals.web.urls")),
 ]
 
 # An unknown address under /api/ answers in the API's JSON shape; elsewhere, Django's page.

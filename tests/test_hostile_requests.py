@@ -8,7 +8,7 @@ import pytest
 from django.http import Http404
 from django.test import Client, RequestFactory
 
-from proposals.calendar_views import person_feed
+from proposals.calendars.views import person_feed
 from proposals.models import Person
 from tests.factories import Group, PersonFactory, group_setup
 

@@ -24,7 +24,7 @@ from proposals.limits import TEXT_MAX_LENGTH
 from proposals.models import Proposal
 from tests.factories import Group
 from tests.proposals.api.helpers import client_for
-from tests.proposals.pages.helpers import signed_in
+from tests.proposals.web.helpers import signed_in
 from tests.test_settings import run_manage, settings_under
 
 UPLOAD_LIMIT = 5 * 1024 * 1024

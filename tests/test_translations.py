@@ -16,7 +16,7 @@ from django.utils import translation
 from proposals import rules
 from proposals.models import Person
 from tests.factories import Group
-from tests.proposals.pages.helpers import signed_in
+from tests.proposals.web.helpers import signed_in
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 LANGUAGES = ("fr", "es")

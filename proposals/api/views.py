@@ -27,16 +27,17 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from proposals import filtersets as filters
 from proposals import people, services
 from proposals.accounts import recent_confirmation_check, two_factor_verified
-from proposals.api import filters, serializers
+from proposals.api import serializers
 from proposals.api.authentication import ApiTokenAuthentication, VerifiedSessionAuthentication
 from proposals.api.errors import RefusalSerializer, api_exception_handler, refusal_body
 from proposals.api.parsers import BoundedJSONParser
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
-from proposals.api.renderers import CSVRenderer, proposals_csv_response
+from proposals.api.renderers import CSVRenderer
 from proposals.diff import revisions_diff
-from proposals.middleware import preferences_activate
+from proposals.exports import proposals_csv_response
 from proposals.models import (
     Body,
     Endorsement,
@@ -49,6 +50,7 @@ from proposals.models import (
     Review,
     Revision,
 )
+from proposals.preferences import preferences_activate
 from proposals.security import security_events_visible_to
 from proposals.selectors import proposals_visible_to, proposals_with_rule_data
 from workflow.errors import UnknownTransition

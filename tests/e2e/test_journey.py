@@ -16,7 +16,7 @@ from proposals.management.demo_data import DEMO_TOTP_SECRET
 from proposals.models import Endorsement, Occasion, Person, Proposal, ProposalState
 from proposals.services import endorsement_withdraw
 from tests.factories import Group, OccasionFactory, group_setup, proposal_draft, totp_device_for
-from tests.proposals.pages.helpers import in_review
+from tests.proposals.web.helpers import in_review
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

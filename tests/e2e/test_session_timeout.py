@@ -9,7 +9,7 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 
 from proposals.models import Proposal
-from proposals.session_timeout import LAST_SEEN_KEY
+from proposals.web.session_timeout import LAST_SEEN_KEY
 from tests.factories import Group, group_setup
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from proposals.models import Membership, Person, Role
 from tests.factories import Group, PersonFactory, api_token_key, totp_device_for
 from tests.proposals.api.helpers import client_for
-from tests.proposals.pages.helpers import signed_in
+from tests.proposals.web.helpers import signed_in
 from workflow.delivery import deliveries_send
 from workflow.models import AuditEvent, Delivery
 

@@ -25,7 +25,7 @@ from proposals.selectors import (
 )
 from proposals.services import endorsement_create, endorsement_withdraw, proposal_update
 from tests.factories import Group, MembershipFactory, PersonFactory, proposal_draft
-from tests.proposals.pages.helpers import endorsed, fresh, in_endorsement, in_review, run
+from tests.proposals.web.helpers import endorsed, fresh, in_endorsement, in_review, run
 from workflow.services import transition_options
 
 pytestmark = pytest.mark.django_db

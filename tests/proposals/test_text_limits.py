@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from proposals import views
+from proposals.web.views import pages as views
 from proposals.limits import (
     COMMENT_MAX_LENGTH,
     LINK_MAX_LENGTH,
@@ -20,10 +20,10 @@ from proposals.limits import (
     TITLE_MAX_LENGTH,
 )
 from proposals.models import Proposal
-from proposals.page_forms import ProposalForm, transition_form_class
+from proposals.web.forms import ProposalForm, transition_form_class
 from tests.factories import Group, proposal_draft
 from tests.proposals.api.helpers import client_for, fresh, proposal_in
-from tests.proposals.pages.helpers import signed_in
+from tests.proposals.web.helpers import signed_in
 from workflow.errors import RefusalKind, Refused
 from workflow.services import transition_run
 

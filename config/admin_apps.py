@@ -4,6 +4,6 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class VerifiedAdminConfig(AdminConfig):
-    """django.contrib.admin with `proposals.admin_site.VerifiedAdminSite` as `admin.site`."""
+    """django.contrib.admin with `VerifiedAdminSite` as `admin.site`."""
 
-    default_site = "proposals.admin_site.VerifiedAdminSite"
+    default_site = "config.admin_site.VerifiedAdminSite"

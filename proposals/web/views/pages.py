@@ -30,8 +30,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from proposals import accounts, rules, services
-from proposals.api.renderers import proposals_csv_response
 from proposals.diff import revisions_diff
+from proposals.exports import proposals_csv_response
 from proposals.markdown import markdown_to_html
 from proposals.models import (
     OPEN_STATES,
@@ -46,16 +46,6 @@ from proposals.models import (
     Revision,
     Role,
 )
-from proposals.page_forms import (
-    EndorseForm,
-    MarkdownPreviewForm,
-    ProposalForm,
-    ProposalPageFilter,
-    SettingsForm,
-    proposal_initial,
-    transition_arguments,
-    transition_form_class,
-)
 from proposals.policy import TRANSITION_LABELS, email_event_label
 from proposals.selectors import (
     presidency_current,
@@ -68,6 +58,16 @@ from proposals.selectors import (
     roles_of,
 )
 from proposals.throttle import throttle_count
+from proposals.web.forms import (
+    EndorseForm,
+    MarkdownPreviewForm,
+    ProposalForm,
+    ProposalPageFilter,
+    SettingsForm,
+    proposal_initial,
+    transition_arguments,
+    transition_form_class,
+)
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import Delivery, TransitionLog
 from workflow.services import (

@@ -14,7 +14,7 @@ from django.urls import reverse
 from proposals.models import Proposal
 from proposals.services import endorsement_create, proposal_update
 from tests.factories import Group, proposal_draft
-from tests.proposals.pages.helpers import endorsed, fresh, in_endorsement, in_review, run, signed_in
+from tests.proposals.web.helpers import endorsed, fresh, in_endorsement, in_review, run, signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from proposals.session_timeout import LAST_SEEN_KEY
+from proposals.web.session_timeout import LAST_SEEN_KEY
 from tests.factories import Group
 
 pytestmark = pytest.mark.django_db

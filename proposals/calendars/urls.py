@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from proposals import calendar_views
+from proposals.calendars import views as calendar_views
 
 urlpatterns = [
     path("calendar/<str:token>.ics", calendar_views.person_feed, name="calendar-feed"),

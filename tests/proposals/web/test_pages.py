@@ -16,7 +16,7 @@ from django.utils import timezone
 from proposals.models import Endorsement, Occasion, Person, Proposal, ProposalState, Revision
 from proposals.services import endorsement_create, proposal_update
 from tests.factories import Group, OccasionFactory, proposal_draft
-from tests.proposals.pages.helpers import (
+from tests.proposals.web.helpers import (
     endorsed,
     fresh,
     in_endorsement,
@@ -755,7 +755,7 @@ def test_endorsing_asks_for_the_password_when_the_last_confirmation_is_old(group
 
 
 def test_previews_share_a_budget_of_characters_per_minute(group: Group, settings: Any) -> None:
-    from proposals import views
+    from proposals.web.views import pages as views
 
     settings.CACHES = {
         "default": {

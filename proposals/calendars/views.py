@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
-from proposals.calendars import occasion_calendar, person_calendar
+from proposals.calendars.feeds import occasion_calendar, person_calendar
 from proposals.models import Occasion, Person
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"

@@ -1,4 +1,6 @@
-"""The admin site: only people whose session a second factor verified may use it."""
+"""The admin site: only people whose session a second factor verified may use it.
+
+`config.admin_apps.VerifiedAdminConfig` (in INSTALLED_APPS) makes it `admin.site`."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from proposals.api.filters import ProposalFilter
+from proposals.filtersets import ProposalFilter
 from proposals.forms import TRANSITION_FORMS
 from proposals.limits import (
     COMMENT_MAX_LENGTH,

@@ -1,7 +1,9 @@
 from django.urls import path
 
-from proposals import account_views, people_views, views
-from proposals.session_timeout import session_keepalive
+from proposals.web.session_timeout import session_keepalive
+from proposals.web.views import account as account_views
+from proposals.web.views import pages as views
+from proposals.web.views import people as people_views
 
 app_name = "proposals"
 

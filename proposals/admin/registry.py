@@ -31,11 +31,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from proposals import (
-    admin_reminders,  # noqa: F401 (registers the reminder rules)
-    people,
-    rules,
-)
+from proposals import people, rules
 from proposals.accounts import person_tokens_revoke, two_factor_verified
 from proposals.forms import TRANSITION_FORMS
 from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
