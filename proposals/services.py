@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from proposals import rules
+from proposals.audited import audited
 from proposals.markdown import markdown_to_html
 from proposals.models import (
     Body,
@@ -55,6 +56,7 @@ def _lock(proposal: Proposal) -> Proposal:
     )
 
 
+@audited("create", log="transition")
 def proposal_create(
     *,
     author: Person,
@@ -109,6 +111,7 @@ def proposal_create(
     return proposal
 
 
+@audited("proposal.edited")
 def proposal_update(
     *,
     proposal: Proposal,
@@ -240,6 +243,7 @@ def endorsement_check(
     return organization_id
 
 
+@audited("endorse", log="transition")
 def endorsement_create(
     *, proposal: Proposal, person: Person, organization: Organization | None = None
 ) -> Endorsement:
@@ -282,6 +286,7 @@ def endorsement_create(
     return endorsement
 
 
+@audited("withdraw_endorsement", log="transition")
 def endorsement_withdraw(*, endorsement: Endorsement, person: Person) -> Endorsement:
     """The endorsement stops counting; its row stays as history."""
     reasons = rules.endorsement_withdraw_permission_reasons(endorsement, person)
@@ -305,6 +310,7 @@ def endorsement_withdraw(*, endorsement: Endorsement, person: Person) -> Endorse
     return locked
 
 
+@audited("occasion.deadline_moved")
 def occasion_move_deadline(
     *, occasion: Occasion, new_deadline: datetime, actor: Person | None, reason: str = ""
 ) -> Occasion:
@@ -342,6 +348,7 @@ def occasion_move_deadline(
     return locked
 
 
+@audited("person.calendar_link_renewed")
 def calendar_token_regenerate(*, person: Person) -> str:
     """Give the person a new secret calendar link; the old link stops working at once."""
     with transaction.atomic():
