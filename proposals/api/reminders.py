@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
@@ -18,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
+from proposals.api.serializers import ModelSerializer
 from proposals.api.views import (
     LIST_REFUSALS,
     READ_REFUSALS,
@@ -26,6 +25,7 @@ from proposals.api.views import (
     refusals,
 )
 from proposals.models import Occasion, Person, ReminderRule, validate_reminder_offsets
+from proposals.reference import reminder_rule_create, reminder_rule_delete, reminder_rule_update
 from proposals.selectors import roles_of
 from proposals.services import calendar_token_regenerate
 from workflow.models import Delivery
@@ -133,7 +133,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 # Reminder rules
 
 
-class ReminderRuleSerializer(serializers.ModelSerializer):
+class ReminderRuleSerializer(ModelSerializer):
     """Days before the deadline, for a kind of occasion or for one occasion."""
 
     occasion_kind = serializers.ChoiceField(
@@ -181,15 +181,6 @@ class ReminderRuleSerializer(serializers.ModelSerializer):
             )
         return attrs
 
-    def save(self, **kwargs: Any) -> ReminderRule:
-        try:
-            with transaction.atomic():
-                return cast(ReminderRule, super().save(updated_at=timezone.now(), **kwargs))
-        except IntegrityError:
-            raise ValidationError(
-                _("Someone saved a rule for the same kind or occasion meanwhile; reload.")
-            ) from None
-
 
 class ReminderRuleFilter(filters.FilterSet):
     occasion_kind = filters.ChoiceFilter(choices=Occasion.Kind.choices)
@@ -223,6 +214,20 @@ class ReminderRuleViewSet(
     filterset_class = ReminderRuleFilter
     queryset = ReminderRule.objects.select_related("occasion").order_by("occasion_kind", "pk")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def writer(self) -> dict[str, Any]:
+        return {"actor": cast(Person, self.request.user), "request": self.request._request}
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = reminder_rule_create(**self.writer(), **serializer.validated_data)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = reminder_rule_update(
+            **self.writer(), rule=serializer.instance, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: ReminderRule) -> None:
+        reminder_rule_delete(**self.writer(), rule=instance)
 
 
 # The caller's calendar link

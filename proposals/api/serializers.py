@@ -98,7 +98,8 @@ class TextField(serializers.CharField):
 
 
 class ModelSerializer(serializers.ModelSerializer[Any]):
-    """Model fields of text take strings only."""
+    """Model fields of text take strings only. It validates and shows; it never writes: the
+    views hand what it validated to a service of the domain, which writes and audits."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -106,6 +107,12 @@ class ModelSerializer(serializers.ModelSerializer[Any]):
         models.TextField: TextField,
         models.EmailField: StrictEmailField,
     }
+
+    def create(self, validated_data: Any) -> Any:
+        raise NotImplementedError("A serializer validates; a service of the domain writes.")
+
+    def update(self, instance: Any, validated_data: Any) -> Any:
+        raise NotImplementedError("A serializer validates; a service of the domain writes.")
 
 
 class YearBoundDateField(serializers.DateField):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, cast
 
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -28,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from proposals import filtersets as filters
-from proposals import people, services
+from proposals import people, reference, services
 from proposals.accounts import recent_confirmation_check, two_factor_verified
 from proposals.api import serializers
 from proposals.api.authentication import ApiTokenAuthentication, VerifiedSessionAuthentication
@@ -154,12 +153,24 @@ class ReferenceViewSet(
         self.perform_update(serializer)
         return Response(self.get_serializer(self.get_object()).data)
 
+    def writer(self) -> dict[str, Any]:
+        """Who writes, as the services take it: the actor and the request (for its address)."""
+        return {"actor": requester(self.request), "request": self.request._request}
+
+    # The serializer validates; a service of proposals.reference or proposals.people writes.
+
+    def perform_create(self, serializer: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} creates through a service.")
+
     def perform_update(self, serializer: Any) -> None:
-        serializer.save()
+        raise NotImplementedError(f"{type(self).__name__} changes through a service.")
 
 
 class DeletableReferenceViewSet(mixins.DestroyModelMixin, ReferenceViewSet):
     """Reference data that the secretariat may also delete while nothing uses it (else 409)."""
+
+    def perform_destroy(self, instance: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} deletes through a service.")
 
 
 def reference_schema(serializer_class: type, *, destroy: bool = True) -> Any:
@@ -182,6 +193,19 @@ class OrganizationViewSet(DeletableReferenceViewSet):
     queryset = Organization.objects.all()
     serializer_class = serializers.OrganizationSerializer
     filterset_class = filters.OrganizationFilter
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = reference.organization_create(
+            **self.writer(), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = reference.organization_update(
+            **self.writer(), organization=serializer.instance, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Organization) -> None:
+        reference.organization_delete(**self.writer(), organization=instance)
 
 
 @reference_schema(serializers.PersonSerializer, destroy=False)
@@ -268,6 +292,19 @@ class PresidencyTermViewSet(DeletableReferenceViewSet):
     serializer_class = serializers.PresidencyTermSerializer
     filterset_class = filters.PresidencyTermFilter
 
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = reference.presidency_create(
+            **self.writer(), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = reference.presidency_update(
+            **self.writer(), term=serializer.instance, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: PresidencyTerm) -> None:
+        reference.presidency_delete(**self.writer(), term=instance)
+
 
 @reference_schema(serializers.BodySerializer)
 class BodyViewSet(DeletableReferenceViewSet):
@@ -276,6 +313,17 @@ class BodyViewSet(DeletableReferenceViewSet):
     queryset = Body.objects.all()
     serializer_class = serializers.BodySerializer
     filterset_class = filters.BodyFilter
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = reference.body_create(**self.writer(), **serializer.validated_data)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = reference.body_update(
+            **self.writer(), body=serializer.instance, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Body) -> None:
+        reference.body_delete(**self.writer(), body=instance)
 
 
 @reference_schema(serializers.OccasionSerializer)
@@ -287,23 +335,22 @@ class OccasionViewSet(DeletableReferenceViewSet):
     filterset_class = filters.OccasionFilter
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.validated_data.pop("deadline_change_reason", None)
-        serializer.save()
+        data = dict(serializer.validated_data)
+        data.pop("deadline_change_reason", None)
+        serializer.instance = reference.occasion_create(**self.writer(), **data)
 
     def perform_update(self, serializer: Any) -> None:
-        data = serializer.validated_data
+        data = dict(serializer.validated_data)
         reason = data.pop("deadline_change_reason", "")
-        new_deadline = data.pop("submission_deadline", None)
-        with transaction.atomic():
-            if new_deadline is not None:
-                services.occasion_move_deadline(
-                    occasion=serializer.instance,
-                    new_deadline=new_deadline,
-                    actor=requester(self.request),
-                    reason=reason,
-                )
-                serializer.instance.refresh_from_db()
-            serializer.save()
+        serializer.instance = reference.occasion_update(
+            **self.writer(),
+            occasion=serializer.instance,
+            changes=data,
+            deadline_change_reason=reason,
+        )
+
+    def perform_destroy(self, instance: Occasion) -> None:
+        reference.occasion_delete(**self.writer(), occasion=instance)
 
 
 # Proposals
