@@ -2,8 +2,8 @@
 
 Proposals are shown, never edited here: their text changes through revisions and their state
 only through workflow.services.transition_run, which the "Actions" panel of a proposal calls with
-the person at the keyboard. A deadline changed here is moved by
-proposals.services.occasion_move_deadline, so the move is recorded.
+the person at the keyboard. Reference data is written by the services of proposals.reference
+(proposals/admin/writes.py), which audit each write; a deadline changed here is a recorded move.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from proposals import people, rules
+from proposals import people, reference, rules
 from proposals.accounts import person_tokens_revoke, two_factor_verified
+from proposals.admin.writes import ServiceWritesAdmin, Writes
 from proposals.forms import TRANSITION_FORMS
 from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
 from proposals.models import (
@@ -53,14 +54,12 @@ from proposals.models import (
 from proposals.policy import TRANSITION_LABELS
 from proposals.security import security_event_record
 from proposals.selectors import proposals_with_rule_data
-from proposals.services import occasion_move_deadline
 from workflow.audit import audit_record
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import TransitionLog
 from workflow.services import TransitionOption, transition_options, transition_run
 
 TRANSITION_PREFIX = "transition"
-DEADLINE_REFUSED = "_occasion_deadline_refused"
 
 
 def local_time(moment: Any, zone: Any = None) -> str:
@@ -119,7 +118,14 @@ class OrganizationMembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceWritesAdmin):
+    writes = Writes(
+        create=reference.organization_create,
+        update=reference.organization_update,
+        delete=reference.organization_delete,
+        name="organization",
+        fields=reference.ORGANIZATION_FIELDS,
+    )
     list_display = (
         "name",
         "short_name",
@@ -449,7 +455,14 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(PresidencyTerm)
-class PresidencyTermAdmin(admin.ModelAdmin):
+class PresidencyTermAdmin(ServiceWritesAdmin):
+    writes = Writes(
+        create=reference.presidency_create,
+        update=reference.presidency_update,
+        delete=reference.presidency_delete,
+        name="term",
+        fields=reference.PRESIDENCY_FIELDS,
+    )
     list_display = ("organization", "starts_on", "ends_on", "is_current")
     list_select_related = ("organization",)
     date_hierarchy = "starts_on"
@@ -460,7 +473,14 @@ class PresidencyTermAdmin(admin.ModelAdmin):
 
 
 @admin.register(Body)
-class BodyAdmin(admin.ModelAdmin):
+class BodyAdmin(ServiceWritesAdmin):
+    writes = Writes(
+        create=reference.body_create,
+        update=reference.body_update,
+        delete=reference.body_delete,
+        name="body",
+        fields=reference.BODY_FIELDS,
+    )
     list_display = ("name", "level", "country")
     list_filter = ("level", "country")
     search_fields = ("name",)
@@ -507,7 +527,14 @@ class DeadlineChangeInline(ReadOnlyInline):
 
 
 @admin.register(Occasion)
-class OccasionAdmin(admin.ModelAdmin):
+class OccasionAdmin(ServiceWritesAdmin):
+    writes = Writes(
+        create=reference.occasion_create,
+        update=reference.occasion_update,
+        delete=reference.occasion_delete,
+        name="occasion",
+        fields=reference.OCCASION_FIELDS,
+    )
     form = OccasionAdminForm
     list_display = (
         "name",
@@ -551,39 +578,9 @@ class OccasionAdmin(admin.ModelAdmin):
             "place": occasion.place_name,
         }
 
-    def save_model(self, request: HttpRequest, obj: Occasion, form: Any, change: bool) -> None:
-        """A new deadline of an existing occasion is a recorded move, not a plain edit."""
-        if not change or "submission_deadline" not in form.changed_data:
-            super().save_model(request, obj, form, change)
-            return
-        new_deadline = obj.submission_deadline
-        other_fields = [
-            name
-            for name in form.changed_data
-            if name in OccasionAdminForm.Meta.fields and name != "submission_deadline"
-        ]
-        if other_fields:
-            obj.save(update_fields=other_fields)
-        try:
-            moved = occasion_move_deadline(
-                occasion=obj,
-                new_deadline=new_deadline,
-                actor=cast(Person, request.user),
-                reason=form.cleaned_data.get("deadline_change_reason", ""),
-            )
-        except Refused as refusal:
-            setattr(request, DEADLINE_REFUSED, True)
-            for reason in refusal.reasons:
-                messages.error(request, reason)
-            obj.refresh_from_db()
-            return
-        obj.submission_deadline = moved.submission_deadline
-        obj.deadline_version = moved.deadline_version
-
-    def response_change(self, request: HttpRequest, obj: Occasion) -> HttpResponse:
-        if getattr(request, DEADLINE_REFUSED, False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
+    def write_arguments(self, request: HttpRequest, form: Any) -> dict[str, Any]:
+        """A new deadline is a recorded move, with the reason given."""
+        return {"deadline_change_reason": form.cleaned_data.get("deadline_change_reason", "")}
 
 
 # Proposals: shown with their history; moved only by the transition service.

@@ -7,9 +7,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from proposals import reference
+from proposals.admin.writes import ServiceWritesAdmin, Writes
 from proposals.models import ReminderRule, default_reminder_offsets, validate_reminder_offsets
 
 
@@ -48,8 +49,17 @@ class ReminderRuleForm(forms.ModelForm):
 
 
 @admin.register(ReminderRule)
-class ReminderRuleAdmin(admin.ModelAdmin):
-    """A rule for a kind of occasion, or for one occasion (which overrides its kind's)."""
+class ReminderRuleAdmin(ServiceWritesAdmin):
+    """A rule for a kind of occasion, or for one occasion (which overrides its kind's); written
+    by the services of proposals.reference, audited."""
+
+    writes = Writes(
+        create=reference.reminder_rule_create,
+        update=reference.reminder_rule_update,
+        delete=reference.reminder_rule_delete,
+        name="rule",
+        fields=reference.REMINDER_RULE_FIELDS,
+    )
 
     form = ReminderRuleForm
     list_display = ("__str__", "occasion_kind", "occasion", "days", "updated_at")
@@ -61,7 +71,3 @@ class ReminderRuleAdmin(admin.ModelAdmin):
     @admin.display(description=_("days before the deadline"))
     def days(self, rule: ReminderRule) -> str:
         return ", ".join(str(days) for days in rule.sorted_offsets)
-
-    def save_model(self, request: Any, obj: ReminderRule, form: Any, change: bool) -> None:
-        obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
