@@ -1,4 +1,5 @@
-"""Every write on a person: identity, roles, active flag and email address, each audited.
+"""Every write on a person: identity, roles, active flag, email address, account flags, groups
+and the person's own settings, each audited.
 
 Separation of duties lives here: nobody changes their own roles, the secretariat never
 touches a superuser or another person of the secretariat, only the superuser names the
@@ -11,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
 from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from proposals import rules
+from proposals.audited import audited
 from proposals.models import Membership, Organization, Person, Role
 from proposals.security import ACCOUNT_EMAIL_PREFIX, security_event_record
 from workflow.audit import audit_record, changed_fields
@@ -27,6 +30,18 @@ from workflow.services import deliveries_enqueue
 
 IDENTITY_FIELDS = ("username", "email")
 PROFILE_FIELDS = ("first_name", "last_name", "language", "timezone")
+# Changed by the secretariat in the admin; the staff flags are security events.
+ACCOUNT_FIELDS = (
+    "daily_digest",
+    "optional_notifications",
+    "is_staff",
+    "is_superuser",
+    "last_login",
+    "date_joined",
+)
+STAFF_FIELDS = ("is_staff", "is_superuser")
+# What a person chooses for themself on their settings page.
+SETTINGS_FIELDS = ("language", "timezone", "daily_digest", "optional_notifications")
 EMAIL_CHANGE_SALT = "proposals.people.email-change"
 EMAIL_CHANGE_MAX_AGE = 60 * 60 * 48  # seconds: the confirmation link lasts two days
 
@@ -141,25 +156,33 @@ def _roles_apply(
             )
 
 
+@audited("person.created", "person.roles_changed")
 def person_create(
     *,
     actor: Any,
     username: str,
     email: str,
     roles: Iterable[tuple[Organization, str]] = (),
+    password: str | None = None,
     request: HttpRequest | None = None,
     **profile: Any,
 ) -> Person:
-    """A new person with an unusable password (they set their own), and their roles."""
+    """A new person and their roles; without a password (they set their own through the reset
+    link) unless a superuser gives one."""
     _refuse(RefusalKind.PERMISSION, rules.person_manage_reasons(actor, None))
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"Cannot set {', '.join(sorted(unknown))}.")
+    if password is not None and not getattr(actor, "is_superuser", False):
+        raise Refused(RefusalKind.PERMISSION, [_("Only a superuser can set a password.")])
     wanted = set(roles)
     _roles_check(actor, None, wanted, set())
     with transaction.atomic():
         person = Person(username=username, email=email, **profile)
-        person.set_unusable_password()
+        if password is None:
+            person.set_unusable_password()
+        else:
+            person.set_password(password)
         person.save()
         audit_record(
             action="person.created",
@@ -174,6 +197,14 @@ def person_create(
     return person
 
 
+@audited(
+    "person.updated",
+    "person.email_changed",
+    "person.username_changed",
+    "person.activated",
+    "person.deactivated",
+    "person.roles_changed",
+)
 def person_update(
     *,
     actor: Any,
@@ -183,12 +214,13 @@ def person_update(
     two_factor_verified: bool = False,
     request: HttpRequest | None = None,
 ) -> Person:
-    """Change a person's profile, identity, active flag or roles, each change audited.
+    """Change a person's profile, account flags, identity, active flag or roles, each change
+    audited.
 
     Identity (username, email) is corrected only by a verified superuser, and both
-    addresses are told of an email correction.
+    addresses are told of an email correction; only a superuser makes or unmakes one.
     """
-    allowed = {*PROFILE_FIELDS, *IDENTITY_FIELDS, "is_active"}
+    allowed = {*PROFILE_FIELDS, *ACCOUNT_FIELDS, *IDENTITY_FIELDS, "is_active"}
     unknown = set(changes) - allowed
     if unknown:
         raise TypeError(f"Cannot change {', '.join(sorted(unknown))}.")
@@ -203,6 +235,8 @@ def person_update(
             )
     if "is_active" in changes and person.pk == getattr(actor, "pk", None):
         raise Refused(RefusalKind.PERMISSION, [_("Nobody can deactivate their own account.")])
+    if "is_superuser" in changes and not getattr(actor, "is_superuser", False):
+        raise Refused(RefusalKind.PERMISSION, [_("Only a superuser can change a superuser.")])
     wanted = set(roles) if roles is not None else None
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
@@ -225,11 +259,13 @@ def person_update(
 def _audit_person_changes(
     *, actor: Any, person: Person, before: dict[str, Any], request: HttpRequest | None
 ) -> None:
-    """One audit row per kind of change: a security event for identity and the active flag."""
+    """One audit row per kind of change: a security event for identity, the active flag and
+    the staff flags."""
     after = {name: getattr(person, name) for name in before}
+    updated = (*PROFILE_FIELDS, *ACCOUNT_FIELDS)
     profile_before, profile_after = changed_fields(
-        {k: v for k, v in before.items() if k in PROFILE_FIELDS},
-        {k: v for k, v in after.items() if k in PROFILE_FIELDS},
+        {k: v for k, v in before.items() if k in updated},
+        {k: v for k, v in after.items() if k in updated},
     )
     if profile_after:
         audit_record(
@@ -239,6 +275,7 @@ def _audit_person_changes(
             subject=person,
             before=profile_before,
             after=profile_after,
+            security=any(name in STAFF_FIELDS for name in profile_after),
             request=request,
         )
     if "email" in before:
@@ -275,15 +312,124 @@ def _audit_person_changes(
         )
 
 
-# A person's own change of email address: confirmed from the new address.
-
-
 def _email_change_token(person: Person, new_email: str) -> str:
     return signing.dumps(
         {"person": person.pk, "from": person.email, "to": new_email}, salt=EMAIL_CHANGE_SALT
     )
 
 
+@audited("person.permissions_changed")
+def person_permissions_set(
+    *,
+    actor: Any,
+    person: Person,
+    groups: Iterable[Group] | None = None,
+    permissions: Iterable[Permission] | None = None,
+    request: HttpRequest | None = None,
+) -> Person:
+    """Set the admin groups and permissions of a person: only a superuser does, and it is a
+    security event."""
+    if not getattr(actor, "is_superuser", False):
+        raise Refused(
+            RefusalKind.PERMISSION, [_("Only a superuser can change groups and permissions.")]
+        )
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        if groups is not None:
+            before["groups"] = sorted(locked.groups.values_list("pk", flat=True))
+            after["groups"] = sorted(group.pk for group in groups)
+        if permissions is not None:
+            before["permissions"] = sorted(locked.user_permissions.values_list("pk", flat=True))
+            after["permissions"] = sorted(permission.pk for permission in permissions)
+        changed_before, changed_after = changed_fields(before, after)
+        if not changed_after:
+            return locked
+        if "groups" in changed_after:
+            locked.groups.set(changed_after["groups"])
+        if "permissions" in changed_after:
+            locked.user_permissions.set(changed_after["permissions"])
+        security_event_record(
+            action="person.permissions_changed",
+            subject=locked,
+            actor=actor,
+            before=changed_before,
+            after=changed_after,
+            request=request,
+            notify=False,
+        )
+    return locked
+
+
+@audited("person.deleted")
+def person_delete(*, actor: Any, person: Person, request: HttpRequest | None = None) -> None:
+    """Delete a person who left no trace (the audit trail, proposals and logs protect anyone
+    who did: deactivate them instead). The audit row names them by id and username only."""
+    _refuse(RefusalKind.PERMISSION, rules.person_manage_reasons(actor, person))
+    if person.pk == getattr(actor, "pk", None):
+        raise Refused(RefusalKind.PERMISSION, [_("Nobody can delete their own account.")])
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        audit_record(
+            action="person.deleted",
+            actor=actor,
+            obj=locked,
+            before={"username": locked.username, "email": locked.email},
+            security=True,
+            request=request,
+        )
+        locked.delete()
+
+
+@audited("person.settings_changed")
+def person_settings_update(
+    *,
+    person: Person,
+    language: str | None = None,
+    timezone: str | None = None,
+    daily_digest: bool | None = None,
+    optional_notifications: bool | None = None,
+    request: HttpRequest | None = None,
+) -> Person:
+    """A person's own choices: language, time zone, one digest a day, optional notifications.
+    The values given that differ are saved and recorded (person.settings_changed)."""
+    wanted = {
+        name: value
+        for name, value in (
+            ("language", language),
+            ("timezone", timezone),
+            ("daily_digest", daily_digest),
+            ("optional_notifications", optional_notifications),
+        )
+        if value is not None
+    }
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        changed_before, changed_after = changed_fields(
+            {name: getattr(locked, name) for name in wanted}, wanted
+        )
+        if not changed_after:
+            return locked
+        for name, value in changed_after.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=list(changed_after))
+        audit_record(
+            action="person.settings_changed",
+            actor=person,
+            obj=locked,
+            subject=locked,
+            before=changed_before,
+            after=changed_after,
+            request=request,
+        )
+    return locked
+
+
+# A person's own change of email address: confirmed from the new address.
+
+
+@audited("person.email_change_requested")
 def email_change_request(
     *, person: Person, new_email: str, password: str, request: HttpRequest | None = None
 ) -> None:
@@ -349,6 +495,7 @@ def email_change_pending(token: str, person: Person) -> tuple[Person, str]:
     return pending, str(payload["to"])
 
 
+@audited("person.email_changed")
 def email_change_confirm(
     *, token: str, person: Person, request: HttpRequest | None = None
 ) -> Person:

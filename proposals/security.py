@@ -45,6 +45,8 @@ SECURITY_EVENTS: dict[str, Any] = {
     "person.deactivated": gettext_lazy("The account was deactivated"),
     "person.representative_added": gettext_lazy("A new representative was named"),
     "person.calendar_link_renewed": gettext_lazy("The calendar link was renewed"),
+    "person.permissions_changed": gettext_lazy("The admin groups and permissions were changed"),
+    "person.deleted": gettext_lazy("The account was deleted"),
 }
 
 

@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import (
     Http404,
@@ -54,7 +54,6 @@ from proposals.models import (
 from proposals.policy import TRANSITION_LABELS
 from proposals.security import security_event_record
 from proposals.selectors import proposals_with_rule_data
-from workflow.audit import audit_record
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import TransitionLog
 from workflow.services import TransitionOption, transition_options, transition_run
@@ -302,57 +301,73 @@ class PersonAdmin(UserAdmin):
         return response
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        """Creations and changes go through proposals.people, which audits them; roles follow
-        in save_related."""
+        """Creations and changes go through proposals.people, which audits them; groups and
+        roles follow in save_related."""
         actor = cast(Person, request.user)
-        if not change and not request.user.is_superuser:
-            fields = {name: form.cleaned_data[name] for name in PersonInviteForm.Meta.fields}
+        if not change:
+            fields = {
+                name: form.cleaned_data[name]
+                for name in PersonInviteForm.Meta.fields
+                if name in form.cleaned_data
+            }
+            password = None
+            if request.user.is_superuser and form.cleaned_data.get("set_usable_password"):
+                password = form.cleaned_data["password1"]
             created = people.person_create(
                 actor=actor,
                 username=fields.pop("username"),
-                email=fields.pop("email"),
+                email=fields.pop("email", ""),
+                password=password,
                 request=request,
                 **fields,
             )
             obj.pk = created.pk
             obj.refresh_from_db()
             return
-        if not change:
-            super().save_model(request, obj, form, change)
-            audit_record(
-                action="person.created",
-                actor=actor,
-                obj=obj,
-                subject=obj,
-                after={"username": obj.username, "email": obj.email},
-                security=True,
-                request=request,
-            )
-            return
-        original = Person.objects.get(pk=obj.pk)
-        tracked = {*people.PROFILE_FIELDS, *people.IDENTITY_FIELDS, "is_active"}
+        tracked = {
+            *people.PROFILE_FIELDS,
+            *people.ACCOUNT_FIELDS,
+            *people.IDENTITY_FIELDS,
+            "is_active",
+        }
         changes = {name: getattr(obj, name) for name in form.changed_data if name in tracked}
-        others = [name for name in form.changed_data if name not in tracked and name != "password"]
-        if others:
-            Person.objects.filter(pk=obj.pk).update(**{name: getattr(obj, name) for name in others})
-            audit_record(
-                action="person.updated",
-                actor=actor,
-                obj=obj,
-                subject=obj,
-                before={name: getattr(original, name) for name in others},
-                after={name: getattr(obj, name) for name in others},
-                security=any(name in ("is_staff", "is_superuser") for name in others),
-                request=request,
-            )
         if changes:
             people.person_update(
                 actor=actor,
-                person=original,
+                person=Person.objects.get(pk=obj.pk),
                 changes=changes,
                 two_factor_verified=two_factor_verified(request),
                 request=request,
             )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """A superuser's change of groups and permissions goes through proposals.people, and
+        so do roles (save_formset); the form itself saves nothing."""
+        changed = [name for name in ("groups", "user_permissions") if name in form.changed_data]
+        if changed:
+            people.person_permissions_set(
+                actor=request.user,
+                person=form.instance,
+                groups=form.cleaned_data["groups"] if "groups" in changed else None,
+                permissions=(
+                    form.cleaned_data["user_permissions"] if "user_permissions" in changed else None
+                ),
+                request=request,
+            )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        try:
+            people.person_delete(actor=request.user, person=obj, request=request)
+        except Refused as refused:
+            raise PermissionDenied(" ".join(refused.reasons)) from None
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        """Each selected person through proposals.people, all of them or none."""
+        with transaction.atomic():
+            for person in queryset:
+                self.delete_model(request, person)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if isinstance(formset, PersonMembershipFormSet):

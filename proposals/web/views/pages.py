@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from proposals import accounts, rules, services
+from proposals import accounts, people, rules, services
 from proposals.diff import revisions_diff
 from proposals.exports import proposals_csv_response
 from proposals.markdown import markdown_to_html
@@ -1001,10 +1001,13 @@ def group_page(request: PersonRequest) -> HttpResponse:
 
 @login_required
 def settings_page(request: PersonRequest) -> HttpResponse:
-    person = request.user
-    form = SettingsForm(_posted(request), instance=person)
+    """The person's own language, time zone and notifications: the form validates, and
+    proposals.people saves and audits the change."""
+    form = SettingsForm(_posted(request), instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        person = people.person_settings_update(
+            person=request.user, request=request, **form.cleaned_data
+        )
         translation.activate(person.language)
         messages.success(request, _("Your settings are saved."))
         response = redirect("proposals:settings")
