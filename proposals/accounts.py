@@ -1,5 +1,11 @@
-"""Accounts: API tokens (stored hashed, named, expiring, revocable) and two-factor
-authentication (a TOTP authenticator app, with single-use recovery codes)."""
+"""Accounts: passwords, API tokens (stored hashed, named, expiring, revocable) and two-factor
+authentication (a TOTP authenticator app, with single-use recovery codes).
+
+The writes of credentials are audited (@audited). Three writes are bookkeeping that the audit
+trail does not hold: when a token was last used (api_token_authenticate), an authenticator app
+being set up but not yet confirmed (totp_device_start; its confirmation is otp.enabled), and
+a device's counter of the last code accepted (totp_verify).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import hashlib
 import secrets
 from base64 import b32encode
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from axes.signals import user_locked_out
 from django.conf import settings
@@ -25,6 +31,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from proposals.audited import audited
 from proposals.models import ApiToken, Person
 from proposals.security import security_event_record
 from proposals.selectors import roles_of
@@ -72,6 +79,7 @@ def script_token_expiry_check(expires_at: dt.datetime, now: dt.datetime | None =
         )
 
 
+@audited("token.created")
 @transaction.atomic
 def api_token_create(
     *,
@@ -116,6 +124,33 @@ def api_token_create(
     return token, key
 
 
+PasswordEvent = Literal["password.changed", "password.reset"]
+
+
+@audited("password.changed", "password.reset")
+def password_set(
+    *,
+    person: Any,
+    password: str | None,
+    action: PasswordEvent = "password.changed",
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> Any:
+    """Set the person's password (None: no password works any more), checked by the form
+    beforehand. It is a security event the person is told of, and every API token of theirs
+    stops working; `person` itself carries the new password afterwards (for its session)."""
+    actor = actor if actor is not None else person
+    with transaction.atomic():
+        if password is None:
+            person.set_unusable_password()
+        else:
+            person.set_password(password)
+        person.save(update_fields=["password"])
+        security_event_record(action=action, subject=person, actor=actor, request=request)
+        person_tokens_revoke(person=person, reason=action, actor=actor, request=request)
+    return person
+
+
 def api_tokens_active(person: Any, now: dt.datetime | None = None) -> QuerySet[ApiToken]:
     """The person's tokens that still work, newest first."""
     return ApiToken.objects.filter(
@@ -123,6 +158,7 @@ def api_tokens_active(person: Any, now: dt.datetime | None = None) -> QuerySet[A
     )
 
 
+@audited("token.revoked")
 @transaction.atomic
 def api_token_revoke(
     *,
@@ -149,6 +185,7 @@ def api_token_revoke(
     )
 
 
+@audited("token.revoked")
 @transaction.atomic
 def person_tokens_revoke(
     *,
@@ -253,6 +290,7 @@ def totp_verify(device: TOTPDevice, code: str) -> bool:
     return verified
 
 
+@audited("otp.recovery_code_used")
 def recovery_code_use(person: Any, code: str, request: HttpRequest | None = None) -> bool:
     """Whether `code` is one of the person's recovery codes; a code works once."""
     device = StaticDevice.objects.filter(user=person, confirmed=True).first()
@@ -288,6 +326,7 @@ def second_factor_check(person: Any, code: str, request: HttpRequest | None = No
     return None
 
 
+@audited("otp.recovery_codes_renewed")
 @transaction.atomic
 def recovery_codes_renew(*, person: Any, request: HttpRequest | None = None) -> list[str]:
     """Ten new recovery codes, shown once; the former ones stop working."""
@@ -303,6 +342,7 @@ def recovery_codes_renew(*, person: Any, request: HttpRequest | None = None) -> 
     return codes
 
 
+@audited("otp.enabled")
 @transaction.atomic
 def two_factor_enable(
     *, person: Any, device: TOTPDevice, code: str, request: HttpRequest | None = None
@@ -320,6 +360,7 @@ def two_factor_enable(
     return recovery_codes_renew(person=person, request=request)
 
 
+@audited("otp.disabled")
 @transaction.atomic
 def two_factor_disable(
     *, person: Any, actor: Any = None, request: HttpRequest | None = None
@@ -448,6 +489,7 @@ def recent_confirmation_check(request: Any, *, password: str = "", code: str = "
 
 
 @receiver(user_login_failed, dispatch_uid="proposals.accounts.login_failed")
+@audited("login.failed")
 def login_failed_record(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
@@ -464,6 +506,7 @@ def login_failed_record(
 
 
 @receiver(user_locked_out, dispatch_uid="proposals.accounts.locked_out")
+@audited("login.locked_out")
 def locked_out_record(
     sender: Any, request: HttpRequest | None = None, username: str = "", **kwargs: Any
 ) -> None:

@@ -8,12 +8,14 @@ the person at the keyboard. Reference data is written by the services of proposa
 
 from __future__ import annotations
 
+import copy
 from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import QuerySet
@@ -32,7 +34,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from proposals import people, reference, rules
-from proposals.accounts import person_tokens_revoke, two_factor_verified
+from proposals.accounts import password_set, two_factor_verified
 from proposals.admin.writes import ServiceWritesAdmin, Writes
 from proposals.forms import TRANSITION_FORMS
 from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
@@ -52,7 +54,6 @@ from proposals.models import (
     Submission,
 )
 from proposals.policy import TRANSITION_LABELS
-from proposals.security import security_event_record
 from proposals.selectors import proposals_with_rule_data
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.models import TransitionLog
@@ -195,6 +196,26 @@ class PersonInviteForm(forms.ModelForm):
 IDENTITY_AND_CREDENTIALS = ("username", "email", "password")
 
 
+class PersonPasswordForm(AdminPasswordChangeForm):
+    """The admin's form checks the new password; proposals.accounts.password_set saves it,
+    records the security event and revokes the person's API tokens."""
+
+    actor: Any = None
+    request: HttpRequest | None = None
+
+    def save(self, commit: bool = True) -> Any:
+        password = (
+            self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        )
+        return password_set(
+            person=self.user,
+            password=password,
+            action="password.changed",
+            actor=self.actor,
+            request=self.request,
+        )
+
+
 @admin.register(Person)
 class PersonAdmin(UserAdmin):
     """People, changed through proposals.people: audited, with separation of duties.
@@ -286,19 +307,16 @@ class PersonAdmin(UserAdmin):
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
     ) -> HttpResponse:
-        """Nobody but a superuser sets another person's password here."""
+        """Nobody but a superuser sets another person's password here; the form of this request
+        saves it through proposals.accounts.password_set, as the person at the keyboard."""
         if not request.user.is_superuser:
             raise PermissionDenied(gettext("Only a superuser can set a password here."))
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:
-            person = Person.objects.get(pk=unquote(id))
-            security_event_record(
-                action="password.changed", subject=person, actor=request.user, request=request
-            )
-            person_tokens_revoke(
-                person=person, reason="password_changed", actor=request.user, request=request
-            )
-        return response
+        form_class = type(
+            "PersonPasswordForm", (PersonPasswordForm,), {"actor": request.user, "request": request}
+        )
+        this_request = copy.copy(self)  # the admin is shared between requests: not changed
+        this_request.change_password_form = form_class
+        return UserAdmin.user_change_password(this_request, request, id, form_url)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         """Creations and changes go through proposals.people, which audits them; groups and

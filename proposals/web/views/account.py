@@ -29,7 +29,7 @@ from proposals.accounts import (
     api_token_create,
     api_token_revoke,
     api_tokens_active,
-    person_tokens_revoke,
+    password_set,
     recovery_codes_renew,
     second_factor_check,
     session_confirm,
@@ -147,30 +147,56 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-# Password pages: a new password revokes every API token.
+# Password pages: Django's forms check the passwords; proposals.accounts.password_set saves
+# the new one, records the security event and revokes every API token of the person.
+
+
+class AuditedPasswordChangeForm(PasswordChangeForm):
+    request: HttpRequest | None = None
+
+    def save(self, commit: bool = True) -> Any:
+        return password_set(
+            person=self.user,
+            password=self.cleaned_data["new_password1"],
+            action="password.changed",
+            request=self.request,
+        )
+
+
+class AuditedSetPasswordForm(SetPasswordForm):
+    request: HttpRequest | None = None
+
+    def save(self, commit: bool = True) -> Any:
+        return password_set(
+            person=self.user,
+            password=self.cleaned_data["new_password1"],
+            action="password.reset",
+            request=self.request,
+        )
 
 
 class PasswordChangeRevokingView(PasswordChangeView):
-    """Django's password change; the person's API tokens stop working."""
+    """Django's password change, saved by proposals.accounts.password_set: audited, told to the
+    person, and the person's API tokens stop working."""
 
-    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
-        response = super().form_valid(form)
-        person_tokens_revoke(
-            person=form.user, reason="password.changed", actor=form.user, request=self.request
-        )
-        return response
+    form_class = AuditedPasswordChangeForm
+
+    def get_form(self, form_class: Any = None) -> Any:
+        form: Any = super().get_form(form_class)
+        form.request = self.request
+        return form
 
 
 class PasswordResetConfirmRevokingView(PasswordResetConfirmView):
-    """Django's choice of a new password from a reset link; the person's API tokens stop
-    working."""
+    """Django's choice of a new password from a reset link, saved by
+    proposals.accounts.password_set like a change."""
 
-    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
-        response = super().form_valid(form)
-        person_tokens_revoke(
-            person=form.user, reason="password.reset", actor=form.user, request=self.request
-        )
-        return response
+    form_class = AuditedSetPasswordForm
+
+    def get_form(self, form_class: Any = None) -> Any:
+        form: Any = super().get_form(form_class)
+        form.request = self.request
+        return form
 
 
 # API tokens
