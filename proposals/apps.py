@@ -11,6 +11,6 @@ class ProposalsConfig(AppConfig):
 
     def ready(self) -> None:
         from proposals import (
-            policy,  # noqa: F401  (registers the proposal workflow policy)
+            lifecycle,  # noqa: F401  (registers the proposal workflow policy)
             security,  # noqa: F401  (registers the account emails)
         )

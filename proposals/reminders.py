@@ -38,7 +38,7 @@ from proposals.models import (
     ReminderRule,
     reminder_offsets,
 )
-from proposals.policy import notice_context
+from proposals.notices import notice_context
 from proposals.selectors import (
     presidency_ids,
     proposals_with_rule_data,

@@ -6,14 +6,22 @@ proposals is checked in a constant number of queries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.utils import formats
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from proposals.models import Endorsement, Occasion, Proposal, ProposalState, Review, Role
 from proposals.selectors import roles_of
+from workflow.errors import Reason
+
+Permission = Callable[[Proposal, Any], list[Reason]]
+"""Why this person may never do this to this proposal (nothing if they may)."""
+Condition = Callable[[Proposal, Any, datetime], list[Reason]]
+"""Why it cannot be done now (nothing if it can)."""
 
 
 def author_ids(proposal: Proposal) -> set[int]:
@@ -125,130 +133,196 @@ def edit_state_reasons(proposal: Proposal) -> list[str]:
     return []
 
 
-# Who may run each transition (never: a permission), and when (now: a condition).
+# Who may run each transition (never: a permission), and when (now: a condition). Each
+# predicate is named in the lifecycle's declarations (proposals.lifecycle); a permission
+# returns its reasons from (proposal, person), a condition from (proposal, person, now).
 
 
-def transition_permission_reasons(proposal: Proposal, name: str, person: Any) -> list[str]:
-    roles = roles_of(person)
-    if name == "submit_for_review":
-        if not is_author(proposal, person):
-            return [_("Only an author of this proposal can submit it for review.")]
-    elif name in ("approve", "request_changes"):
-        if not roles.may_review:
-            return [_("Only reviewers named by the secretariat can review proposals.")]
-        if ever_wrote(proposal, person):
-            return [_("You wrote this proposal, so you cannot review it.")]
-    elif name in ("submit", "record_outcome"):
-        if not roles.secretariat:
-            if name == "submit":
-                return [_("Only the secretariat can submit a proposal to its body.")]
-            return [_("Only the secretariat can record an outcome.")]
-    elif name == "withdraw":
-        if not (roles.secretariat or is_author(proposal, person)):
-            return [_("Only an author of this proposal or the secretariat can withdraw it.")]
+def must_be_author(refusal: str | Promise) -> Permission:
+    """Only an author may; `refusal` says so in the words of the action."""
+
+    def check(proposal: Proposal, person: Any) -> list[Reason]:
+        return [] if is_author(proposal, person) else [Reason("not_author", str(refusal))]
+
+    return check
+
+
+def must_be_secretariat(refusal: str | Promise) -> Permission:
+    """Only the secretariat may; `refusal` says so in the words of the action."""
+
+    def check(proposal: Proposal, person: Any) -> list[Reason]:
+        return [] if roles_of(person).secretariat else [Reason("not_secretariat", str(refusal))]
+
+    return check
+
+
+def must_be_author_or_secretariat(refusal: str | Promise) -> Permission:
+    def check(proposal: Proposal, person: Any) -> list[Reason]:
+        if roles_of(person).secretariat or is_author(proposal, person):
+            return []
+        return [Reason("not_author_nor_secretariat", str(refusal))]
+
+    return check
+
+
+def independent_reviewer(proposal: Proposal, person: Any) -> list[Reason]:
+    """A reviewer named by the secretariat who never wrote the proposal."""
+    if not roles_of(person).may_review:
+        return [
+            Reason(
+                "not_reviewer", _("Only reviewers named by the secretariat can review proposals.")
+            )
+        ]
+    if ever_wrote(proposal, person):
+        return [Reason("own_proposal", _("You wrote this proposal, so you cannot review it."))]
     return []
 
 
-def transition_condition_reasons(
-    proposal: Proposal, name: str, person: Any, now: datetime
-) -> list[str]:
-    reasons: list[str] = []
-    if name == "submit_for_review":
-        if not proposal.title.strip():
-            reasons.append(_("The proposal needs a title."))
-        if not proposal.text.strip():
-            reasons.append(_("The proposal needs a text."))
-        if proposal.target_body_id is None:
-            reasons.append(_("Choose the body the proposal is addressed to."))
-        if proposal.occasion is None:
-            reasons.append(_("Choose the occasion the proposal is timed to."))
-        else:
-            deadline = deadline_passed_reason(proposal.occasion, now)
-            if deadline:
-                reasons.append(deadline)
-        if any(r.decision == Review.Decision.REQUEST_CHANGES for r in current_reviews(proposal)):
-            reasons.append(
+def ready_for_review(proposal: Proposal, person: Any, now: datetime) -> list[Reason]:
+    """A title, a text, a body, an occasion whose deadline is ahead, and no open request for
+    changes on the current revision."""
+    reasons: list[Reason] = []
+    if not proposal.title.strip():
+        reasons.append(Reason("title_missing", _("The proposal needs a title.")))
+    if not proposal.text.strip():
+        reasons.append(Reason("text_missing", _("The proposal needs a text.")))
+    if proposal.target_body_id is None:
+        reasons.append(Reason("body_missing", _("Choose the body the proposal is addressed to.")))
+    if proposal.occasion is None:
+        reasons.append(occasion_missing_reason())
+    else:
+        reasons.extend(deadline_reasons(proposal.occasion, now))
+    if any(r.decision == Review.Decision.REQUEST_CHANGES for r in current_reviews(proposal)):
+        reasons.append(
+            Reason(
+                "changes_requested",
                 _("Changes were requested on revision %(number)s: edit the proposal first.")
-                % {"number": proposal.revision}
+                % {"number": proposal.revision},
             )
-    elif name in ("approve", "request_changes"):
-        if any(r.reviewer_id == person.pk for r in current_reviews(proposal)):
-            reasons.append(
-                _("You already reviewed revision %(number)s.") % {"number": proposal.revision}
-            )
-    elif name == "submit":
-        occasion = proposal.occasion
-        if occasion is None:
-            return [_("Choose the occasion the proposal is timed to.")]
-        counted = endorsements_counted(proposal)
-        if counted < occasion.endorsement_quorum:
-            reasons.append(
-                _("%(count)s endorsements of %(quorum)s needed.")
-                % {"count": counted, "quorum": occasion.endorsement_quorum}
-            )
-        if not occasion.accepts_late_submissions:
-            deadline = deadline_passed_reason(occasion, now)
-            if deadline:
-                reasons.append(deadline)
+        )
     return reasons
+
+
+def not_reviewed_yet(proposal: Proposal, person: Any, now: datetime) -> list[Reason]:
+    """A reviewer reviews each revision once."""
+    if any(r.reviewer_id == person.pk for r in current_reviews(proposal)):
+        return [
+            Reason(
+                "already_reviewed",
+                _("You already reviewed revision %(number)s.") % {"number": proposal.revision},
+            )
+        ]
+    return []
+
+
+def ready_to_submit(proposal: Proposal, person: Any, now: datetime) -> list[Reason]:
+    """Enough full members endorsed it, and the deadline is ahead unless the occasion accepts
+    late submissions."""
+    occasion = proposal.occasion
+    if occasion is None:
+        return [occasion_missing_reason()]
+    reasons: list[Reason] = []
+    counted = endorsements_counted(proposal)
+    if counted < occasion.endorsement_quorum:
+        reasons.append(
+            Reason(
+                "quorum_not_reached",
+                _("%(count)s endorsements of %(quorum)s needed.")
+                % {"count": counted, "quorum": occasion.endorsement_quorum},
+            )
+        )
+    if not occasion.accepts_late_submissions:
+        reasons.extend(deadline_reasons(occasion, now))
+    return reasons
+
+
+def occasion_missing_reason() -> Reason:
+    return Reason("occasion_missing", _("Choose the occasion the proposal is timed to."))
+
+
+def deadline_reasons(occasion: Occasion, now: datetime) -> list[Reason]:
+    reason = deadline_passed_reason(occasion, now)
+    return [Reason("deadline_passed", reason)] if reason else []
 
 
 # Endorsements: not a transition, but the same kinds of reasons.
 
 
-def endorse_permission_reasons(person: Any, organization_id: int | None) -> list[str]:
+def endorse_permission_reasons(person: Any, organization_id: int | None) -> list[Reason]:
     roles = roles_of(person)
     if not roles.representative_organization_ids:
         if roles.observer_organization_ids:
-            return [_("Observers cannot endorse.")]
-        return [_("Only the representative of a full member organisation can endorse.")]
+            return [Reason("observer", _("Observers cannot endorse."))]
+        return [
+            Reason(
+                "not_representative",
+                _("Only the representative of a full member organisation can endorse."),
+            )
+        ]
     if organization_id is not None and organization_id not in roles.representative_organization_ids:
-        return [_("You do not represent that organisation.")]
+        return [Reason("other_organization", _("You do not represent that organisation."))]
     return []
 
 
-def endorse_condition_reasons(proposal: Proposal, organization_id: int) -> list[str]:
+def endorse_condition_reasons(proposal: Proposal, organization_id: int) -> list[Reason]:
     if proposal.state != ProposalState.ENDORSEMENT:
         return [
-            _("Only a proposal open for endorsement can be endorsed; this one is %(state)s.")
-            % {"state": proposal.get_state_display().lower()}
+            Reason(
+                "state",
+                _("Only a proposal open for endorsement can be endorsed; this one is %(state)s.")
+                % {"state": proposal.get_state_display().lower()},
+            )
         ]
     if any(e.organization_id == organization_id for e in active_endorsements(proposal)):
-        return [_("Your organisation has already endorsed this proposal.")]
+        return [
+            Reason("already_endorsed", _("Your organisation has already endorsed this proposal."))
+        ]
     return []
 
 
-def endorse_confirmation_reasons(confirmed: bool) -> list[str]:
+def endorse_confirmation_reasons(confirmed: bool) -> list[Reason]:
     """Endorsing in an organisation's name asks the representative to have confirmed who
     they are (password or two-factor code) in the last minutes."""
     if confirmed:
         return []
     return [
-        _(
-            "Endorsing in your organisation's name needs a recent confirmation of who you are: "
-            "enter your password or a two-factor code."
+        Reason(
+            "confirmation_needed",
+            _(
+                "Endorsing in your organisation's name needs a recent confirmation of who you "
+                "are: enter your password or a two-factor code."
+            ),
         )
     ]
 
 
-def endorsement_withdraw_permission_reasons(endorsement: Endorsement, person: Any) -> list[str]:
+def endorsement_withdraw_permission_reasons(endorsement: Endorsement, person: Any) -> list[Reason]:
     roles = roles_of(person)
     if roles.secretariat or endorsement.organization_id in roles.representative_organization_ids:
         return []
-    return [_("Only a representative of the endorsing organisation can withdraw its endorsement.")]
+    return [
+        Reason(
+            "other_organization",
+            _("Only a representative of the endorsing organisation can withdraw its endorsement."),
+        )
+    ]
 
 
 def endorsement_withdraw_condition_reasons(
     endorsement: Endorsement, proposal: Proposal
-) -> list[str]:
+) -> list[Reason]:
     if endorsement.withdrawn_at is not None:
-        return [_("This endorsement was already withdrawn.")]
+        return [Reason("already_withdrawn", _("This endorsement was already withdrawn."))]
     if proposal.state != ProposalState.ENDORSEMENT:
         return [
-            _(
-                "An endorsement can be withdrawn only until the proposal is submitted; it is %(state)s."
+            Reason(
+                "state",
+                _(
+                    "An endorsement can be withdrawn only until the proposal is submitted; it is "
+                    "%(state)s."
+                )
+                % {"state": proposal.get_state_display().lower()},
             )
-            % {"state": proposal.get_state_display().lower()}
         ]
     return []
 

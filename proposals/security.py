@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from workflow import emails
 from workflow.audit import audit_record
+from workflow.audit import client_address as client_address  # the faces read it from here
 from workflow.models import AuditEvent, Delivery
 from workflow.policy import Notice
 from workflow.services import deliveries_enqueue

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from proposals import rules
 from proposals.audited import audited
+from proposals.lifecycle import TRANSITIONS
 from proposals.markdown import markdown_to_html
 from proposals.models import (
     Body,
@@ -26,12 +27,12 @@ from proposals.models import (
     Theme,
     new_calendar_token,
 )
-from proposals.policy import quorum_notices
+from proposals.notices import quorum_notices
 from proposals.security import security_event_record
 from proposals.selectors import co_author_candidates, proposals_with_rule_data, roles_of
 from workflow.audit import audit_record, changed_fields
 from workflow.errors import RefusalKind, Refused
-from workflow.services import action_log, deliveries_enqueue
+from workflow.services import TransitionResult, action_log, deliveries_enqueue, transition_run
 
 TEXT_FIELDS = ("title", "summary", "text")
 
@@ -358,3 +359,20 @@ def calendar_token_regenerate(*, person: Person) -> str:
             action="person.calendar_link_renewed", subject=person, actor=person, notify=False
         )
     return person.calendar_token
+
+
+@audited(*TRANSITIONS, log="transition")
+def proposal_transition_run(
+    *,
+    proposal: Proposal,
+    name: str,
+    actor: Any,
+    comment: str = "",
+    arguments: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> TransitionResult:
+    """Run one of the transitions the lifecycle declares, through the engine: row lock, checks
+    that explain refusals, the state change, its log row and its notices, in one transaction."""
+    return transition_run(
+        obj=proposal, name=name, actor=actor, comment=comment, arguments=arguments, now=now
+    )

@@ -15,6 +15,23 @@ class RefusalKind(StrEnum):
     INVALID = "invalid"  # the input is wrong (a required comment is missing)
 
 
+class Reason(str):
+    """One reason of a refusal: a translated sentence that also carries a stable machine-readable
+    `code` (such as `not_author` or `deadline_passed`), the same in every language."""
+
+    code: str
+
+    def __new__(cls, code: str, message: str) -> Reason:
+        reason = super().__new__(cls, message)
+        reason.code = code
+        return reason
+
+
+def reason_code(reason: str) -> str:
+    """The reason's code; a plain sentence has the code `refused`."""
+    return getattr(reason, "code", "refused")
+
+
 class Refused(Exception):  # noqa: N818 (a refusal, not a failure)
     """An action was refused; `reasons` are translated sentences, `errors` map fields to them."""
 
@@ -26,6 +43,7 @@ class Refused(Exception):  # noqa: N818 (a refusal, not a failure)
     ) -> None:
         super().__init__("; ".join(str(reason) for reason in reasons))
         self.kind = kind
+        self.codes = [reason_code(reason) for reason in reasons]
         self.reasons = [str(reason) for reason in reasons]
         self.errors = errors or {}
 

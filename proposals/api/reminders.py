@@ -25,10 +25,10 @@ from proposals.api.views import (
     refusals,
 )
 from proposals.models import Occasion, Person, ReminderRule, validate_reminder_offsets
+from proposals.records import Delivery
 from proposals.reference import reminder_rule_create, reminder_rule_delete, reminder_rule_update
 from proposals.selectors import roles_of
 from proposals.services import calendar_token_regenerate
-from workflow.models import Delivery
 
 # Deliveries
 

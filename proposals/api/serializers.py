@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils.dateparse import parse_datetime
@@ -14,12 +15,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from proposals.lifecycle import TRANSITIONS, transition_options_for
 from proposals.limits import (
-    COMMENT_MAX_LENGTH,
     DEADLINE_CHANGE_REASON_MAX_LENGTH,
-    LINK_MAX_LENGTH,
-    NOTE_MAX_LENGTH,
-    REFERENCE_MAX_LENGTH,
 )
 from proposals.models import (
     Body,
@@ -35,10 +33,9 @@ from proposals.models import (
     Role,
     Theme,
 )
+from proposals.records import AuditEvent, TransitionLog
 from proposals.security import security_event_label
 from proposals.selectors import roles_of
-from workflow.models import AuditEvent, TransitionLog
-from workflow.services import transition_options
 
 MAX_COUNT = 100  # of approvals or endorsements an occasion may require
 EARLIEST_YEAR = 1900
@@ -465,9 +462,7 @@ class ProposalSerializer(ModelSerializer):
     def get_transitions(self, proposal: Proposal) -> list[str]:
         person = requester_of(self)
         return [
-            option.name
-            for option in transition_options(obj=proposal, actor=person)
-            if option.allowed
+            option.name for option in transition_options_for(proposal, person) if option.allowed
         ]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -495,21 +490,41 @@ class TransitionOptionSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class TransitionInputSerializer(serializers.Serializer):
-    """What a transition takes: a comment (required to request changes), and for `submit` the
-    body's reference, for `record_outcome` the outcome, its date, a note and a link."""
-
-    comment = TextField(required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH)
-    reference = TextField(required=False, allow_blank=True, max_length=REFERENCE_MAX_LENGTH)
-    outcome = TextField(
-        required=False,
-        allow_blank=True,
-        max_length=32,
-        help_text="adopted, adopted_in_part, not_adopted or no_response",
+def documented_text_field(form_field: forms.Field) -> TextField:
+    """A string field of the API for one field of a declared input form: its length limit and
+    help come from the form, and its schema says what the form accepts (the choices of a
+    choice, a date, a URL). The form itself, run by the service, checks the rest."""
+    schema: dict[str, Any] = {"type": "string"}
+    help_text = str(form_field.help_text or form_field.label or "")
+    max_length = getattr(form_field, "max_length", None)
+    if isinstance(form_field, forms.ChoiceField):
+        schema["enum"] = [str(value) for value, _label in form_field.choices if value != ""]
+        max_length = max(len(value) for value in schema["enum"])
+    elif isinstance(form_field, forms.DateField):
+        schema["format"] = "date"
+        max_length, help_text = 32, f"{help_text} (YYYY-MM-DD)"
+    elif isinstance(form_field, forms.URLField):
+        schema["format"] = "uri"
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    field_class = extend_schema_field(schema)(type("DocumentedTextField", (TextField,), {}))
+    return cast(
+        TextField,
+        field_class(required=False, allow_blank=True, max_length=max_length, help_text=help_text),
     )
-    decided_on = TextField(required=False, allow_blank=True, max_length=32, help_text="YYYY-MM-DD")
-    note = TextField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
-    link = TextField(required=False, allow_blank=True, max_length=LINK_MAX_LENGTH)
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    """What a transition takes, from the inputs the lifecycle declares (proposals.lifecycle): a
+    comment (required to request changes), for `submit` the body's reference, for
+    `record_outcome` the outcome, its date, a note and a link."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields: dict[str, serializers.Field] = {}
+        for action in TRANSITIONS.values():
+            for name, form_field in action.input.base_fields.items():
+                fields.setdefault(name, documented_text_field(form_field))
+        return fields
 
     def arguments(self) -> dict[str, str]:
         data = cast(dict[str, Any], self.validated_data)

@@ -37,6 +37,7 @@ from proposals.api.permissions import ReadByGroupWriteBySecretariat
 from proposals.api.renderers import CSVRenderer
 from proposals.diff import revisions_diff
 from proposals.exports import proposals_csv_response
+from proposals.lifecycle import TRANSITIONS, transition_options_for
 from proposals.models import (
     Body,
     Endorsement,
@@ -50,11 +51,10 @@ from proposals.models import (
     Revision,
 )
 from proposals.preferences import preferences_activate
+from proposals.records import AuditEvent, TransitionLog, proposal_history
 from proposals.security import security_events_visible_to
 from proposals.selectors import proposals_visible_to, proposals_with_rule_data
 from workflow.errors import UnknownTransition
-from workflow.models import AuditEvent, TransitionLog
-from workflow.services import transition_names, transition_options, transition_run
 
 ERROR_DESCRIPTIONS = {
     400: "The input is not valid: each field error is given.",
@@ -456,7 +456,7 @@ TRANSITION_NAME = OpenApiParameter(
     "name",
     str,
     OpenApiParameter.PATH,
-    enum=transition_names(Proposal),
+    enum=list(TRANSITIONS),
     description="The transition to run.",
 )
 
@@ -477,7 +477,7 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
     )
     def list(self, request: Request, proposal_id: int) -> Response:
         """Every transition: whether the requester can run it now, and if not, why."""
-        options = transition_options(obj=self.proposal, actor=request.user)
+        options = transition_options_for(self.proposal, request.user)
         return Response(serializers.TransitionOptionSerializer(options, many=True).data)
 
     @extend_schema(
@@ -487,12 +487,12 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
     )
     def run(self, request: Request, proposal_id: int, name: str) -> Response:
         """Run one transition: 403 if this person may never, 409 if not now, 400 on bad input."""
-        if name not in transition_names(Proposal):
+        if name not in TRANSITIONS:
             raise UnknownTransition(name)
         serializer = serializers.TransitionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = transition_run(
-            obj=self.proposal,
+        result = services.proposal_transition_run(
+            proposal=self.proposal,
             name=name,
             actor=request.user,
             comment=serializer.validated_data.get("comment", ""),
@@ -629,11 +629,7 @@ class ProposalHistoryViewSet(mixins.ListModelMixin, ProposalChildViewSet):
     serializer_class = serializers.HistoryEntrySerializer
 
     def get_queryset(self) -> QuerySet[TransitionLog]:
-        return (
-            TransitionLog.objects.for_object(self.proposal)
-            .select_related("actor")
-            .order_by("at", "id")
-        )
+        return proposal_history(self.proposal).order_by("at", "id")
 
 
 @extend_schema_view(

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from proposals.filtersets import ProposalFilter
-from proposals.forms import TRANSITION_FORMS
+from proposals.lifecycle import TRANSITIONS
 from proposals.limits import (
     COMMENT_MAX_LENGTH,
     SUMMARY_MAX_LENGTH,
@@ -234,17 +234,17 @@ class EndorseForm(forms.Form):
 
 
 def transition_form_class(name: str) -> type[forms.Form]:
-    """The transition's own form (proposals.forms.TRANSITION_FORMS) with a comment field."""
-    base = TRANSITION_FORMS.get(name, forms.Form)
-    comment_required = "comment" in base.base_fields and base.base_fields["comment"].required
+    """The action's declared input (proposals.lifecycle) as a page shows it: the comment, a
+    text area, comes last, and dates get a date picker."""
+    base = TRANSITIONS[name].input
     comment = forms.CharField(
         label=_("Comment"),
-        required=comment_required,
+        required=base.base_fields["comment"].required,
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages=base.base_fields["comment"].error_messages,
     )
-    if "comment" in base.base_fields:
-        comment.error_messages = base.base_fields["comment"].error_messages
+    order = [field for field in base.base_fields if field != "comment"] + ["comment"]
 
     def __init__(self: forms.Form, *args: Any, **kwargs: Any) -> None:
         base.__init__(self, *args, **kwargs)
@@ -252,7 +252,11 @@ def transition_form_class(name: str) -> type[forms.Form]:
             if isinstance(field, forms.DateField):
                 field.widget = forms.DateInput(attrs={"type": "date"})
 
-    return type(f"{base.__name__}Page", (base,), {"comment": comment, "__init__": __init__})
+    return type(
+        f"{base.__name__}Page",
+        (base,),
+        {"comment": comment, "field_order": order, "__init__": __init__},
+    )
 
 
 def transition_arguments(form: forms.Form) -> tuple[str, dict[str, Any]]:

@@ -16,9 +16,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 
-from proposals.security import security_event_record
+from proposals.security import client_address, security_event_record
 from proposals.throttle import throttle_count
-from workflow.audit import client_address
 
 
 def reset_throttled(request: HttpRequest, email: str) -> bool:

@@ -39,7 +39,6 @@ from proposals.models import (
 )
 from proposals.selectors import proposals_with_rule_data
 from workflow.errors import Refused
-from workflow.services import transition_run
 
 DEMO_PASSWORD = "demo"  # noqa: S105 (the demo's documented password; refused without DEBUG)
 
@@ -295,8 +294,8 @@ class DemoLoader:
                 )
                 services.endorsement_withdraw(endorsement=endorsement, person=person)
             else:
-                transition_run(
-                    obj=proposal,
+                services.proposal_transition_run(
+                    proposal=proposal,
                     name=step.action,
                     actor=person,
                     comment=step.comment,

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 from proposals import accounts, people, rules, services
 from proposals.diff import revisions_diff
 from proposals.exports import proposals_csv_response
+from proposals.lifecycle import TRANSITIONS, transition_edges, transition_options_for
 from proposals.markdown import markdown_to_html
 from proposals.models import (
     OPEN_STATES,
@@ -46,7 +47,8 @@ from proposals.models import (
     Revision,
     Role,
 )
-from proposals.policy import TRANSITION_LABELS, email_event_label
+from proposals.notices import email_event_label
+from proposals.records import Delivery, deliveries_logged, proposal_history
 from proposals.selectors import (
     presidency_current,
     proposals_authored_by,
@@ -69,13 +71,6 @@ from proposals.web.forms import (
     transition_form_class,
 )
 from workflow.errors import RefusalKind, Refused, UnknownTransition
-from workflow.models import Delivery, TransitionLog
-from workflow.services import (
-    transition_names,
-    transition_options,
-    transition_run,
-    transition_targets,
-)
 
 
 class PersonRequest(HttpRequest):
@@ -86,28 +81,8 @@ class PersonRequest(HttpRequest):
 
 PAGE_SIZE = 25
 DELIVERY_PAGE_SIZE = 50
-# Transitions whose button leads to a page with a form (a comment, a reference, an outcome).
-TRANSITIONS_WITH_PAGE = {"request_changes", "submit", "record_outcome", "withdraw"}
 # What a refusal of each kind is shown as on the proposal page.
 BLOCKED_KINDS = {RefusalKind.CONDITION, RefusalKind.CONFLICT, RefusalKind.INVALID}
-
-WHO_MAY = {
-    "submit_for_review": gettext_lazy(
-        "An author of the proposal, once it has a title, a text, a target body and an occasion "
-        "whose deadline has not passed."
-    ),
-    "approve": gettext_lazy(
-        "A reviewer who did not write it. The proposal opens for endorsement once the occasion's "
-        "required number of reviewers approved its current revision."
-    ),
-    "request_changes": gettext_lazy("A reviewer who did not write it, with a comment."),
-    "submit": gettext_lazy(
-        "The secretariat, once enough full members endorsed it, and before the deadline unless "
-        "the occasion accepts late submissions."
-    ),
-    "record_outcome": gettext_lazy("The secretariat, when the body has decided."),
-    "withdraw": gettext_lazy("An author of the proposal, or the secretariat."),
-}
 
 
 def _refusal_to_messages(request: PersonRequest, refused: Refused) -> None:
@@ -447,7 +422,7 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
     proposal = _visible_proposal(request, pk)
     person = request.user
     roles = roles_of(person)
-    options = transition_options(obj=proposal, actor=person)
+    options = transition_options_for(proposal, person)
     revisions = list(proposal.revisions.select_related("author").order_by("-number"))
     endorsements = list(proposal.endorsements.all())
     return render(
@@ -474,7 +449,9 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
             "actions": [o for o in options if o.allowed],
             "blocked": [o for o in options if not o.allowed and o.kind in BLOCKED_KINDS],
             "unavailable": [o for o in options if not o.allowed and o.kind not in BLOCKED_KINDS],
-            "transitions_with_page": TRANSITIONS_WITH_PAGE,
+            "transitions_with_page": {
+                name for name, action in TRANSITIONS.items() if action.own_page
+            },
             "may_edit": not rules.edit_permission_reasons(proposal, person)
             and not rules.edit_state_reasons(proposal),
             "is_author": rules.is_author(proposal, person),
@@ -498,8 +475,9 @@ def _timeline(proposal: Proposal, endorsements: list[Endorsement]) -> list[dict[
         e.organization_id: e.organization for e in endorsements
     }
     entries = []
-    for log in TransitionLog.objects.for_object(proposal).select_related("actor"):
-        label = TRANSITION_LABELS.get(log.transition) or ACTION_LABELS.get(log.transition)
+    for log in proposal_history(proposal):
+        action = TRANSITIONS.get(log.transition)
+        label = action.label if action else ACTION_LABELS.get(log.transition)
         organization_id = log.data.get("organization") if isinstance(log.data, dict) else None
         entries.append(
             {
@@ -662,7 +640,7 @@ def _field_label(name: str) -> str:
 @login_required
 def proposal_transition(request: PersonRequest, pk: int, name: str) -> HttpResponse:
     """A transition's page (its form) on GET; running it on POST, or showing why it was refused."""
-    if name not in transition_names(Proposal):
+    if name not in TRANSITIONS:
         raise Http404(_("There is no such action."))
     proposal = _visible_proposal(request, pk)
     form_class = transition_form_class(name)
@@ -672,8 +650,8 @@ def proposal_transition(request: PersonRequest, pk: int, name: str) -> HttpRespo
         if form.is_valid():
             comment, arguments = transition_arguments(form)
             try:
-                result = transition_run(
-                    obj=proposal,
+                result = services.proposal_transition_run(
+                    proposal=proposal,
                     name=name,
                     actor=request.user,
                     comment=comment,
@@ -694,7 +672,7 @@ def proposal_transition(request: PersonRequest, pk: int, name: str) -> HttpRespo
                 return redirect("proposals:proposal_detail", pk=proposal.pk)
         else:
             status = 400
-    option = next(o for o in transition_options(obj=proposal, actor=request.user) if o.name == name)
+    option = next(o for o in transition_options_for(proposal, request.user) if o.name == name)
     return render(
         request,
         "proposals/transition_form.html",
@@ -707,7 +685,7 @@ def _transition_done_message(name: str, proposal: Proposal) -> str:
     if name == "approve" and proposal.state == ProposalState.IN_REVIEW:
         return _("Your approval is recorded; more approvals are needed.")
     return _("Done: %(action)s. The proposal is now %(state)s.") % {
-        "action": TRANSITION_LABELS[name],
+        "action": TRANSITIONS[name].label,
         "state": proposal.get_state_display().lower(),
     }
 
@@ -1047,7 +1025,7 @@ def delivery_log(request: PersonRequest) -> HttpResponse:
     roles = roles_of(request.user)
     if not (roles.secretariat or roles.is_superuser):
         raise PermissionDenied(_("Only the secretariat can read the delivery log."))
-    deliveries = Delivery.objects.select_related("recipient").order_by("-created_at", "-id")
+    deliveries = deliveries_logged()
     status = request.GET.get("status", "")
     if status in Delivery.Status.values:
         deliveries = deliveries.filter(status=status)
@@ -1090,7 +1068,7 @@ def workflow_diagram() -> dict[str, Any]:
     column; the others stand in one column in their declared order, with forward edges down,
     edges back on the left, and a transition that may stay in its state as a loop.
     """
-    edges = transition_targets(Proposal)
+    edges = transition_edges()
     sources_of: dict[str, set[str]] = defaultdict(set)
     for source, name, _target in edges:
         sources_of[name].add(source)
@@ -1118,7 +1096,7 @@ def workflow_diagram() -> dict[str, Any]:
     labelled_side: set[str] = set()
     back = 0
     for source, name, target in edges:
-        label = str(TRANSITION_LABELS.get(name, name))
+        label = str(TRANSITIONS[name].label)
         a, b = nodes[source], nodes[target]
         if target in side:
             path = (
@@ -1189,8 +1167,8 @@ def workflow_diagram() -> dict[str, Any]:
 
 
 def _declared_rank(name: str) -> int:
-    """Transitions in the order the proposal policy lists them (the order of the lifecycle)."""
-    names = list(TRANSITION_LABELS)
+    """Transitions in the order the lifecycle declares them."""
+    names = list(TRANSITIONS)
     return names.index(name) if name in names else len(names)
 
 
@@ -1199,15 +1177,15 @@ def workflow_page(request: PersonRequest) -> HttpResponse:
     """The lifecycle of a proposal, drawn from the state machine, and who may do what."""
     labels = dict(ProposalState.choices)
     rows: dict[str, dict[str, Any]] = {}
-    for source, name, target in transition_targets(Proposal):
+    for source, name, target in transition_edges():
         row = rows.setdefault(
             name,
             {
                 "name": name,
-                "label": TRANSITION_LABELS.get(name, name),
+                "label": TRANSITIONS[name].label,
                 "sources": [],
                 "targets": [],
-                "who": WHO_MAY.get(name, ""),
+                "who": TRANSITIONS[name].help_text,
             },
         )
         if labels[source] not in row["sources"]:

@@ -1,0 +1,433 @@
+"""Every action on a proposal, declared once: its label and help, who may run it, when, the
+input it takes, its effects and the notices it sends.
+
+The state changes themselves (from which states, to which) are the `@transition` methods of
+`Proposal` in models.py, read from the state machine, never typed again here. The pages, the
+API, the admin, the workflow page and the benchmarks read these declarations; the engine
+(`workflow.services.transition_run`) reaches them through `ProposalPolicy` below.
+
+Adding a transition: a `@transition` method on the model, one `Action` here, its test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from proposals import rules
+from proposals.limits import (
+    COMMENT_MAX_LENGTH,
+    LINK_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+)
+from proposals.models import Outcome, OutcomeResult, Proposal, ProposalState, Review, Submission
+from proposals.notices import notices_for
+from proposals.selectors import representatives_of_full_members, reviewer_ids
+from workflow import policy as workflow_policy
+from workflow.errors import Reason
+from workflow.models import TransitionLog
+from workflow.policy import Notice
+from workflow.services import TransitionOption, transition_options, transition_targets
+
+# The input of each action: the one declaration of its fields. The service cleans the input
+# with it, the pages show it, and the API's schema and validation derive from it.
+
+
+class CommentForm(forms.Form):
+    """The input of an action that takes only an optional comment."""
+
+    comment = forms.CharField(
+        label=gettext_lazy("Comment"), max_length=COMMENT_MAX_LENGTH, required=False
+    )
+
+
+class RequestChangesForm(forms.Form):
+    comment = forms.CharField(
+        label=gettext_lazy("Comment"),
+        max_length=COMMENT_MAX_LENGTH,
+        error_messages={"required": gettext_lazy("Say what should change: a comment is required.")},
+    )
+
+
+class SubmitForm(CommentForm):
+    reference = forms.CharField(
+        label=gettext_lazy("Body's reference or receipt"),
+        max_length=REFERENCE_MAX_LENGTH,
+        required=False,
+    )
+
+
+class RecordOutcomeForm(CommentForm):
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("Outcome"),
+        choices=OutcomeResult.choices,
+        error_messages={
+            "required": gettext_lazy(
+                "Choose the outcome: adopted, adopted in part, not adopted or no response."
+            ),
+            "invalid_choice": gettext_lazy(
+                "%(value)s is not an outcome; choose adopted, adopted_in_part, not_adopted or no_response."
+            ),
+        },
+    )
+    decided_on = forms.DateField(label=gettext_lazy("Decided on"), required=False)
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=NOTE_MAX_LENGTH, required=False)
+    link = forms.URLField(
+        label=gettext_lazy("Link"),
+        max_length=LINK_MAX_LENGTH,
+        required=False,
+        assume_scheme="https",
+    )
+
+    def clean_decided_on(self) -> date:
+        decided_on = self.cleaned_data.get("decided_on") or timezone.localdate()
+        if decided_on > timezone.localdate():
+            raise forms.ValidationError(_("The decision date cannot be in the future."))
+        return decided_on
+
+
+# Effects: what an action writes besides the state, and whom it tells.
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    """One run of an action: the proposal (locked), who acts, and their cleaned input."""
+
+    proposal: Proposal
+    actor: Any
+    comment: str
+    arguments: dict[str, Any]
+
+
+def no_writes(run: ActionRun) -> dict[str, Any]:
+    return {}
+
+
+def no_notices(run: ActionRun, log: TransitionLog) -> list[Notice]:
+    return []
+
+
+def review_record(run: ActionRun, decision: str) -> None:
+    revision = run.proposal.revisions.get(number=run.proposal.revision)
+    Review.objects.create(
+        proposal=run.proposal,
+        revision=revision,
+        reviewer=run.actor,
+        decision=decision,
+        comment=run.comment,
+    )
+
+
+def approval_record(run: ActionRun) -> dict[str, Any]:
+    """The approval is recorded; the approvals of this revision decide where it goes."""
+    review_record(run, Review.Decision.APPROVE)
+    approvals = Review.objects.filter(
+        revision__proposal=run.proposal,
+        revision__number=run.proposal.revision,
+        decision=Review.Decision.APPROVE,
+    ).count()
+    return {"approvals": approvals, "required": run.proposal.occasion.required_approvals}
+
+
+def changes_request_record(run: ActionRun) -> dict[str, Any]:
+    review_record(run, Review.Decision.REQUEST_CHANGES)
+    return {}
+
+
+def outcome_argument(run: ActionRun) -> dict[str, Any]:
+    return {"outcome": run.arguments["outcome"]}
+
+
+def reviewers_told(run: ActionRun, log: TransitionLog) -> list[Notice]:
+    """Reviewers who never wrote the proposal are asked to review it."""
+    reviewers = reviewer_ids() - rules.contributor_ids(run.proposal)
+    return notices_for(run.proposal, "review_requested", reviewers, run.actor, essential=True)
+
+
+def authors_told_of_changes(run: ActionRun, log: TransitionLog) -> list[Notice]:
+    authors = rules.author_ids(run.proposal)
+    return notices_for(
+        run.proposal, "changes_requested", authors, run.actor, run.comment, essential=True
+    )
+
+
+def endorsement_opened_told(run: ActionRun, log: TransitionLog) -> list[Notice]:
+    """Once open for endorsement, the authors hear of it and the representatives are asked."""
+    proposal = run.proposal
+    if proposal.state != ProposalState.ENDORSEMENT:
+        return []
+    representatives = set().union(*representatives_of_full_members().values())
+    authors = rules.author_ids(proposal)
+    return notices_for(proposal, "approved", authors, run.actor, essential=False) + notices_for(
+        proposal, "endorsement_opened", representatives, run.actor, essential=True
+    )
+
+
+def submission_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
+    proposal = run.proposal
+    Submission.objects.create(
+        proposal=proposal,
+        body=proposal.target_body,
+        submitted_by=run.actor,
+        submitted_at=log.at,
+        reference=run.arguments.get("reference", ""),
+    )
+    authors = rules.author_ids(proposal)
+    return notices_for(proposal, "submitted", authors, run.actor, essential=False)
+
+
+def outcome_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
+    proposal = run.proposal
+    Outcome.objects.create(
+        proposal=proposal,
+        result=run.arguments["outcome"],
+        decided_on=run.arguments["decided_on"],
+        note=run.arguments.get("note", ""),
+        link=run.arguments.get("link", ""),
+        recorded_by=run.actor,
+        recorded_at=log.at,
+    )
+    authors = rules.author_ids(proposal)
+    return notices_for(proposal, "outcome_recorded", authors, run.actor, essential=False)
+
+
+def authors_told_of_withdrawal(run: ActionRun, log: TransitionLog) -> list[Notice]:
+    authors = rules.author_ids(run.proposal)
+    return notices_for(run.proposal, "withdrawn", authors, run.actor, run.comment, essential=False)
+
+
+# The declarations.
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action on a proposal, as every face and the engine know it."""
+
+    name: str
+    label: str | Promise
+    help_text: str | Promise
+    """Who may run it and when, in one sentence for the workflow page."""
+    who: Sequence[rules.Permission] = ()
+    when: Sequence[rules.Condition] = ()
+    input: type[forms.Form] = CommentForm
+    own_page: bool = False
+    """The action asks for more than a click (a comment, a reference, an outcome)."""
+    before: Callable[[ActionRun], dict[str, Any]] = no_writes
+    """Writes before the state changes; returns the arguments of the model's method."""
+    changes: tuple[str, ...] = ()
+    """Fields the model's method changes besides the state."""
+    after: Callable[[ActionRun, TransitionLog], list[Notice]] = no_notices
+    """Writes after the state changed; returns the notices to queue."""
+
+    def permission_reasons(self, proposal: Proposal, person: Any) -> list[Reason]:
+        return [reason for check in self.who for reason in check(proposal, person)]
+
+    def condition_reasons(self, proposal: Proposal, person: Any, now: datetime) -> list[Reason]:
+        return [reason for check in self.when for reason in check(proposal, person, now)]
+
+    @property
+    def sources(self) -> list[str]:
+        """The states it runs from, as the state machine declares them."""
+        found: list[str] = []
+        for source, name, _target in transition_edges():
+            if name == self.name and source not in found:
+                found.append(source)
+        return found
+
+
+SUBMIT_FOR_REVIEW = Action(
+    name="submit_for_review",
+    label=gettext_lazy("Submit for review"),
+    help_text=gettext_lazy(
+        "An author of the proposal, once it has a title, a text, a target body and an occasion "
+        "whose deadline has not passed."
+    ),
+    who=[
+        rules.must_be_author(
+            gettext_lazy("Only an author of this proposal can submit it for review.")
+        )
+    ],
+    when=[rules.ready_for_review],
+    after=reviewers_told,
+)
+
+APPROVE = Action(
+    name="approve",
+    label=gettext_lazy("Approve"),
+    help_text=gettext_lazy(
+        "A reviewer who did not write it. The proposal opens for endorsement once the occasion's "
+        "required number of reviewers approved its current revision."
+    ),
+    who=[rules.independent_reviewer],
+    when=[rules.not_reviewed_yet],
+    before=approval_record,
+    after=endorsement_opened_told,
+)
+
+REQUEST_CHANGES = Action(
+    name="request_changes",
+    label=gettext_lazy("Request changes"),
+    help_text=gettext_lazy("A reviewer who did not write it, with a comment."),
+    who=[rules.independent_reviewer],
+    when=[rules.not_reviewed_yet],
+    input=RequestChangesForm,
+    own_page=True,
+    before=changes_request_record,
+    after=authors_told_of_changes,
+)
+
+SUBMIT = Action(
+    name="submit",
+    label=gettext_lazy("Submit to body"),
+    help_text=gettext_lazy(
+        "The secretariat, once enough full members endorsed it, and before the deadline unless "
+        "the occasion accepts late submissions."
+    ),
+    who=[
+        rules.must_be_secretariat(
+            gettext_lazy("Only the secretariat can submit a proposal to its body.")
+        )
+    ],
+    when=[rules.ready_to_submit],
+    input=SubmitForm,
+    own_page=True,
+    after=submission_record,
+)
+
+RECORD_OUTCOME = Action(
+    name="record_outcome",
+    label=gettext_lazy("Record outcome"),
+    help_text=gettext_lazy("The secretariat, when the body has decided."),
+    who=[rules.must_be_secretariat(gettext_lazy("Only the secretariat can record an outcome."))],
+    input=RecordOutcomeForm,
+    own_page=True,
+    before=outcome_argument,
+    changes=("outcome",),
+    after=outcome_record,
+)
+
+WITHDRAW = Action(
+    name="withdraw",
+    label=gettext_lazy("Withdraw"),
+    help_text=gettext_lazy("An author of the proposal, or the secretariat."),
+    who=[
+        rules.must_be_author_or_secretariat(
+            gettext_lazy("Only an author of this proposal or the secretariat can withdraw it.")
+        )
+    ],
+    own_page=True,
+    after=authors_told_of_withdrawal,
+)
+
+TRANSITIONS: dict[str, Action] = {
+    action.name: action
+    for action in (SUBMIT_FOR_REVIEW, APPROVE, REQUEST_CHANGES, SUBMIT, RECORD_OUTCOME, WITHDRAW)
+}
+"""The state changes of a proposal, in the order of its lifecycle."""
+
+
+def transition_edges() -> list[tuple[str, str, str]]:
+    """Every (source, transition, target) of the proposal's state machine."""
+    return transition_targets(Proposal)
+
+
+def transition_options_for(
+    proposal: Proposal, person: Any, now: datetime | None = None
+) -> list[TransitionOption]:
+    """Every transition of the proposal: whether this person can run it now, and if not why."""
+    return transition_options(obj=proposal, actor=person, now=now)
+
+
+STATE_PHRASES = {
+    ProposalState.DRAFT: gettext_lazy("in draft"),
+    ProposalState.IN_REVIEW: gettext_lazy("in review"),
+    ProposalState.ENDORSEMENT: gettext_lazy("open for endorsement"),
+    ProposalState.SUBMITTED: gettext_lazy("submitted"),
+    ProposalState.CLOSED: gettext_lazy("closed"),
+    ProposalState.WITHDRAWN: gettext_lazy("withdrawn"),
+}
+"""Each state as the end of "possible only when the proposal is …"."""
+
+
+def states_phrase(states: Sequence[str]) -> str:
+    """ "in draft, in review or open for endorsement"."""
+    phrases = [str(STATE_PHRASES.get(state, state)) for state in states]
+    if len(phrases) < 2:
+        return "".join(phrases)
+    return _("%(states)s or %(last)s") % {"states": ", ".join(phrases[:-1]), "last": phrases[-1]}
+
+
+class ProposalPolicy(workflow_policy.WorkflowPolicy):
+    """The engine's view of the declarations above."""
+
+    def label(self, name: str) -> str:
+        return str(TRANSITIONS[name].label) if name in TRANSITIONS else name
+
+    def validate(
+        self, obj: Any, name: str, comment: str, arguments: dict[str, Any]
+    ) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        form = TRANSITIONS[name].input(data={"comment": comment, **arguments})
+        if not form.is_valid():
+            return {field: [str(e) for e in errors] for field, errors in form.errors.items()}, {}
+        return {}, {k: v for k, v in form.cleaned_data.items() if k != "comment"}
+
+    def permission_reasons(self, obj: Any, name: str, actor: Any) -> list[str]:
+        return list(TRANSITIONS[name].permission_reasons(obj, actor))
+
+    def state_label(self, obj: Any) -> str:
+        return str(obj.get_state_display()).lower()
+
+    def state_reason(self, obj: Any, name: str) -> str:
+        return Reason(
+            "state",
+            _("“%(action)s” is possible only when the proposal is %(sources)s; it is %(state)s.")
+            % {
+                "action": self.label(name),
+                "sources": states_phrase(TRANSITIONS[name].sources),
+                "state": self.state_label(obj),
+            },
+        )
+
+    def condition_reasons(
+        self, obj: Any, name: str, actor: Any, arguments: dict[str, Any], now: datetime
+    ) -> list[str]:
+        return list(TRANSITIONS[name].condition_reasons(obj, actor, now))
+
+    def lock(self, obj: Any) -> Proposal:
+        from proposals.selectors import proposals_with_rule_data
+
+        return proposals_with_rule_data(Proposal.objects.select_for_update(of=("self",))).get(
+            pk=obj.pk
+        )
+
+    def prepare(
+        self, obj: Any, name: str, actor: Any, comment: str, arguments: dict[str, Any]
+    ) -> dict[str, Any]:
+        obj.updated_at = timezone.now()
+        return TRANSITIONS[name].before(ActionRun(obj, actor, comment, arguments))
+
+    def update_fields(self, name: str) -> list[str]:
+        return ["updated_at", *TRANSITIONS[name].changes]
+
+    def finish(
+        self,
+        obj: Any,
+        name: str,
+        actor: Any,
+        comment: str,
+        arguments: dict[str, Any],
+        log: TransitionLog,
+    ) -> list[Notice]:
+        return TRANSITIONS[name].after(ActionRun(obj, actor, comment, arguments), log)
+
+
+workflow_policy.register(Proposal, ProposalPolicy())

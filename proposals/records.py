@@ -1,0 +1,22 @@
+"""The engine's records as the domain shows them to its faces: the transition log of each
+proposal, the outbox's deliveries and the audit trail. Faces read them from here, never from
+`workflow` directly."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from proposals.models import Proposal
+from workflow.models import AuditEvent, Delivery, TransitionLog
+
+__all__ = ["AuditEvent", "Delivery", "TransitionLog", "deliveries_logged", "proposal_history"]
+
+
+def proposal_history(proposal: Proposal) -> QuerySet[TransitionLog]:
+    """What was done to the proposal, oldest first, with who did it."""
+    return TransitionLog.objects.for_object(proposal).select_related("actor")
+
+
+def deliveries_logged() -> QuerySet[Delivery]:
+    """Every delivery, newest first, with its recipient: the secretariat's delivery log."""
+    return Delivery.objects.select_related("recipient").order_by("-created_at", "-id")
