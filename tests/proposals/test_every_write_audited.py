@@ -1,0 +1,725 @@
+"""Every write of the domain leaves its log row, in the same transaction (issue 10, item 4).
+
+The services are found by introspection: every public function of the service modules is
+either marked `@audited(...)` (proposals/audited.py) or listed below as not a write, with why.
+Each marked service has a scenario here, run twice: once to see that it leaves one of the rows
+it declares, once with that row's insert failing, to see that nothing of the write survives
+without its row. The faces (pages, API, admin, calendars) call no write method of a model.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import inspect
+import pathlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group as AuthGroup
+from django.db import models
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from proposals import accounts, people, reference, services
+from proposals.audited import AUDITED, audited_write
+from proposals.models import (
+    ApiToken,
+    Endorsement,
+    Language,
+    Occasion,
+    Organization,
+    PresidencyTerm,
+    ProposalState,
+    ReminderRule,
+)
+from tests.factories import (
+    BodyFactory,
+    Group,
+    OccasionFactory,
+    OrganizationFactory,
+    PersonFactory,
+    api_token_key,
+    client_signed_in,
+    proposal_draft,
+    totp_code,
+    totp_device_for,
+)
+from tests.proposals.api.helpers import client_for, fresh, proposal_in, run
+from workflow.models import AuditEvent, TransitionLog
+
+pytestmark = pytest.mark.django_db
+
+SERVICE_MODULES: tuple[ModuleType, ...] = (services, reference, people, accounts)
+
+# Public functions of the service modules that write nothing the audit trail holds.
+NOT_WRITES = {
+    "proposals.services.endorsement_check": "reads: who would endorse, or why not",
+    "proposals.people.roles_change_reasons": "reads: why a change of roles is refused",
+    "proposals.people.person_roles": "reads",
+    "proposals.people.email_change_pending": "reads a confirmation link",
+    "proposals.accounts.token_digest": "computes",
+    "proposals.accounts.login_token_lifetime": "reads a setting",
+    "proposals.accounts.script_token_expiry_check": "validates",
+    "proposals.accounts.api_tokens_active": "reads",
+    "proposals.accounts.api_token_authenticate": "bookkeeping: when a token was last used",
+    "proposals.accounts.two_factor_required": "reads",
+    "proposals.accounts.totp_device_of": "reads",
+    "proposals.accounts.totp_device_start": "bookkeeping: an app not yet confirmed (otp.enabled)",
+    "proposals.accounts.totp_secret": "computes",
+    "proposals.accounts.totp_verify": "bookkeeping: the device's last code accepted",
+    "proposals.accounts.second_factor_check": "checks a code (a recovery code: recovery_code_use)",
+    "proposals.accounts.session_confirm": "writes the session only",
+    "proposals.accounts.session_two_factor_verified": "writes the session only",
+    "proposals.accounts.session_has_device": "reads (remembered in the session)",
+    "proposals.accounts.session_two_factor_missing": "reads",
+    "proposals.accounts.recently_confirmed": "reads",
+    "proposals.accounts.two_factor_verified": "reads",
+    "proposals.accounts.identity_confirm": "checks a password or a code (lockout counts it)",
+    "proposals.accounts.recent_confirmation_check": "checks",
+}
+
+
+def public_functions() -> dict[str, Any]:
+    """Every public function defined in the service modules, by "module.name"."""
+    found = {}
+    for module in SERVICE_MODULES:
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("_") and function.__module__ == module.__name__:
+                found[f"{module.__name__}.{name}"] = function
+    return found
+
+
+# The scenarios: for each write service, the action to look for and how to prepare a call.
+
+Call = Callable[[], Any]
+Scenario = tuple[str, Callable[[Group], Call]]
+
+
+def _later(days: int) -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=days)
+
+
+def _endorsable(group: Group) -> Any:
+    proposal = proposal_in(group, ProposalState.IN_REVIEW)
+    return fresh(run(proposal, "approve", group.reviewer))
+
+
+def _endorsement(group: Group) -> Endorsement:
+    proposal = proposal_in(group, ProposalState.ENDORSEMENT)
+    return Endorsement.objects.get(proposal=proposal, organization=group.morocco)
+
+
+def _superuser() -> Any:
+    return PersonFactory.create(username="root", is_superuser=True, is_staff=True)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    # proposals.services
+    "proposals.services.proposal_create": (
+        "create",
+        lambda g: lambda: services.proposal_create(author=g.drafter, title="A new proposal"),
+    ),
+    "proposals.services.proposal_update": (
+        "proposal.edited",
+        lambda g: (
+            lambda proposal: (
+                lambda: services.proposal_update(
+                    proposal=fresh(proposal), editor=g.drafter, text="Another text."
+                )
+            )
+        )(proposal_draft(g)),
+    ),
+    "proposals.services.endorsement_create": (
+        "endorse",
+        lambda g: (
+            lambda proposal: (
+                lambda: services.endorsement_create(proposal=proposal, person=g.representative_ma)
+            )
+        )(_endorsable(g)),
+    ),
+    "proposals.services.endorsement_withdraw": (
+        "withdraw_endorsement",
+        lambda g: (
+            lambda endorsement: (
+                lambda: services.endorsement_withdraw(
+                    endorsement=endorsement, person=g.representative_ma
+                )
+            )
+        )(_endorsement(g)),
+    ),
+    "proposals.services.proposal_transition_run": (
+        "submit_for_review",
+        lambda g: (
+            lambda proposal: (
+                lambda: services.proposal_transition_run(
+                    proposal=fresh(proposal), name="submit_for_review", actor=g.drafter
+                )
+            )
+        )(proposal_draft(g)),
+    ),
+    "proposals.services.occasion_move_deadline": (
+        "occasion.deadline_moved",
+        lambda g: (
+            lambda: services.occasion_move_deadline(
+                occasion=g.occasion,
+                new_deadline=g.occasion.submission_deadline + dt.timedelta(days=2),
+                actor=g.secretariat,
+                reason="The venue changed.",
+            )
+        ),
+    ),
+    "proposals.services.calendar_token_regenerate": (
+        "person.calendar_link_renewed",
+        lambda g: lambda: services.calendar_token_regenerate(person=g.drafter),
+    ),
+    # proposals.reference
+    "proposals.reference.organization_create": (
+        "organization.created",
+        lambda g: (
+            lambda: reference.organization_create(
+                actor=g.secretariat, name="Ecuador", kind=Organization.Kind.STATE
+            )
+        ),
+    ),
+    "proposals.reference.organization_update": (
+        "organization.changed",
+        lambda g: (
+            lambda: reference.organization_update(
+                actor=g.secretariat, organization=g.morocco, changes={"short_name": "MA"}
+            )
+        ),
+    ),
+    "proposals.reference.organization_delete": (
+        "organization.deleted",
+        lambda g: (
+            lambda spare: (
+                lambda: reference.organization_delete(actor=g.secretariat, organization=spare)
+            )
+        )(OrganizationFactory.create(name="Spare")),
+    ),
+    "proposals.reference.presidency_create": (
+        "presidency.created",
+        lambda g: (
+            lambda: reference.presidency_create(
+                actor=g.secretariat,
+                organization=g.morocco,
+                starts_on=_later(200),
+                ends_on=_later(380),
+            )
+        ),
+    ),
+    "proposals.reference.presidency_update": (
+        "presidency.changed",
+        lambda g: (
+            lambda: reference.presidency_update(
+                actor=g.secretariat,
+                term=PresidencyTerm.objects.get(),
+                changes={"ends_on": _later(160)},
+            )
+        ),
+    ),
+    "proposals.reference.presidency_delete": (
+        "presidency.deleted",
+        lambda g: (
+            lambda: reference.presidency_delete(
+                actor=g.secretariat, term=PresidencyTerm.objects.get()
+            )
+        ),
+    ),
+    "proposals.reference.body_create": (
+        "body.created",
+        lambda g: (
+            lambda: reference.body_create(
+                actor=g.secretariat, name="Assemblée nationale", level="national", country="FR"
+            )
+        ),
+    ),
+    "proposals.reference.body_update": (
+        "body.changed",
+        lambda g: (
+            lambda: reference.body_update(
+                actor=g.secretariat, body=g.body, changes={"name": "UNGA"}
+            )
+        ),
+    ),
+    "proposals.reference.body_delete": (
+        "body.deleted",
+        lambda g: (lambda spare: lambda: reference.body_delete(actor=g.secretariat, body=spare))(
+            BodyFactory.create()
+        ),
+    ),
+    "proposals.reference.occasion_create": (
+        "occasion.created",
+        lambda g: (
+            lambda: reference.occasion_create(
+                actor=g.secretariat,
+                name="COP 30",
+                kind=Occasion.Kind.SUMMIT,
+                starts_on=_later(60),
+                ends_on=_later(70),
+                submission_deadline=timezone.now() + dt.timedelta(days=50),
+                timezone="America/Belem",
+            )
+        ),
+    ),
+    "proposals.reference.occasion_update": (
+        "occasion.changed",
+        lambda g: (
+            lambda: reference.occasion_update(
+                actor=g.secretariat, occasion=g.occasion, changes={"location": "Geneva"}
+            )
+        ),
+    ),
+    "proposals.reference.occasion_delete": (
+        "occasion.deleted",
+        lambda g: (
+            lambda spare: lambda: reference.occasion_delete(actor=g.secretariat, occasion=spare)
+        )(OccasionFactory.create()),
+    ),
+    "proposals.reference.reminder_rule_create": (
+        "reminder_rule.created",
+        lambda g: (
+            lambda: reference.reminder_rule_create(
+                actor=g.secretariat, occasion_kind=Occasion.Kind.SUMMIT, offsets=[14, 7]
+            )
+        ),
+    ),
+    "proposals.reference.reminder_rule_update": (
+        "reminder_rule.changed",
+        lambda g: (
+            lambda rule: (
+                lambda: reference.reminder_rule_update(
+                    actor=g.secretariat, rule=rule, changes={"offsets": [10, 3]}
+                )
+            )
+        )(ReminderRule.objects.create(occasion=g.occasion, offsets=[7])),
+    ),
+    "proposals.reference.reminder_rule_delete": (
+        "reminder_rule.deleted",
+        lambda g: (
+            lambda rule: lambda: reference.reminder_rule_delete(actor=g.secretariat, rule=rule)
+        )(ReminderRule.objects.create(occasion=g.occasion, offsets=[7])),
+    ),
+    # proposals.people
+    "proposals.people.person_create": (
+        "person.created",
+        lambda g: (
+            lambda: people.person_create(
+                actor=g.secretariat,
+                username="andres",
+                email="andres@example.org",
+                roles=[(g.luxembourg, "drafter")],
+            )
+        ),
+    ),
+    "proposals.people.person_update": (
+        "person.updated",
+        lambda g: (
+            lambda: people.person_update(
+                actor=g.secretariat, person=g.drafter, changes={"language": Language.FRENCH}
+            )
+        ),
+    ),
+    "proposals.people.person_permissions_set": (
+        "person.permissions_changed",
+        lambda g: (
+            lambda root, editors: (
+                lambda: people.person_permissions_set(
+                    actor=root, person=g.drafter, groups=[editors]
+                )
+            )
+        )(_superuser(), AuthGroup.objects.create(name="Editors")),
+    ),
+    "proposals.people.person_delete": (
+        "person.deleted",
+        lambda g: (
+            lambda someone: lambda: people.person_delete(actor=g.secretariat, person=someone)
+        )(PersonFactory.create(username="passing")),
+    ),
+    "proposals.people.person_settings_update": (
+        "person.settings_changed",
+        lambda g: (
+            lambda: people.person_settings_update(
+                person=g.drafter, language=Language.FRENCH, daily_digest=True
+            )
+        ),
+    ),
+    "proposals.people.email_change_request": (
+        "person.email_change_requested",
+        lambda g: (
+            lambda: people.email_change_request(
+                person=g.drafter, new_email="claire@example.net", password="demo"
+            )
+        ),
+    ),
+    "proposals.people.email_change_confirm": (
+        "person.email_changed",
+        lambda g: (
+            lambda: people.email_change_confirm(
+                token=people._email_change_token(g.drafter, "claire@example.net"), person=g.drafter
+            )
+        ),
+    ),
+    # proposals.accounts
+    "proposals.accounts.password_set": (
+        "password.changed",
+        lambda g: lambda: accounts.password_set(person=g.drafter, password="a long passphrase"),
+    ),
+    "proposals.accounts.api_token_create": (
+        "token.created",
+        lambda g: (
+            lambda: accounts.api_token_create(
+                person=g.drafter,
+                kind=ApiToken.Kind.SCRIPT,
+                name="Spreadsheet",
+                expires_at=timezone.now() + dt.timedelta(days=30),
+            )
+        ),
+    ),
+    "proposals.accounts.api_token_revoke": (
+        "token.revoked",
+        lambda g: (lambda key: lambda: accounts.api_token_revoke(token=ApiToken.objects.get()))(
+            api_token_key(g.drafter)
+        ),
+    ),
+    "proposals.accounts.person_tokens_revoke": (
+        "token.revoked",
+        lambda g: (
+            lambda key: lambda: accounts.person_tokens_revoke(person=g.drafter, reason="test")
+        )(api_token_key(g.drafter)),
+    ),
+    "proposals.accounts.recovery_codes_renew": (
+        "otp.recovery_codes_renewed",
+        lambda g: lambda: accounts.recovery_codes_renew(person=g.drafter),
+    ),
+    "proposals.accounts.recovery_code_use": (
+        "otp.recovery_code_used",
+        lambda g: (lambda codes: lambda: accounts.recovery_code_use(g.drafter, codes[0]))(
+            accounts.recovery_codes_renew(person=g.drafter)
+        ),
+    ),
+    "proposals.accounts.two_factor_enable": (
+        "otp.enabled",
+        lambda g: (
+            lambda device: (
+                lambda: accounts.two_factor_enable(
+                    person=g.drafter, device=device, code=totp_code(device)
+                )
+            )
+        )(accounts.totp_device_start(g.drafter)),
+    ),
+    "proposals.accounts.two_factor_disable": (
+        "otp.disabled",
+        lambda g: (lambda device: lambda: accounts.two_factor_disable(person=g.drafter))(
+            totp_device_for(g.drafter)
+        ),
+    ),
+    "proposals.accounts.login_failed_record": (
+        "login.failed",
+        lambda g: lambda: accounts.login_failed_record(None, {"username": "claire"}),
+    ),
+    "proposals.accounts.locked_out_record": (
+        "login.locked_out",
+        lambda g: lambda: accounts.locked_out_record(None, username="claire"),
+    ),
+}
+
+
+def test_every_public_function_of_the_services_is_a_marked_write_or_listed() -> None:
+    functions = public_functions()
+    marked = {name for name, function in functions.items() if audited_write(function)}
+    unaccounted = set(functions) - marked - set(NOT_WRITES)
+    assert not unaccounted, (
+        "Mark each write service @audited(...) (proposals/audited.py) and give it a scenario "
+        f"here, or list it in NOT_WRITES with why: {sorted(unaccounted)}"
+    )
+    assert not marked & set(NOT_WRITES)
+    assert set(NOT_WRITES) <= set(functions), "NOT_WRITES names a function that is gone"
+    assert marked == {name for name in AUDITED if name in functions}
+
+
+def test_every_write_service_has_a_scenario_with_an_action_it_declares() -> None:
+    functions = public_functions()
+    marked = {name for name, function in functions.items() if audited_write(function)}
+    assert marked == set(SCENARIOS), (
+        f"missing: {sorted(marked - set(SCENARIOS))}, gone: {sorted(set(SCENARIOS) - marked)}"
+    )
+    for name, (action, _prepare) in SCENARIOS.items():
+        write = audited_write(functions[name])
+        assert write is not None and action in write.actions, name
+
+
+def rows_of(log: str, action: str) -> int:
+    if log == "transition":
+        return TransitionLog.objects.filter(transition=action).count()
+    return AuditEvent.objects.filter(action=action).count()
+
+
+def database_contents() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, to see that a failed write left nothing behind."""
+    return {
+        model._meta.label: list(model._default_manager.order_by("pk").values())
+        for model in apps.get_models()
+        if model._meta.managed and not model._meta.proxy
+    }
+
+
+class LogRowRefused(Exception):
+    """The insert of a log row failed (as a test makes it)."""
+
+
+def _refuse_insert(self: models.Model, *args: Any, **kwargs: Any) -> None:
+    raise LogRowRefused(type(self).__name__)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_a_write_service_leaves_its_row(group: Group, name: str) -> None:
+    action, prepare = SCENARIOS[name]
+    write = audited_write(public_functions()[name])
+    assert write is not None
+    call = prepare(group)
+    before = rows_of(write.log, action)
+    call()
+    assert rows_of(write.log, action) == before + 1
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_nothing_of_a_write_survives_without_its_row(
+    group: Group, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row is written in the transaction of the write: when its insert fails, the whole
+    write is undone."""
+    _action, prepare = SCENARIOS[name]
+    call = prepare(group)
+    contents = database_contents()
+    monkeypatch.setattr(AuditEvent, "save", _refuse_insert)
+    monkeypatch.setattr(TransitionLog, "save", _refuse_insert)
+    with pytest.raises(LogRowRefused):
+        call()
+    monkeypatch.undo()
+    assert database_contents() == contents
+
+
+# And the other way round: a write that fails leaves no row.
+
+
+def test_an_organisation_still_used_is_not_deleted_and_no_deletion_is_recorded(
+    group: Group,
+) -> None:
+    from django.db.models import ProtectedError
+
+    proposal_draft(group)
+    with pytest.raises(ProtectedError):
+        reference.organization_delete(actor=group.secretariat, organization=group.france)
+    assert Organization.objects.filter(pk=group.france.pk).exists()
+    assert not AuditEvent.objects.filter(action="organization.deleted").exists()
+
+
+def test_a_refused_deadline_move_changes_nothing_else_and_records_nothing(group: Group) -> None:
+    from workflow.errors import Refused
+
+    old = group.occasion.submission_deadline
+    with pytest.raises(Refused):
+        reference.occasion_update(
+            actor=group.drafter,
+            occasion=group.occasion,
+            changes={"submission_deadline": old + dt.timedelta(days=1), "location": "Geneva"},
+        )
+    group.occasion.refresh_from_db()
+    assert (group.occasion.submission_deadline, group.occasion.location) == (
+        old,
+        "New York, United States",
+    )
+    assert not AuditEvent.objects.filter(action__startswith="occasion.").exists()
+
+
+# What the rows hold, and the faces that write through the services.
+
+
+def test_a_change_of_reference_data_records_the_fields_that_changed(group: Group) -> None:
+    reference.organization_update(
+        actor=group.secretariat,
+        organization=group.morocco,
+        changes={"short_name": "MA", "name": "Morocco", "status": "observer"},
+    )
+    event = AuditEvent.objects.get(action="organization.changed")
+    assert (event.actor, event.object_type, event.object_id) == (
+        group.secretariat,
+        "proposals.organization",
+        str(group.morocco.pk),
+    )
+    assert event.before == {"short_name": "", "status": "member"}
+    assert event.after == {"short_name": "MA", "status": "observer"}
+    reference.organization_update(
+        actor=group.secretariat, organization=group.morocco, changes={"short_name": "MA"}
+    )
+    assert AuditEvent.objects.filter(action="organization.changed").count() == 1
+
+
+def test_the_api_writes_reference_data_through_the_services(group: Group) -> None:
+    client = client_for(group.secretariat)
+    created = client.post(
+        "/api/bodies/", {"name": "Bundestag", "level": "national", "country": "DE"}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+    body_id = created.json()["id"]
+    changed = client.patch(f"/api/bodies/{body_id}/", {"country": "AT"}, format="json")
+    assert changed.status_code == 200
+    assert client.delete(f"/api/bodies/{body_id}/").status_code == 204
+    events = AuditEvent.objects.filter(object_type="proposals.body").order_by("id")
+    assert [(e.action, e.actor) for e in events] == [
+        ("body.created", group.secretariat),
+        ("body.changed", group.secretariat),
+        ("body.deleted", group.secretariat),
+    ]
+    assert events[1].before == {"country": "DE"} and events[1].after == {"country": "AT"}
+    assert events[0].ip_address == "127.0.0.1"
+    rule = client.post(
+        "/api/reminder-rules/", {"occasion_kind": "summit", "offsets": [3, 9]}, format="json"
+    )
+    assert rule.status_code == 201
+    assert AuditEvent.objects.get(action="reminder_rule.created").after == {
+        "occasion_kind": "summit",
+        "occasion": None,
+        "offsets": [9, 3],
+    }
+
+
+def test_the_api_moves_a_deadline_and_changes_the_rest_in_one_write(group: Group) -> None:
+    response = client_for(group.secretariat).patch(
+        f"/api/occasions/{group.occasion.pk}/",
+        {
+            "submission_deadline": "2030-11-10T23:59:00-03:00",
+            "deadline_change_reason": "Moved.",
+            "location": "Belém, Brazil",
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
+        "occasion.deadline_moved",
+        "occasion.changed",
+    ]
+    assert AuditEvent.objects.get(action="occasion.changed").after == {"location": "Belém, Brazil"}
+
+
+def test_the_settings_page_saves_through_the_service(group: Group) -> None:
+    client = client_signed_in(Client(), group.drafter)
+    response = client.post(
+        reverse("proposals:settings"),
+        {
+            "language": "fr",
+            "timezone": "Europe/Paris",
+            "daily_digest": "on",
+            "optional_notifications": "on",
+        },
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="person.settings_changed")
+    assert (event.actor, event.subject) == (group.drafter, group.drafter)
+    assert event.before == {"language": "en", "timezone": "UTC", "daily_digest": False}
+    assert event.after == {"language": "fr", "timezone": "Europe/Paris", "daily_digest": True}
+
+
+def test_a_password_changed_on_the_page_is_a_security_event(group: Group) -> None:
+    client = client_signed_in(Client(), group.drafter)
+    response = client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "demo",
+            "new_password1": "a much longer passphrase",
+            "new_password2": "a much longer passphrase",
+        },
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="password.changed")
+    assert (event.subject, event.security) == (group.drafter, True)
+    group.drafter.refresh_from_db()
+    assert group.drafter.check_password("a much longer passphrase")
+
+
+def test_the_admin_writes_an_organisation_and_its_parts_through_the_services(
+    group: Group,
+) -> None:
+    from django.contrib.admin.models import LogEntry
+
+    root = _superuser()
+    client = client_signed_in(Client(), root)
+    url = reverse("admin:proposals_organization_change", args=[group.morocco.pk])
+    response = client.post(
+        url,
+        {
+            "name": "Morocco",
+            "short_name": "MA",
+            "kind": "state",
+            "status": "member",
+            "joined_on": "2013-01-01",
+            "children-TOTAL_FORMS": "1",
+            "children-INITIAL_FORMS": "0",
+            "children-0-name": "Moroccan Agency for Cooperation",
+            "children-0-kind": "international_institution",
+            "children-0-status": "member",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    agency = Organization.objects.get(name="Moroccan Agency for Cooperation")
+    assert agency.parent == group.morocco
+    assert [(e.action, e.object_id, e.actor) for e in AuditEvent.objects.order_by("id")] == [
+        ("organization.changed", str(group.morocco.pk), root),
+        ("organization.created", str(agency.pk), root),
+    ]
+    assert LogEntry.objects.filter(object_id=str(group.morocco.pk)).exists()
+    spare = OrganizationFactory.create(name="Spare")
+    response = client.post(
+        reverse("admin:proposals_organization_changelist"),
+        {"action": "delete_selected", "_selected_action": [spare.pk, agency.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Organization.objects.filter(pk__in=[spare.pk, agency.pk]).exists()
+    assert AuditEvent.objects.filter(action="organization.deleted").count() == 2
+
+
+FACES = ("proposals/api", "proposals/web", "proposals/admin", "proposals/calendars")
+WRITE_METHODS = {
+    "save",
+    "delete",
+    "bulk_create",
+    "bulk_update",
+    "get_or_create",
+    "update_or_create",
+    "set_password",
+    "set_unusable_password",
+}
+# Calls that look like writes and are not: Django's reset form sends an email; an inline
+# formset saved with commit=False writes nothing; `writes` are the services an admin names.
+NOT_FACE_WRITES = {("form", "save"), ("formset", "save"), ("writes", "delete")}
+
+
+def face_writes() -> list[str]:
+    root = pathlib.Path(__file__).resolve().parents[2]
+    found = []
+    for face in FACES:
+        for path in sorted((root / face).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                    continue
+                method = node.func.attr
+                receiver = ast.unparse(node.func.value)
+                writes = method in WRITE_METHODS or (
+                    method in {"create", "update", "add", "remove", "clear", "set"}
+                    and ("objects" in receiver or "filter(" in receiver)
+                )
+                if writes and (receiver.rsplit(".", 1)[-1], method) not in NOT_FACE_WRITES:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {receiver}.{method}")
+    return found
+
+
+def test_the_faces_write_nothing_themselves() -> None:
+    assert face_writes() == []
