@@ -32,6 +32,9 @@ class WorkflowPolicy:
     """Rules of one model's workflow; every method may be overridden, the defaults allow all."""
 
     state_field = "state"
+    version_field: str | None = None
+    """A positive integer field that every write changing what the object shows raises by
+    one; with it, a caller can say which version the actor acted on (`seen_version`)."""
 
     def label(self, name: str) -> str:
         """The transition's name as a person reads it."""
@@ -50,6 +53,13 @@ class WorkflowPolicy:
     def state_reason(self, obj: Any, name: str) -> str:
         """Why the transition cannot run from the object's current state."""
         return _("This cannot be done while it is %(state)s.") % {"state": self.state_label(obj)}
+
+    def conflict_reason(self, obj: Any) -> str:
+        """Why a transition is refused when the object changed after the actor saw it."""
+        return _(
+            "Someone changed this while you were acting: it is now %(state)s. "
+            "Reload it and try again."
+        ) % {"state": self.state_label(obj)}
 
     def state_label(self, obj: Any) -> str:
         display = getattr(obj, f"get_{self.state_field}_display", None)

@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django_fsm import RETURN_VALUE, can_proceed
 
 from workflow.errors import RefusalKind, Refused, UnknownTransition
@@ -70,15 +69,25 @@ def transition_run(
     comment: str = "",
     arguments: dict[str, Any] | None = None,
     now: datetime | None = None,
+    seen_version: int | None = None,
+    seen_state: str | None = None,
 ) -> TransitionResult:
     """Run one transition with its row locked, or raise Refused with the reasons.
 
-    `obj` is the object as the actor last saw it: if its state changed meanwhile, the
-    transition is refused as a concurrent change.
+    What the actor saw is compared with the locked row, and a difference is refused as a
+    conflict (someone changed it meanwhile): `seen_version`, the version they acted on, when
+    given (the policy must have a `version_field`); and `seen_state`, by default the state of
+    `obj`. `obj` read in the same request as the call shows only what changed in the last
+    milliseconds, so faces pass what the actor's page or client held. A transition that runs
+    raises the version by one.
     """
     policy = policy_for(obj)
     if name not in transition_names(type(obj)):
         raise UnknownTransition(name)
+    if seen_version is not None and policy.version_field is None:
+        raise ValueError(f"{type(obj).__name__} has no version field to compare seen_version.")
+    if seen_state is None:
+        seen_state = getattr(obj, policy.state_field)
     comment = (comment or "").strip()
     now = now or timezone.now()
 
@@ -91,13 +100,26 @@ def transition_run(
         if errors:
             reasons = [message for messages in errors.values() for message in messages]
             raise Refused(RefusalKind.INVALID, reasons, errors)
-        refusal = _situation_refusal(policy, locked, name, actor, cleaned, now, seen=obj)
+        refusal = _situation_refusal(
+            policy,
+            locked,
+            name,
+            actor,
+            cleaned,
+            now,
+            seen_state=seen_state,
+            seen_version=seen_version,
+        )
         if refusal:
             raise refusal
         source = getattr(locked, policy.state_field)
         method_arguments = policy.prepare(locked, name, actor, comment, cleaned)
         getattr(locked, name)(**method_arguments)
-        locked.save(update_fields=[policy.state_field, *policy.update_fields(name)])
+        update_fields = [policy.state_field, *policy.update_fields(name)]
+        if policy.version_field:
+            setattr(locked, policy.version_field, getattr(locked, policy.version_field) + 1)
+            update_fields.append(policy.version_field)
+        locked.save(update_fields=update_fields)
         log = TransitionLog.objects.create(
             content_type=ContentType.objects.get_for_model(locked),
             object_id=locked.pk,
@@ -123,7 +145,7 @@ def transition_options(
     options = []
     for name in transition_names(type(obj)):
         refusal = _permission_refusal(policy, obj, name, actor) or _situation_refusal(
-            policy, obj, name, actor, {}, now, seen=obj
+            policy, obj, name, actor, {}, now, seen_state=getattr(obj, policy.state_field)
         )
         options.append(
             TransitionOption(
@@ -215,21 +237,16 @@ def _situation_refusal(
     arguments: dict[str, Any],
     now: datetime,
     *,
-    seen: Any,
+    seen_state: str,
+    seen_version: int | None = None,
 ) -> Refused | None:
-    """The transition is not possible now: a concurrent change, the state, a condition."""
-    state_field = policy.state_field
-    if getattr(obj, state_field) != getattr(seen, state_field):
-        return Refused(
-            RefusalKind.CONFLICT,
-            [
-                _(
-                    "Someone changed this while you were acting: it is now %(state)s. "
-                    "Reload it and try again."
-                )
-                % {"state": policy.state_label(obj)}
-            ],
-        )
+    """The transition is not possible now: a concurrent change (the object's version or state
+    is not what the actor saw), the state, a condition."""
+    changed = getattr(obj, policy.state_field) != seen_state
+    if seen_version is not None and policy.version_field:
+        changed = changed or getattr(obj, policy.version_field) != seen_version
+    if changed:
+        return Refused(RefusalKind.CONFLICT, [policy.conflict_reason(obj)])
     if not can_proceed(getattr(obj, name), check_conditions=False):
         return Refused(RefusalKind.STATE, [policy.state_reason(obj, name)])
     reasons = policy.condition_reasons(obj, name, actor, arguments, now)
