@@ -351,8 +351,8 @@ def what_if(action: Callable[[], Any], bound_ms: float, repeat: int) -> dict[str
     only: how much each cause costs, and so what its fix would gain."""
     from unittest import mock
 
-    from proposals.filtersets import ProposalFilter
     from proposals.api.serializers import ProposalSerializer
+    from proposals.filtersets import ProposalFilter
 
     def no_markdown() -> Any:
         return mock.patch.object(ProposalSerializer, "get_text_html", lambda self, proposal: "")

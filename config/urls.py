@@ -4,8 +4,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config import operations
 from config.api_docs import ApiDocsView
-from proposals.web.views import account as account_views
 from proposals.web.password_reset import ThrottledPasswordResetView
+from proposals.web.views import account as account_views
 
 urlpatterns = [
     path("health/live", operations.health_live, name="health-live"),
