@@ -16,13 +16,13 @@ import statistics
 import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from bench import db
 from bench.timing import seconds, side_by_side
 
 LIST_FILTERS = "state=in_review&state=endorsement&theme=8"
-OPEN = ("draft", "in_review", "endorsement")
 DASHBOARD_ROWS = 20  # rows shown per section of the dashboard
 
 PROPOSAL_COLUMNS = """
@@ -73,26 +73,37 @@ def text_to_html(text: str) -> str:
     return "".join(f"<p>{html.escape(part)}</p>" for part in text.split("\n\n") if part)
 
 
+@cache
+def declared_sources() -> dict[str, list[str]]:
+    """Each transition's source states, in the lifecycle's order (proposals.lifecycle)."""
+    from proposals.lifecycle import TRANSITIONS
+
+    return {name: action.sources for name, action in TRANSITIONS.items()}
+
+
 def transitions_by_hand(
     row: tuple[Any, ...], me: int, secretariat: bool, now: datetime
 ) -> list[str]:
-    """The transitions a person may run, from the row's precomputed facts (the bound's shortcut)."""
+    """The transitions a person may run: the lifecycle's declarations give the names, their
+    order and their source states; the row's precomputed facts stand in for the rules (the
+    bound's shortcut)."""
     state, deadline, quorum, late_ok = row[4], row[12], row[14], row[15]
     authors, counted, reviewed = row[16], row[26], row[27]
     author = me in authors
     passed = deadline is not None and deadline < now
-    names = []
-    if state == "draft" and author and not passed:
-        names.append("submit_for_review")
-    if state == "in_review" and secretariat and not author and not reviewed:
-        names += ["approve", "request_changes"]
-    if state == "endorsement" and secretariat and counted >= quorum and (late_ok or not passed):
-        names.append("submit")
-    if state == "submitted" and secretariat:
-        names.append("record_outcome")
-    if state in OPEN and (secretariat or author):
-        names.append("withdraw")
-    return names
+    allowed_by_facts = {
+        "submit_for_review": author and not passed,
+        "approve": secretariat and not author and not reviewed,
+        "request_changes": secretariat and not author and not reviewed,
+        "submit": secretariat and counted >= quorum and (late_ok or not passed),
+        "record_outcome": secretariat,
+        "withdraw": secretariat or author,
+    }
+    return [
+        name
+        for name, sources in declared_sources().items()
+        if state in sources and allowed_by_facts[name]
+    ]
 
 
 def proposal_json(
