@@ -44,6 +44,8 @@ def reminders_copied(count: int, run: int) -> list[int]:
             Delivery(
                 key=f"bench-mail:{run}:{number}",
                 kind=model.kind,
+                channel=model.channel,
+                event=model.event,
                 recipient_id=model.recipient_id,
                 template=model.template,
                 context=model.context,

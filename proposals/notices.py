@@ -80,6 +80,7 @@ def notices_for(
             template=f"proposals/email/{event}",
             context=context,
             essential=essential,
+            event=f"proposal.{event}",
         )
         for person_id in sorted(told)
     ]

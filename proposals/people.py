@@ -104,6 +104,7 @@ def _representative_announce(
             Notice(
                 recipient_id=other_id,
                 template=f"{ACCOUNT_EMAIL_PREFIX}representative_added",
+                event="account.representative_added",
                 context={
                     "representative": str(person),
                     "representative_username": person.username,
@@ -460,6 +461,7 @@ def email_change_request(
                 Notice(
                     recipient_id=person.pk,
                     template=f"{ACCOUNT_EMAIL_PREFIX}email_confirm",
+                    event="account.email_confirm",
                     context={
                         "token": _email_change_token(person, new_email),
                         "new_email": new_email,

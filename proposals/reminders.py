@@ -193,6 +193,7 @@ class OccasionDeadlines(engine.ReminderSource):
                     template=f"{EMAIL_PREFIX}{event}",
                     context=reminder_context(proposal, event, stage),
                     essential=True,
+                    event=f"reminder.{event.removeprefix('reminder_')}",
                 ),
             )
             for proposal, stage, person_id, event in planned

@@ -64,6 +64,12 @@ def security_events_visible_to(person: Any) -> QuerySet[AuditEvent]:
     return events.filter(subject_id=roles.person_id)
 
 
+def security_notice_event(action: str) -> str:
+    """The event kind of the email about a security event: person.email_changed is
+    account.email_changed, password.changed is account.password_changed."""
+    return "account." + action.removeprefix("person.").replace(".", "_")
+
+
 def security_event_label(action: str) -> str:
     label = SECURITY_EVENTS.get(action)
     return str(label) if label is not None else action
@@ -112,6 +118,7 @@ def security_event_record(
                 template=f"{ACCOUNT_EMAIL_PREFIX}security_event",
                 context=context,
                 essential=True,
+                event=security_notice_event(action),
             )
         ]
         notices += [
@@ -121,6 +128,7 @@ def security_event_record(
                 context=context,
                 essential=True,
                 address=address,
+                event=security_notice_event(action),
             )
             for address in addresses
             if address and address.lower() != (subject.email or "").lower()

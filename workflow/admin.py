@@ -1,4 +1,5 @@
-"""The engine's records in the admin, read-only: the transition log, the audit trail, the outbox."""
+"""The engine's records in the admin, read-only: the transition log, the audit trail, the outbox
+and people's notification preferences."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from workflow.models import AuditEvent, Delivery, TransitionLog
+from workflow.models import AuditEvent, Delivery, NotificationPreference, TransitionLog
 
 
 def object_link(content_type: Any, object_id: int | None) -> SafeString | str:
@@ -71,6 +72,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "created_at",
         "recipient",
         "kind",
+        "channel",
         "event",
         "about",
         "status",
@@ -78,13 +80,16 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "sent_at",
         "essential",
     )
-    list_filter = ("status", "kind", "essential", "template")
+    list_filter = ("status", "kind", "channel", "event", "essential", "template")
     search_fields = ("recipient__username", "recipient__email", "key", "template")
     list_select_related = ("recipient", "content_type")
     date_hierarchy = "created_at"
     fields = (
         "key",
         "kind",
+        "channel",
+        "event",
+        "event_id",
         "recipient",
         "template",
         "about",
@@ -98,10 +103,6 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "context",
     )
     readonly_fields = fields
-
-    @admin.display(description=_("event"), ordering="template")
-    def event(self, delivery: Delivery) -> str:
-        return delivery.template.rsplit("/", 1)[-1]
 
     @admin.display(description=_("about"))
     def about(self, delivery: Delivery) -> SafeString | str:
@@ -128,4 +129,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "before",
         "after",
     )
+    readonly_fields = fields
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ReadOnlyAdmin):
+    """People change their preferences themselves, through the service that audits it."""
+
+    list_display = ("person", "event", "channel", "enabled", "updated_at")
+    list_filter = ("channel", "enabled", "event")
+    search_fields = ("person__username", "person__email", "event")
+    list_select_related = ("person",)
+    fields = ("person", "event", "channel", "enabled", "updated_at")
     readonly_fields = fields

@@ -1,4 +1,4 @@
-"""Turning outbox rows into emails and sending them, each exactly once where SMTP allows.
+"""Turning the outbox's email rows into messages and sending them, each once where SMTP allows.
 
 A delivery goes pending → sending (claimed by one worker, row locked) → sent or failed.
 Rows to people who chose the daily digest wait in `digest` (the outbox decides, when it writes
@@ -40,6 +40,8 @@ REQUEUE_AFTER = timedelta(minutes=5)
 SEND_TASK = "workflow.deliveries_send"
 
 Status = Delivery.Status
+EMAIL = Delivery.Channel.EMAIL
+"""The channel these workers send; rows of another channel are not theirs."""
 
 
 class DeliveryInterrupted(Exception):
@@ -82,7 +84,7 @@ def deliveries_claim(ids: Sequence[int], now: datetime | None = None) -> list[De
     with transaction.atomic():
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=list(ids), status=Status.PENDING)
+            .filter(pk__in=list(ids), channel=EMAIL, status=Status.PENDING)
             .select_related("recipient")
             .order_by("id")
         )
@@ -204,7 +206,11 @@ def digests_send(now: datetime | None = None) -> SendReport:
     """Send each person one email with every delivery waiting for their digest."""
     now = now or timezone.now()
     recipient_ids = sorted(
-        set(Delivery.objects.filter(status=Status.DIGEST).values_list("recipient_id", flat=True))
+        set(
+            Delivery.objects.filter(channel=EMAIL, status=Status.DIGEST).values_list(
+                "recipient_id", flat=True
+            )
+        )
     )
     if not recipient_ids:
         return SendReport()
@@ -219,7 +225,7 @@ def digests_send(now: datetime | None = None) -> SendReport:
             with transaction.atomic():
                 rows = list(
                     Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(recipient_id=recipient_id, status=Status.DIGEST)
+                    .filter(recipient_id=recipient_id, channel=EMAIL, status=Status.DIGEST)
                     .select_related("recipient")
                     .order_by("created_at", "id")
                 )
@@ -272,7 +278,9 @@ def deliveries_sweep(now: datetime | None = None) -> list[int]:
     never, is given to the workers again; the claim makes a repeat harmless.
     """
     now = now or timezone.now()
-    stuck = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER)
+    stuck = Delivery.objects.filter(
+        channel=EMAIL, status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER
+    )
     lost = "The worker sending it stopped before it finished."
     stuck.filter(attempts__gte=MAX_ATTEMPTS).update(status=Status.FAILED, last_error=lost)
     stuck.filter(attempts__lt=MAX_ATTEMPTS).update(
@@ -282,7 +290,7 @@ def deliveries_sweep(now: datetime | None = None) -> list[int]:
         queued_at__isnull=True, created_at__lt=now - timedelta(minutes=1)
     )
     ids = list(
-        Delivery.objects.filter(waiting, status=Status.PENDING)
+        Delivery.objects.filter(waiting, channel=EMAIL, status=Status.PENDING)
         .order_by("id")
         .values_list("id", flat=True)[:5000]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from workflow.events import event_validator
 
 
 class AppendOnlyError(Exception):
@@ -142,11 +145,19 @@ class AuditEvent(AppendOnlyModel):
 
 
 class Delivery(models.Model):
-    """One email to one person, written in the same transaction as what caused it.
+    """One message to one person on one channel, written in the same transaction as what
+    caused it.
 
     The key makes a delivery exist once whatever happens: a reminder's key names the
-    object, the deadline version, the offset and the person.
+    object, the deadline version, the offset and the person. `event` is the kind of what
+    happened (proposal.approved); `event_id` is shared by every row one event produced.
     """
+
+    class Channel(models.TextChoices):
+        """How a delivery reaches its recipient: a new channel is one more choice here (and
+        a sender for it); the email workers only take email rows."""
+
+        EMAIL = "email", _("Email")
 
     class Kind(models.TextChoices):
         NOTIFICATION = "notification", _("Notification")
@@ -163,6 +174,21 @@ class Delivery(models.Model):
 
     key = models.CharField(_("key"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=Channel.choices, default=Channel.EMAIL
+    )
+    event = models.CharField(
+        _("event"),
+        max_length=100,
+        validators=[event_validator],
+        help_text=_("What happened, such as proposal.review_requested."),
+    )
+    event_id = models.UUIDField(
+        _("event id"),
+        default=uuid.uuid4,
+        editable=False,
+        help_text=_("Shared by every delivery that one event produced."),
+    )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recipient"),
@@ -216,11 +242,17 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The email workers' claims and sweeps: waiting rows of their channel.
             models.Index(
-                fields=["status", "created_at"],
+                fields=["channel", "status", "created_at"],
                 name="delivery_waiting",
                 condition=Q(status__in=["pending", "sending", "digest"]),
             ),
+            # The delivery log: newest first, or of one kind or event kind.
+            models.Index(fields=["created_at", "id"], name="delivery_created"),
+            models.Index(fields=["kind", "created_at"], name="delivery_kind"),
+            models.Index(fields=["event", "created_at"], name="delivery_event"),
+            models.Index(fields=["event_id"], name="delivery_event_id"),
             models.Index(fields=["content_type", "object_id"], name="delivery_object"),
             # The metrics count failed deliveries at every scrape.
             models.Index(
@@ -236,6 +268,43 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class NotificationPreference(models.Model):
+    """Whether a person wants one kind of event on one channel; without a row, they do.
+
+    It only holds back notices that do not ask to act: essential and security notices are
+    written whatever it says.
+    """
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+    )
+    event = models.CharField(_("event"), max_length=100, validators=[event_validator])
+    channel = models.CharField(
+        _("channel"),
+        max_length=16,
+        choices=Delivery.Channel.choices,
+        default=Delivery.Channel.EMAIL,
+    )
+    enabled = models.BooleanField(_("wanted"), default=True)
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        ordering = ["person", "event", "channel"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "event", "channel"], name="one_notification_preference"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.channel}): {'on' if self.enabled else 'off'}"
 
 
 class ReminderStage(models.Model):

@@ -1,9 +1,11 @@
 """The outbox: the only writer of delivery rows.
 
 Rows are written in the transaction of what caused them, each once (a key that exists is
-skipped), and their ids go to the workers after that transaction commits. Whether a row
-waits for its recipient's daily digest is decided here, when it is written; security
-notices never wait.
+skipped), and their ids go to the workers after that transaction commits. Each row names its
+channel, its event kind and its event's id (shared by the rows one event wrote). Decided
+here, when a row is written: a notice that does not ask to act is not written for a person
+who turned its kind off on its channel (essential and security notices always are), and a
+row waits for its recipient's daily digest if they chose one (security notices never wait).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 
 from workflow.delivery import deliveries_dispatch
+from workflow.events import event_name_valid
 from workflow.models import Delivery
+from workflow.preferences import notifications_turned_off
 
 
 def _person_flags(person_ids: Iterable[int], field: str) -> set[int]:
@@ -43,11 +47,32 @@ def deliveries_dispatch_on_commit(ids: Sequence[int]) -> None:
         transaction.on_commit(lambda: deliveries_dispatch(batch))
 
 
+def _optional(row: Delivery) -> bool:
+    """A row its recipient may turn off: it neither asks to act nor concerns security."""
+    return not row.essential and row.kind != Delivery.Kind.SECURITY
+
+
 def outbox_write(rows: Sequence[Delivery]) -> list[int]:
     """Insert the rows in key order (so that writers running at once wait for each other rather
-    than deadlock), skipping keys that exist; the ids of those now pending are dispatched after
-    commit and returned."""
+    than deadlock), skipping keys that exist and optional rows their recipient turned off; the
+    ids of those now pending are dispatched after commit and returned.
+
+    Its reads are three queries whatever the number of rows (preferences and digests before
+    the insert, the pending ids after); the insert is one query, split only where the
+    database limits the parameters of one (SQLite).
+    """
     unique = {row.key: row for row in reversed(rows)}
+    for row in unique.values():
+        if not event_name_valid(row.event):
+            raise ValueError(f"Delivery {row.key} has no event kind: {row.event!r}")
+    turned_off = notifications_turned_off(
+        (row.recipient_id, row.event, row.channel) for row in unique.values() if _optional(row)
+    )
+    unique = {
+        key: row
+        for key, row in unique.items()
+        if not (_optional(row) and (row.recipient_id, row.event, row.channel) in turned_off)
+    }
     if not unique:
         return []
     digest = recipients_wanting_digest(

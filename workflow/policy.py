@@ -13,19 +13,33 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.utils.translation import gettext as _
 
+from workflow.events import event_name_valid
+
 if TYPE_CHECKING:
     from workflow.models import TransitionLog
 
 
 @dataclass(frozen=True)
 class Notice:
-    """A message to queue in the outbox for one person."""
+    """A message to queue in the outbox for one person.
+
+    `event` is the kind of what happened, a dotted name the app chooses (proposal.approved,
+    reminder.submit, account.email_changed): people turn kinds off by it, unless the
+    notice is `essential` (it asks them to act) or a security notice.
+    """
 
     recipient_id: int
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     essential: bool = False
     address: str = ""
+    event: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not event_name_valid(self.event):
+            raise ValueError(
+                f"A notice's event is a dotted kind (proposal.approved): {self.event!r}"
+            )
 
 
 class WorkflowPolicy:

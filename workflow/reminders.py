@@ -32,6 +32,7 @@ from workflow.deadlines import (  # noqa: F401 (the engine's reminder API, for t
     stage_due,
     superseded_ids,
 )
+from workflow.events import event_id_named
 from workflow.health import REMINDER_SCAN, heartbeat_record
 from workflow.models import Delivery, ReminderStage
 from workflow.outbox import outbox_write
@@ -41,12 +42,14 @@ logger = logging.getLogger(__name__)
 WAITING = (Delivery.Status.PENDING, Delivery.Status.DIGEST)
 
 
+def reminder_occurrence(stage: Stage, about: models.Model) -> str:
+    """One reminder of one object: deadline, version, stage and object."""
+    return f"reminder:{stage.deadline.topic}:{stage.label}:{about._meta.model_name}{about.pk}"
+
+
 def reminder_key(stage: Stage, about: models.Model, person_id: int) -> str:
     """The delivery's unique key: deadline, version, stage, object and person."""
-    return (
-        f"reminder:{stage.deadline.topic}:{stage.label}:"
-        f"{about._meta.model_name}{about.pk}:p{person_id}"
-    )
+    return f"{reminder_occurrence(stage, about)}:p{person_id}"
 
 
 def reminders_scan(*, now: datetime | None = None) -> list[int]:
@@ -96,6 +99,10 @@ def _write(source: ReminderSource, stages: list[Stage], now: datetime) -> list[i
         rows[key] = Delivery(
             key=key,
             kind=Delivery.Kind.REMINDER,
+            channel=Delivery.Channel.EMAIL,
+            event=notice.event,
+            # One event per reminder of one object, named by it: the same every time.
+            event_id=event_id_named(reminder_occurrence(stage, about)),
             recipient_id=notice.recipient_id,
             template=notice.template,
             context=notice.context,

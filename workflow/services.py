@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,12 +195,16 @@ def deliveries_enqueue(
     about: models.Model | None = None,
     kind: str = Delivery.Kind.NOTIFICATION,
     now: datetime | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> list[int]:
-    """Write one outbox row per notice; they are dispatched once the transaction commits.
+    """Write one email row per notice, all with one event id (one call is one event, unless
+    the caller passes the id of an event it already wrote); they are dispatched once the
+    transaction commits.
 
     A notice whose key already exists is skipped, so a repeat never sends twice.
     """
     now = now or timezone.now()
+    event_id = event_id or uuid.uuid4()
     content_type = ContentType.objects.get_for_model(about) if about is not None else None
     rows = []
     for notice in notices:
@@ -210,6 +215,9 @@ def deliveries_enqueue(
             Delivery(
                 key=key,
                 kind=kind,
+                channel=Delivery.Channel.EMAIL,
+                event=notice.event,
+                event_id=event_id,
                 recipient_id=notice.recipient_id,
                 address=notice.address,
                 template=notice.template,
