@@ -1,7 +1,7 @@
 """The secretariat's admin: members, people, presidencies, bodies, occasions, and proposals.
 
 Proposals are shown, never edited here: their text changes through revisions and their state
-only through workflow.services.transition_run, which the "Actions" panel of a proposal calls with
+only through proposals.services.proposal_transition_run, which the "Actions" panel of a proposal calls with
 the person at the keyboard. Reference data is written by the services of proposals.reference
 (proposals/admin/writes.py), which audit each write; a deadline changed here is a recorded move.
 """
@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from proposals import people, reference, rules
 from proposals.accounts import password_set, two_factor_verified
 from proposals.admin.writes import ServiceWritesAdmin, Writes
-from proposals.forms import TRANSITION_FORMS
+from proposals.lifecycle import TRANSITIONS, TransitionOption, transition_options_for
 from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
 from proposals.models import (
     Body,
@@ -53,11 +53,10 @@ from proposals.models import (
     Revision,
     Submission,
 )
-from proposals.policy import TRANSITION_LABELS
+from proposals.records import proposal_history
 from proposals.selectors import proposals_with_rule_data
+from proposals.services import proposal_transition_run
 from workflow.errors import RefusalKind, Refused, UnknownTransition
-from workflow.models import TransitionLog
-from workflow.services import TransitionOption, transition_options, transition_run
 
 TRANSITION_PREFIX = "transition"
 
@@ -665,10 +664,9 @@ class OutcomeInline(ReadOnlyInline):
 
 def transition_argument_names(name: str) -> list[str]:
     """The inputs a transition takes besides its comment, from its form."""
-    form_class = TRANSITION_FORMS.get(name)
-    if form_class is None:
+    if name not in TRANSITIONS:
         return []
-    return [field for field in form_class.base_fields if field != "comment"]
+    return [field for field in TRANSITIONS[name].input.base_fields if field != "comment"]
 
 
 @admin.register(Proposal)
@@ -760,8 +758,8 @@ class ProposalAdmin(admin.ModelAdmin):
         if found is None:
             return None
         proposal = proposals_with_rule_data().get(pk=found.pk)
-        proposal.admin_transition_options = transition_options(  # type: ignore[attr-defined]
-            obj=proposal, actor=request.user
+        proposal.admin_transition_options = transition_options_for(  # type: ignore[attr-defined]
+            proposal, request.user
         )
         return proposal
 
@@ -792,8 +790,8 @@ class ProposalAdmin(admin.ModelAdmin):
             for field in transition_argument_names(name)
         }
         try:
-            result = transition_run(
-                obj=proposal,
+            result = proposal_transition_run(
+                proposal=proposal,
                 name=name,
                 actor=request.user,
                 comment=request.POST.get(f"{TRANSITION_PREFIX}-comment", ""),
@@ -811,7 +809,7 @@ class ProposalAdmin(admin.ModelAdmin):
                 request,
                 gettext("%(action)s: the proposal is now %(state)s.")
                 % {
-                    "action": TRANSITION_LABELS[name],
+                    "action": TRANSITIONS[name].label,
                     "state": result.obj.get_state_display().lower(),
                 },
             )
@@ -865,10 +863,7 @@ class ProposalAdmin(admin.ModelAdmin):
             ),
         ]
         for option in allowed:
-            form_class = TRANSITION_FORMS.get(option.name)
-            if form_class is None:
-                continue
-            form = form_class(prefix=TRANSITION_PREFIX)
+            form = TRANSITIONS[option.name].input(prefix=TRANSITION_PREFIX)
             fields.extend(
                 format_html(
                     "<p>{} {}<br>{}</p>",
@@ -892,7 +887,7 @@ class ProposalAdmin(admin.ModelAdmin):
     def log_entries(self, proposal: Proposal) -> SafeString | str:
         if proposal.pk is None:
             return "-"
-        entries = TransitionLog.objects.for_object(proposal).select_related("actor")
+        entries = proposal_history(proposal)
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
