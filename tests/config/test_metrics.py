@@ -28,7 +28,7 @@ from proposals.models import Person
 from workflow.models import Delivery
 from workflow.reminders import reminders_scan
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-token-for-tests"
 
 

@@ -25,7 +25,7 @@ from proposals.models import Proposal
 from tests.factories import Group
 from tests.proposals.api.helpers import client_for
 from tests.proposals.web.helpers import signed_in
-from tests.test_settings import run_manage, settings_under
+from tests.config.test_settings import run_manage, settings_under
 
 UPLOAD_LIMIT = 5 * 1024 * 1024
 

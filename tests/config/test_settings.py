@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import Env
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
 # Variables that would change what a production configuration looks like (the browser tests
