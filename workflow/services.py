@@ -76,11 +76,12 @@ def transition_run(
     """Run one transition with its row locked, or raise Refused with the reasons.
 
     What the actor saw is compared with the locked row, and a difference is refused as a
-    conflict (someone changed it meanwhile): `seen_version`, the version they acted on, when
-    given (the policy must have a `version_field`); and `seen_state`, by default the state of
-    `obj`. `obj` read in the same request as the call shows only what changed in the last
-    milliseconds, so faces pass what the actor's page or client held. A transition that runs
-    raises the version by one.
+    conflict (someone changed it meanwhile): `seen_state`, by default the state of `obj`, and
+    `seen_version`, the version they acted on, when given (the policy must have a
+    `version_field`). A changed version is a conflict only if the transition could otherwise
+    run; if not, the refusal says why. `obj` read in the same request as the call shows only
+    what changed in the last milliseconds, so faces pass what the actor's page or client
+    held. A transition that runs raises the version by one.
     """
     policy = policy_for(obj)
     if name not in transition_names(type(obj)):
@@ -248,18 +249,23 @@ def _situation_refusal(
     seen_state: str,
     seen_version: int | None = None,
 ) -> Refused | None:
-    """The transition is not possible now: a concurrent change (the object's version or state
-    is not what the actor saw), the state, a condition."""
-    changed = getattr(obj, policy.state_field) != seen_state
-    if seen_version is not None and policy.version_field:
-        changed = changed or getattr(obj, policy.version_field) != seen_version
-    if changed:
+    """The transition is not possible now, checked in this order: its state is not the one
+    the actor saw (a conflict); not from this state; a condition is unmet; its version is not
+    the one the actor saw (a conflict). A change of version that leaves the transition
+    impossible anyway is reported by the reason why, which says more than "reload"."""
+    if getattr(obj, policy.state_field) != seen_state:
         return Refused(RefusalKind.CONFLICT, [policy.conflict_reason(obj)])
     if not can_proceed(getattr(obj, name), check_conditions=False):
         return Refused(RefusalKind.STATE, [policy.state_reason(obj, name)])
     reasons = policy.condition_reasons(obj, name, actor, arguments, now)
     if reasons:
         return Refused(RefusalKind.CONDITION, reasons)
+    if (
+        seen_version is not None
+        and policy.version_field
+        and getattr(obj, policy.version_field) != seen_version
+    ):
+        return Refused(RefusalKind.CONFLICT, [policy.conflict_reason(obj)])
     return None
 
 
