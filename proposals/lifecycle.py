@@ -366,8 +366,26 @@ def states_phrase(states: Sequence[str]) -> str:
     return _("%(states)s or %(last)s") % {"states": ", ".join(phrases[:-1]), "last": phrases[-1]}
 
 
+def changed_meanwhile(proposal: Proposal) -> Reason:
+    """Why a write is refused when the proposal (as locked now) changed after the actor saw it:
+    its version or its state is not the one they acted on."""
+    return Reason(
+        "changed_meanwhile",
+        _(
+            "Someone changed this proposal while you were acting: it is now %(state)s. "
+            "Reload it and try again."
+        )
+        % {"state": str(proposal.get_state_display()).lower()},
+    )
+
+
 class ProposalPolicy(workflow_policy.WorkflowPolicy):
     """The engine's view of the declarations above."""
+
+    version_field = "version"
+
+    def conflict_reason(self, obj: Any) -> str:
+        return changed_meanwhile(obj)
 
     def label(self, name: str) -> str:
         return str(TRANSITIONS[name].label) if name in TRANSITIONS else name

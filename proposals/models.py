@@ -471,6 +471,15 @@ class Proposal(FSMModelMixin, models.Model):
         db_index=True,
     )
     revision = models.PositiveIntegerField(_("revision"), default=1)
+    version = models.PositiveIntegerField(
+        _("version"),
+        default=1,
+        help_text=_(
+            "Raised by one by every write that changes what the proposal shows (edits, "
+            "transitions, endorsements, deadline moves); a write made on an older version is "
+            "refused as a conflict."
+        ),
+    )
     outcome = models.CharField(
         _("outcome"), max_length=16, choices=OutcomeResult.choices, blank=True
     )
@@ -493,6 +502,7 @@ class Proposal(FSMModelMixin, models.Model):
                 condition=Q(outcome="") | Q(state="closed"), name="outcome_only_when_closed"
             ),
             models.CheckConstraint(condition=Q(revision__gte=1), name="revision_from_1"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="version_from_1"),
         ]
 
     def __str__(self) -> str:

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from proposals import rules
 from proposals.audited import audited
-from proposals.lifecycle import TRANSITIONS
+from proposals.lifecycle import TRANSITIONS, changed_meanwhile
 from proposals.markdown import markdown_to_html
 from proposals.models import (
     Body,
@@ -55,6 +56,19 @@ def _lock(proposal: Proposal) -> Proposal:
     return proposals_with_rule_data(Proposal.objects.select_for_update(of=("self",))).get(
         pk=proposal.pk
     )
+
+
+def _seen_check(locked: Proposal, seen_version: int | None) -> None:
+    """Refuse a write on a proposal whose version moved on since the actor saw it (checked
+    after the conditions: if the write cannot be done anyway, their reasons say more)."""
+    if seen_version is not None and locked.version != seen_version:
+        raise Refused(RefusalKind.CONFLICT, [changed_meanwhile(locked)])
+
+
+def _version_raise(locked: Proposal) -> None:
+    """What the proposal shows changed: one more version (the row is locked)."""
+    locked.version += 1
+    locked.save(update_fields=["version"])
 
 
 @audited("create", log="transition")
@@ -162,7 +176,8 @@ def proposal_update(
         before = _edit_facts(locked)
         for name, value in fields.items():
             setattr(locked, name, value)
-        update_fields = [*fields, "revision", "updated_at"]
+        locked.version += 1
+        update_fields = [*fields, "revision", "updated_at", "version"]
         if text_html is not None:
             locked.text_html = text_html
             update_fields.append("text_html")
@@ -246,24 +261,25 @@ def endorsement_check(
 
 @audited("endorse", log="transition")
 def endorsement_create(
-    *, proposal: Proposal, person: Person, organization: Organization | None = None
+    *,
+    proposal: Proposal,
+    person: Person,
+    organization: Organization | None = None,
+    seen_version: int | None = None,
 ) -> Endorsement:
-    """The person's organisation signs the proposal; the secretariat learns of a reached quorum."""
+    """The person's organisation signs the proposal; the secretariat learns of a reached quorum.
+
+    With `seen_version`, the version of the proposal the person acted on, an endorsement of a
+    proposal that changed since is refused as a conflict."""
     organization_id = endorsement_check(proposal=proposal, person=person, organization=organization)
     with transaction.atomic():
         locked = _lock(proposal)
         if locked.state != proposal.state:
-            raise Refused(
-                RefusalKind.CONFLICT,
-                [
-                    _(
-                        "Someone changed this proposal while you were acting. Reload it and try again."
-                    )
-                ],
-            )
+            raise Refused(RefusalKind.CONFLICT, [changed_meanwhile(locked)])
         reasons = rules.endorse_condition_reasons(locked, organization_id)
         if reasons:
             raise Refused(RefusalKind.CONDITION, reasons)
+        _seen_check(locked, seen_version)
         before = rules.endorsements_counted(locked)
         try:
             with transaction.atomic():
@@ -274,6 +290,7 @@ def endorsement_create(
             raise Refused(
                 RefusalKind.CONFLICT, [_("Your organisation has already endorsed this proposal.")]
             ) from None
+        _version_raise(locked)
         action_log(
             obj=locked, action="endorse", actor=person, data={"organization": organization_id}
         )
@@ -288,8 +305,11 @@ def endorsement_create(
 
 
 @audited("withdraw_endorsement", log="transition")
-def endorsement_withdraw(*, endorsement: Endorsement, person: Person) -> Endorsement:
-    """The endorsement stops counting; its row stays as history."""
+def endorsement_withdraw(
+    *, endorsement: Endorsement, person: Person, seen_version: int | None = None
+) -> Endorsement:
+    """The endorsement stops counting; its row stays as history. With `seen_version`, a
+    withdrawal from a proposal that changed since the person saw it is refused as a conflict."""
     reasons = rules.endorsement_withdraw_permission_reasons(endorsement, person)
     if reasons:
         raise Refused(RefusalKind.PERMISSION, reasons)
@@ -299,9 +319,11 @@ def endorsement_withdraw(*, endorsement: Endorsement, person: Person) -> Endorse
         reasons = rules.endorsement_withdraw_condition_reasons(locked, locked_proposal)
         if reasons:
             raise Refused(RefusalKind.CONDITION, reasons)
+        _seen_check(locked_proposal, seen_version)
         locked.withdrawn_at = timezone.now()
         locked.withdrawn_by = person
         locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
+        _version_raise(locked_proposal)
         action_log(
             obj=locked_proposal,
             action="withdraw_endorsement",
@@ -346,6 +368,8 @@ def occasion_move_deadline(
         locked.submission_deadline = new_deadline
         locked.deadline_version += 1
         locked.save(update_fields=["submission_deadline", "deadline_version"])
+        # Its proposals show the deadline: each is one version further.
+        Proposal.objects.filter(occasion=locked).update(version=F("version") + 1)
     return locked
 
 
@@ -370,9 +394,21 @@ def proposal_transition_run(
     comment: str = "",
     arguments: dict[str, Any] | None = None,
     now: datetime | None = None,
+    seen_version: int | None = None,
+    seen_state: str | None = None,
 ) -> TransitionResult:
     """Run one of the transitions the lifecycle declares, through the engine: row lock, checks
-    that explain refusals, the state change, its log row and its notices, in one transaction."""
+    that explain refusals, the state change, its log row and its notices, in one transaction.
+
+    `seen_version` (and `seen_state`, by default the state of `proposal`) say what the actor
+    acted on: if the proposal moved on since, the transition is refused as a conflict."""
     return transition_run(
-        obj=proposal, name=name, actor=actor, comment=comment, arguments=arguments, now=now
+        obj=proposal,
+        name=name,
+        actor=actor,
+        comment=comment,
+        arguments=arguments,
+        now=now,
+        seen_version=seen_version,
+        seen_state=seen_state,
     )
