@@ -662,6 +662,14 @@ class OutcomeInline(ReadOnlyInline):
     fields = ("result", "decided_on", "note", "link", "recorded_by", "recorded_at")
 
 
+def posted_version(value: str | None) -> int | None:
+    """The proposal's version a form posted, or None when absent or not a positive number."""
+    if not value or not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 1 <= number < 2**31 else None
+
+
 def transition_argument_names(name: str) -> list[str]:
     """The inputs a transition takes besides its comment, from its form."""
     if name not in TRANSITIONS:
@@ -698,6 +706,7 @@ class ProposalAdmin(admin.ModelAdmin):
                     "themes",
                     "language",
                     "revision",
+                    "version",
                     "created_at",
                     "updated_at",
                 )
@@ -721,6 +730,7 @@ class ProposalAdmin(admin.ModelAdmin):
         "themes",
         "language",
         "revision",
+        "version",
         "created_at",
         "updated_at",
         "transition_panel",
@@ -774,17 +784,6 @@ class ProposalAdmin(admin.ModelAdmin):
             raise PermissionDenied
         change_url = reverse("admin:proposals_proposal_change", args=[proposal.pk])
         name = request.POST.get("transition", "")
-        seen_state = request.POST.get("seen_state", proposal.state)
-        if seen_state != proposal.state:
-            messages.error(
-                request,
-                gettext(
-                    "Someone changed this proposal while you were reading it: it is now "
-                    "%(state)s. Check it and try again."
-                )
-                % {"state": proposal.get_state_display().lower()},
-            )
-            return HttpResponseRedirect(change_url)
         arguments = {
             field: request.POST.get(f"{TRANSITION_PREFIX}-{field}", "")
             for field in transition_argument_names(name)
@@ -796,6 +795,10 @@ class ProposalAdmin(admin.ModelAdmin):
                 actor=request.user,
                 comment=request.POST.get(f"{TRANSITION_PREFIX}-comment", ""),
                 arguments=arguments,
+                # What the person saw: the version the panel showed (a form of an older
+                # release posts the state instead); the service compares under the row lock.
+                seen_version=posted_version(request.POST.get("version")),
+                seen_state=request.POST.get("seen_state") or None,
             )
         except UnknownTransition:
             messages.error(
@@ -854,7 +857,7 @@ class ProposalAdmin(admin.ModelAdmin):
     def _transition_inputs(self, proposal: Proposal, allowed: list[TransitionOption]) -> SafeString:
         url = reverse("admin:proposals_proposal_transition", args=[proposal.pk])
         fields: list[SafeString] = [
-            format_html('<input type="hidden" name="seen_state" value="{}">', proposal.state),
+            format_html('<input type="hidden" name="version" value="{}">', proposal.version),
             format_html(
                 '<p><label for="id_{0}-comment">{1}</label><br>'
                 '<textarea id="id_{0}-comment" name="{0}-comment" rows="3" cols="60"></textarea></p>',

@@ -443,6 +443,7 @@ class ProposalSerializer(ModelSerializer):
             "themes",
             "language",
             "revision",
+            "version",
             "outcome",
             "submission",
             "deadline",
@@ -451,7 +452,7 @@ class ProposalSerializer(ModelSerializer):
             "transitions",
             "expected_revision",
         ]
-        read_only_fields = ["state", "revision", "created_at", "updated_at"]
+        read_only_fields = ["state", "revision", "version", "created_at", "updated_at"]
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_deadline(self, proposal: Proposal) -> str | None:
@@ -514,21 +515,40 @@ def documented_text_field(form_field: forms.Field) -> TextField:
     )
 
 
+def seen_version_field() -> serializers.IntegerField:
+    """The version of the proposal the client acted on (an API field, not a lifecycle input)."""
+    return serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The proposal's `version` the client acted on: if the proposal changed since, "
+        "the request is refused (409) and nothing is written. Without it, only a change made "
+        "while this request runs is refused.",
+    )
+
+
 class TransitionInputSerializer(serializers.Serializer):
     """What a transition takes, from the inputs the lifecycle declares (proposals.lifecycle): a
     comment (required to request changes), for `submit` the body's reference, for
-    `record_outcome` the outcome, its date, a note and a link."""
+    `record_outcome` the outcome, its date, a note and a link; and, for every transition, the
+    `version` of the proposal the client acted on."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields: dict[str, serializers.Field] = {}
         for action in TRANSITIONS.values():
             for name, form_field in action.input.base_fields.items():
                 fields.setdefault(name, documented_text_field(form_field))
+        fields["version"] = seen_version_field()
         return fields
 
     def arguments(self) -> dict[str, str]:
+        """The lifecycle's inputs besides the comment (not the version, which is no input of
+        the transition but what the client saw)."""
         data = cast(dict[str, Any], self.validated_data)
-        return {name: value for name, value in data.items() if name != "comment"}
+        return {name: value for name, value in data.items() if name not in ("comment", "version")}
+
+    def seen_version(self) -> int | None:
+        return cast(dict[str, Any], self.validated_data).get("version")
 
 
 class EndorsementSerializer(ModelSerializer):
@@ -578,6 +598,7 @@ class EndorsementCreateSerializer(serializers.Serializer):
         write_only=True,
         help_text="A two-factor code, instead of the password.",
     )
+    version = seen_version_field()
 
 
 class ReviewSerializer(ModelSerializer):

@@ -486,7 +486,8 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
         responses={200: serializers.ProposalSerializer, **WRITE_REFUSALS},
     )
     def run(self, request: Request, proposal_id: int, name: str) -> Response:
-        """Run one transition: 403 if this person may never, 409 if not now, 400 on bad input."""
+        """Run one transition: 403 if this person may never, 409 if not now or if the proposal
+        changed since the `version` sent, 400 on bad input."""
         if name not in TRANSITIONS:
             raise UnknownTransition(name)
         serializer = serializers.TransitionInputSerializer(data=request.data)
@@ -497,6 +498,7 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
             actor=request.user,
             comment=serializer.validated_data.get("comment", ""),
             arguments=serializer.arguments(),
+            seen_version=serializer.seen_version(),
         )
         return Response(self.proposal_data(result.obj))
 
@@ -525,7 +527,8 @@ class ProposalEndorsementViewSet(
         )
 
     def create(self, request: Request, proposal_id: int) -> Response:
-        """The requester's organisation endorses the proposal (409 if it already does)."""
+        """The requester's organisation endorses the proposal (409 if it already does, or if the
+        proposal changed since the `version` sent)."""
         serializer = serializers.EndorsementCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.endorsement_check(
@@ -542,6 +545,7 @@ class ProposalEndorsementViewSet(
             proposal=self.proposal,
             person=requester(request),
             organization=serializer.validated_data.get("organization"),
+            seen_version=serializer.validated_data.get("version"),
         )
         endorsement = self.get_queryset().get(pk=endorsement.pk)
         return Response(self.get_serializer(endorsement).data, status=status.HTTP_201_CREATED)

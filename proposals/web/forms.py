@@ -34,6 +34,14 @@ from proposals.models import (
 from proposals.selectors import co_author_candidates, roles_of
 
 
+def seen_version_field() -> forms.IntegerField:
+    """A hidden field with the version of the proposal the page showed, so that a write on a
+    proposal that changed since is refused as a conflict."""
+    return forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1, max_value=2**31 - 1
+    )
+
+
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return str(obj)
@@ -207,6 +215,7 @@ class EndorseForm(forms.Form):
         max_length=64,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+    version = seen_version_field()
 
     def __init__(
         self, *args: Any, organization_ids: list[int], confirm: bool = False, **kwargs: Any
@@ -235,7 +244,8 @@ class EndorseForm(forms.Form):
 
 def transition_form_class(name: str) -> type[forms.Form]:
     """The action's declared input (proposals.lifecycle) as a page shows it: the comment, a
-    text area, comes last, and dates get a date picker."""
+    text area, comes last, and dates get a date picker; a hidden `version` carries the version
+    of the proposal the person acted on."""
     base = TRANSITIONS[name].input
     comment = forms.CharField(
         label=_("Comment"),
@@ -255,14 +265,22 @@ def transition_form_class(name: str) -> type[forms.Form]:
     return type(
         f"{base.__name__}Page",
         (base,),
-        {"comment": comment, "field_order": order, "__init__": __init__},
+        {
+            "comment": comment,
+            "version": seen_version_field(),
+            "field_order": order,
+            "__init__": __init__,
+        },
     )
 
 
 def transition_arguments(form: forms.Form) -> tuple[str, dict[str, Any]]:
-    """The comment and the raw arguments of a bound transition form, for transition_run."""
+    """The comment and the raw arguments of a bound transition form, for transition_run (the
+    version is what the person saw, not an input of the transition)."""
     comment = form.data.get("comment", "")
-    arguments = {name: form.data.get(name, "") for name in form.fields if name != "comment"}
+    arguments = {
+        name: form.data.get(name, "") for name in form.fields if name not in ("comment", "version")
+    }
     return comment, arguments
 
 

@@ -117,6 +117,20 @@ def _posted(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
+def _version_param(value: str | None) -> int | None:
+    """A version number a page sent, or None when it is absent or not a positive number."""
+    if not value or not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 1 <= number < 2**31 else None
+
+
+def _seen_version(request: HttpRequest, proposal: Proposal) -> int:
+    """The version of the proposal the person acts on: the one the proposal's page showed (its
+    links carry `?version=`), else the one this page shows."""
+    return _version_param(request.GET.get("version")) or proposal.version
+
+
 def _is_htmx(request: PersonRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -644,7 +658,7 @@ def proposal_transition(request: PersonRequest, pk: int, name: str) -> HttpRespo
         raise Http404(_("There is no such action."))
     proposal = _visible_proposal(request, pk)
     form_class = transition_form_class(name)
-    form = form_class(_posted(request))
+    form = form_class(_posted(request), initial={"version": _seen_version(request, proposal)})
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -656,6 +670,7 @@ def proposal_transition(request: PersonRequest, pk: int, name: str) -> HttpRespo
                     actor=request.user,
                     comment=comment,
                     arguments=arguments,
+                    seen_version=form.cleaned_data.get("version"),
                 )
             except UnknownTransition:
                 raise Http404(_("There is no such action.")) from None
@@ -703,6 +718,7 @@ def proposal_endorse(request: PersonRequest, pk: int) -> HttpResponse:
         _posted(request),
         organization_ids=organization_ids,
         confirm=not accounts.recently_confirmed(request),
+        initial={"version": _seen_version(request, proposal)},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -715,7 +731,10 @@ def proposal_endorse(request: PersonRequest, pk: int) -> HttpResponse:
                 code=form.cleaned_data.get("code", ""),
             )
             services.endorsement_create(
-                proposal=proposal, person=person, organization=form.cleaned_data["organization"]
+                proposal=proposal,
+                person=person,
+                organization=form.cleaned_data["organization"],
+                seen_version=form.cleaned_data.get("version"),
             )
         except Refused as refused:
             if refused.kind != RefusalKind.INVALID:
@@ -759,7 +778,11 @@ def endorsement_withdraw(request: PersonRequest, pk: int, endorsement_pk: int) -
         raise Http404(_("This proposal has no such endorsement."))
     if request.method == "POST":
         try:
-            services.endorsement_withdraw(endorsement=endorsement, person=request.user)
+            services.endorsement_withdraw(
+                endorsement=endorsement,
+                person=request.user,
+                seen_version=_version_param(request.POST.get("version")),
+            )
         except Refused as refused:
             _refusal_to_messages(request, refused)
         else:
@@ -780,7 +803,12 @@ def endorsement_withdraw(request: PersonRequest, pk: int, endorsement_pk: int) -
     return render(
         request,
         template,
-        {"proposal": proposal, "endorsement": endorsement, "reasons": reasons},
+        {
+            "proposal": proposal,
+            "endorsement": endorsement,
+            "reasons": reasons,
+            "seen_version": _seen_version(request, proposal),
+        },
     )
 
 
