@@ -18,10 +18,11 @@ from proposals.models import Endorsement, Occasion, Proposal, ProposalState, Rev
 from proposals.selectors import roles_of
 from workflow.errors import Reason
 
-Permission = Callable[[Proposal, Any], list[Reason]]
-"""Why this person may never do this to this proposal (nothing if they may)."""
-Condition = Callable[[Proposal, Any, datetime], list[Reason]]
-"""Why it cannot be done now (nothing if it can)."""
+Permission = Callable[..., list[Reason]]
+"""Why this person may never do this to this proposal (nothing if they may): called with
+(proposal, person) and, for an action about something more, that as a keyword."""
+Condition = Callable[..., list[Reason]]
+"""Why it cannot be done now (nothing if it can): called with (proposal, person, now)."""
 
 
 def author_ids(proposal: Proposal) -> set[int]:
@@ -248,7 +249,10 @@ def deadline_reasons(occasion: Occasion, now: datetime) -> list[Reason]:
 # Endorsements: not a transition, but the same kinds of reasons.
 
 
-def endorse_permission_reasons(person: Any, organization_id: int | None) -> list[Reason]:
+def representative(
+    proposal: Proposal, person: Any, organization_id: int | None = None
+) -> list[Reason]:
+    """The representative of a full member organisation (of the one named, if any)."""
     roles = roles_of(person)
     if not roles.representative_organization_ids:
         if roles.observer_organization_ids:
@@ -264,7 +268,10 @@ def endorse_permission_reasons(person: Any, organization_id: int | None) -> list
     return []
 
 
-def endorse_condition_reasons(proposal: Proposal, organization_id: int) -> list[Reason]:
+def open_for_endorsement_by(
+    proposal: Proposal, person: Any, now: datetime, organization_id: int
+) -> list[Reason]:
+    """Open for endorsement, and not yet endorsed by this organisation."""
     if proposal.state != ProposalState.ENDORSEMENT:
         return [
             Reason(
@@ -296,7 +303,10 @@ def endorse_confirmation_reasons(confirmed: bool) -> list[Reason]:
     ]
 
 
-def endorsement_withdraw_permission_reasons(endorsement: Endorsement, person: Any) -> list[Reason]:
+def endorsing_representative(
+    proposal: Proposal, person: Any, endorsement: Endorsement
+) -> list[Reason]:
+    """A representative of the endorsing organisation, or the secretariat."""
     roles = roles_of(person)
     if roles.secretariat or endorsement.organization_id in roles.representative_organization_ids:
         return []
@@ -308,9 +318,10 @@ def endorsement_withdraw_permission_reasons(endorsement: Endorsement, person: An
     ]
 
 
-def endorsement_withdraw_condition_reasons(
-    endorsement: Endorsement, proposal: Proposal
+def endorsement_withdrawable(
+    proposal: Proposal, person: Any, now: datetime, endorsement: Endorsement
 ) -> list[Reason]:
+    """Not withdrawn yet, and the proposal is still open for endorsement."""
     if endorsement.withdrawn_at is not None:
         return [Reason("already_withdrawn", _("This endorsement was already withdrawn."))]
     if proposal.state != ProposalState.ENDORSEMENT:

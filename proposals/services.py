@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from proposals import rules
 from proposals.audited import audited
-from proposals.lifecycle import TRANSITIONS, changed_meanwhile
+from proposals.lifecycle import ENDORSE, TRANSITIONS, WITHDRAW_ENDORSEMENT, changed_meanwhile
 from proposals.markdown import markdown_to_html
 from proposals.models import (
     Body,
@@ -242,7 +242,7 @@ def endorsement_check(
     before they ask the representative to confirm who they are."""
     roles = roles_of(person)
     organization_id = organization.pk if organization else None
-    reasons = rules.endorse_permission_reasons(person, organization_id)
+    reasons = ENDORSE.permission_reasons(proposal, person, organization_id=organization_id)
     if reasons:
         raise Refused(RefusalKind.PERMISSION, reasons)
     if organization_id is None:
@@ -253,7 +253,9 @@ def endorsement_check(
                 {"organization": [_("Choose the organisation that endorses.")]},
             )
         (organization_id,) = roles.representative_organization_ids
-    reasons = rules.endorse_condition_reasons(proposal, organization_id)
+    reasons = ENDORSE.condition_reasons(
+        proposal, person, timezone.now(), organization_id=organization_id
+    )
     if reasons:
         raise Refused(RefusalKind.CONDITION, reasons)
     return organization_id
@@ -276,7 +278,9 @@ def endorsement_create(
         locked = _lock(proposal)
         if locked.state != proposal.state:
             raise Refused(RefusalKind.CONFLICT, [changed_meanwhile(locked)])
-        reasons = rules.endorse_condition_reasons(locked, organization_id)
+        reasons = ENDORSE.condition_reasons(
+            locked, person, timezone.now(), organization_id=organization_id
+        )
         if reasons:
             raise Refused(RefusalKind.CONDITION, reasons)
         _seen_check(locked, seen_version)
@@ -310,13 +314,17 @@ def endorsement_withdraw(
 ) -> Endorsement:
     """The endorsement stops counting; its row stays as history. With `seen_version`, a
     withdrawal from a proposal that changed since the person saw it is refused as a conflict."""
-    reasons = rules.endorsement_withdraw_permission_reasons(endorsement, person)
+    reasons = WITHDRAW_ENDORSEMENT.permission_reasons(
+        endorsement.proposal, person, endorsement=endorsement
+    )
     if reasons:
         raise Refused(RefusalKind.PERMISSION, reasons)
     with transaction.atomic():
         locked_proposal = _lock(endorsement.proposal)
         locked = Endorsement.objects.select_for_update().get(pk=endorsement.pk)
-        reasons = rules.endorsement_withdraw_condition_reasons(locked, locked_proposal)
+        reasons = WITHDRAW_ENDORSEMENT.condition_reasons(
+            locked_proposal, person, timezone.now(), endorsement=locked
+        )
         if reasons:
             raise Refused(RefusalKind.CONDITION, reasons)
         _seen_check(locked_proposal, seen_version)

@@ -147,13 +147,13 @@ def test_the_compiled_catalogue_holds_exactly_the_messages_of_the_po_file(langua
 
 def test_a_refusal_reason_is_given_in_french(group: Group) -> None:
     with translation.override("fr"):
-        reasons = rules.endorse_permission_reasons(group.observer, None)
+        reasons = rules.representative(None, group.observer)
     assert reasons == ["Les observateurs ne peuvent pas apporter leur soutien."]
 
 
 def test_a_refusal_reason_is_given_in_spanish(group: Group) -> None:
     with translation.override("es"):
-        reasons = rules.endorse_permission_reasons(group.observer, None)
+        reasons = rules.representative(None, group.observer)
     assert reasons == ["Los observadores no pueden respaldar propuestas."]
 
 

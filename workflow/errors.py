@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -38,7 +39,7 @@ class Refused(Exception):  # noqa: N818 (a refusal, not a failure)
     def __init__(
         self,
         kind: RefusalKind,
-        reasons: list[str],
+        reasons: Sequence[str],
         errors: dict[str, list[str]] | None = None,
     ) -> None:
         super().__init__("; ".join(str(reason) for reason in reasons))

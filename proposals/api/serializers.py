@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from proposals.lifecycle import TRANSITIONS, transition_options_for
+from proposals.lifecycle import TRANSITIONS, transitions_allowed
 from proposals.limits import (
     DEADLINE_CHANGE_REASON_MAX_LENGTH,
 )
@@ -396,6 +396,17 @@ class SubmissionSerializer(serializers.Serializer):
     reference = serializers.CharField()
 
 
+class ProposalListSerializer(serializers.ListSerializer):
+    """A page of proposals: the transitions the requester can run are decided for the whole
+    page at once (proposals.lifecycle.transitions_allowed), from the prefetched facts."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        proposals = list(data.all() if isinstance(data, models.Manager) else data)
+        context = cast(dict[str, Any], self._context)
+        context["transitions_allowed"] = transitions_allowed(proposals, requester_of(self))
+        return super().to_representation(proposals)
+
+
 class ProposalSerializer(ModelSerializer):
     """A proposal as the requester sees it, with the transitions they can run now.
 
@@ -429,6 +440,7 @@ class ProposalSerializer(ModelSerializer):
 
     class Meta:
         model = Proposal
+        list_serializer_class = ProposalListSerializer
         fields = [
             "id",
             "title",
@@ -461,10 +473,10 @@ class ProposalSerializer(ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_transitions(self, proposal: Proposal) -> list[str]:
-        person = requester_of(self)
-        return [
-            option.name for option in transition_options_for(proposal, person) if option.allowed
-        ]
+        page = self.context.get("transitions_allowed")
+        if page is not None and proposal.pk in page:
+            return list(page[proposal.pk])
+        return transitions_allowed([proposal], requester_of(self))[proposal.pk]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and "lead_organization" in attrs:
@@ -499,7 +511,8 @@ def documented_text_field(form_field: forms.Field) -> TextField:
     help_text = str(form_field.help_text or form_field.label or "")
     max_length = getattr(form_field, "max_length", None)
     if isinstance(form_field, forms.ChoiceField):
-        schema["enum"] = [str(value) for value, _label in form_field.choices if value != ""]
+        choices = cast(list[tuple[Any, Any]], list(cast(Any, form_field.choices)))
+        schema["enum"] = [str(value) for value, _label in choices if value != ""]
         max_length = max(len(value) for value in schema["enum"])
     elif isinstance(form_field, forms.DateField):
         schema["format"] = "date"

@@ -22,10 +22,10 @@ from rest_framework.views import APIView
 from config.request_body import request_body_limit
 from proposals.limits import TEXT_MAX_LENGTH
 from proposals.models import Proposal
+from tests.config.test_settings import run_manage, settings_under
 from tests.factories import Group
 from tests.proposals.api.helpers import client_for
 from tests.proposals.web.helpers import signed_in
-from tests.config.test_settings import run_manage, settings_under
 
 UPLOAD_LIMIT = 5 * 1024 * 1024
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from proposals import rules
 from proposals.models import (
@@ -46,13 +47,16 @@ def approvable_by(person: Any) -> set[int]:
 
 def endorsable_by(person: Any) -> set[int]:
     """Proposals one of the person's organisations may endorse now, by the rules."""
-    if rules.endorse_permission_reasons(person, None):
+    if rules.representative(None, person):
         return set()
     organization_ids = roles_of(person).representative_organization_ids
     return {
         p.pk
         for p in proposals_with_rule_data()
-        if any(not rules.endorse_condition_reasons(p, org) for org in organization_ids)
+        if any(
+            not rules.open_for_endorsement_by(p, person, timezone.now(), org)
+            for org in organization_ids
+        )
     }
 
 

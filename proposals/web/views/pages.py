@@ -32,7 +32,13 @@ from django.views.decorators.http import require_POST
 from proposals import accounts, people, rules, services
 from proposals.diff import revisions_diff
 from proposals.exports import proposals_csv_response
-from proposals.lifecycle import TRANSITIONS, transition_edges, transition_options_for
+from proposals.lifecycle import (
+    ENDORSE,
+    TRANSITIONS,
+    WITHDRAW_ENDORSEMENT,
+    transition_edges,
+    transition_options_for,
+)
 from proposals.markdown import markdown_to_html
 from proposals.models import (
     OPEN_STATES,
@@ -516,20 +522,23 @@ def _related_or_none(obj: Any, name: str) -> Any:
 
 
 def _endorsement_withdrawable(endorsement: Endorsement, proposal: Proposal, person: Any) -> bool:
-    return not rules.endorsement_withdraw_permission_reasons(
-        endorsement, person
-    ) and not rules.endorsement_withdraw_condition_reasons(endorsement, proposal)
+    return not WITHDRAW_ENDORSEMENT.permission_reasons(
+        proposal, person, endorsement=endorsement
+    ) and not WITHDRAW_ENDORSEMENT.condition_reasons(
+        proposal, person, timezone.now(), endorsement=endorsement
+    )
 
 
 def _endorse_state(proposal: Proposal, person: Any) -> dict[str, Any] | None:
     """Whether the person may endorse now, and if not why; None when they never may."""
-    if rules.endorse_permission_reasons(person, None):
+    if ENDORSE.permission_reasons(proposal, person):
         return None
     roles = roles_of(person)
     reasons: list[str] = []
     allowed: list[int] = []
+    now = timezone.now()
     for organization_id in sorted(roles.representative_organization_ids):
-        refused = rules.endorse_condition_reasons(proposal, organization_id)
+        refused = ENDORSE.condition_reasons(proposal, person, now, organization_id=organization_id)
         if refused:
             reasons.extend(r for r in refused if r not in reasons)
         else:
@@ -710,7 +719,7 @@ def proposal_endorse(request: PersonRequest, pk: int) -> HttpResponse:
     """Confirm, then endorse the proposal on behalf of the person's organisation."""
     proposal = _visible_proposal(request, pk)
     person = request.user
-    reasons = rules.endorse_permission_reasons(person, None)
+    reasons = ENDORSE.permission_reasons(proposal, person)
     if reasons:
         raise PermissionDenied(" ".join(reasons))
     organization_ids = sorted(roles_of(person).representative_organization_ids)
@@ -792,9 +801,11 @@ def endorsement_withdraw(request: PersonRequest, pk: int, endorsement_pk: int) -
                 % {"organization": endorsement.organization},
             )
         return redirect("proposals:proposal_detail", pk=proposal.pk)
-    reasons = rules.endorsement_withdraw_permission_reasons(
-        endorsement, request.user
-    ) or rules.endorsement_withdraw_condition_reasons(endorsement, proposal)
+    reasons = WITHDRAW_ENDORSEMENT.permission_reasons(
+        proposal, request.user, endorsement=endorsement
+    ) or WITHDRAW_ENDORSEMENT.condition_reasons(
+        proposal, request.user, timezone.now(), endorsement=endorsement
+    )
     template = (
         "proposals/_withdraw_endorsement_form.html"
         if _is_htmx(request)
