@@ -208,7 +208,7 @@ def filter_names() -> list[str]:
     """The name of every filter of every FilterSet of the project, and the usual extras."""
     import proposals.api.reminders  # noqa: F401
     import proposals.filtersets  # noqa: F401
-    import proposals.web.views.pages  # noqa: F401
+    import proposals.web.views.proposals  # noqa: F401
 
     names: set[str] = set(EXTRA_QUERY_NAMES)
     pending: list[type[FilterSet]] = [FilterSet]

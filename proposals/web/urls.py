@@ -2,36 +2,47 @@ from django.urls import path
 
 from proposals.web.session_timeout import session_keepalive
 from proposals.web.views import account as account_views
-from proposals.web.views import pages as views
+from proposals.web.views import (
+    actions,
+    common,
+    dashboard,
+    deliveries,
+    group,
+    occasions,
+    person_settings,
+    proposals,
+)
 from proposals.web.views import people as people_views
 
 app_name = "proposals"
 
 urlpatterns = [
-    path("", views.dashboard, name="home"),
-    path("proposals/", views.proposal_list, name="proposal_list"),
-    path("proposals/export.csv", views.proposal_list_csv, name="proposal_list_csv"),
-    path("proposals/new/", views.proposal_create, name="proposal_create"),
-    path("proposals/preview/", views.markdown_preview, name="markdown_preview"),
-    path("proposals/<int:pk>/", views.proposal_detail, name="proposal_detail"),
-    path("proposals/<int:pk>/edit/", views.proposal_edit, name="proposal_edit"),
-    path("proposals/<int:pk>/diff/", views.proposal_diff, name="proposal_diff"),
+    path("", dashboard.dashboard, name="home"),
+    path("proposals/", proposals.proposal_list, name="proposal_list"),
+    path("proposals/export.csv", proposals.proposal_list_csv, name="proposal_list_csv"),
+    path("proposals/new/", proposals.proposal_create, name="proposal_create"),
+    path("proposals/preview/", proposals.markdown_preview, name="markdown_preview"),
+    path("proposals/<int:pk>/", proposals.proposal_detail, name="proposal_detail"),
+    path("proposals/<int:pk>/edit/", proposals.proposal_edit, name="proposal_edit"),
+    path("proposals/<int:pk>/diff/", proposals.proposal_diff, name="proposal_diff"),
     path(
         "proposals/<int:pk>/actions/<slug:name>/",
-        views.proposal_transition,
+        actions.proposal_transition,
         name="proposal_transition",
     ),
-    path("proposals/<int:pk>/endorse/", views.proposal_endorse, name="proposal_endorse"),
+    path("proposals/<int:pk>/endorse/", actions.proposal_endorse, name="proposal_endorse"),
     path(
         "proposals/<int:pk>/endorsements/<int:endorsement_pk>/withdraw/",
-        views.endorsement_withdraw,
+        actions.endorsement_withdraw,
         name="endorsement_withdraw",
     ),
-    path("occasions/", views.occasion_list, name="occasion_list"),
-    path("occasions/<int:pk>/", views.occasion_detail, name="occasion_detail"),
-    path("group/", views.group_page, name="group"),
-    path("settings/", views.settings_page, name="settings"),
-    path("settings/calendar-link/", views.calendar_token_renew, name="calendar_token_renew"),
+    path("occasions/", occasions.occasion_list, name="occasion_list"),
+    path("occasions/<int:pk>/", occasions.occasion_detail, name="occasion_detail"),
+    path("group/", group.group_page, name="group"),
+    path("settings/", person_settings.settings_page, name="settings"),
+    path(
+        "settings/calendar-link/", person_settings.calendar_token_renew, name="calendar_token_renew"
+    ),
     path("settings/tokens/", account_views.api_tokens_page, name="api_tokens"),
     path(
         "settings/tokens/<int:pk>/revoke/",
@@ -58,8 +69,8 @@ urlpatterns = [
     ),
     path("settings/security/", people_views.security_events_mine, name="security_events_mine"),
     path("security-events/", people_views.security_events, name="security_events"),
-    path("deliveries/", views.delivery_log, name="delivery_log"),
-    path("workflow/", views.workflow_page, name="workflow"),
-    path("favicon.ico", views.favicon, name="favicon"),
+    path("deliveries/", deliveries.delivery_log, name="delivery_log"),
+    path("workflow/", group.workflow_page, name="workflow"),
+    path("favicon.ico", common.favicon, name="favicon"),
     path("session/keepalive/", session_keepalive, name="session_keepalive"),
 ]

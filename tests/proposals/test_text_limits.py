@@ -9,7 +9,6 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from proposals.web.views import pages as views
 from proposals.limits import (
     COMMENT_MAX_LENGTH,
     LINK_MAX_LENGTH,
@@ -21,6 +20,7 @@ from proposals.limits import (
 )
 from proposals.models import Proposal
 from proposals.web.forms import ProposalForm, transition_form_class
+from proposals.web.views import proposals as views
 from tests.factories import Group, proposal_draft
 from tests.proposals.api.helpers import client_for, fresh, proposal_in
 from tests.proposals.web.helpers import signed_in

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from proposals import people
 from proposals.security import SECURITY_EVENTS, security_event_label, security_events_visible_to
 from proposals.selectors import roles_of
-from proposals.web.views.pages import page_with_query
+from proposals.web.views.common import page_with_query
 from workflow.errors import RefusalKind, Refused
 
 SECURITY_PAGE_SIZE = 50

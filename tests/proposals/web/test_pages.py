@@ -755,7 +755,7 @@ def test_endorsing_asks_for_the_password_when_the_last_confirmation_is_old(group
 
 
 def test_previews_share_a_budget_of_characters_per_minute(group: Group, settings: Any) -> None:
-    from proposals.web.views import pages as views
+    from proposals.web.views import proposals as views
 
     settings.CACHES = {
         "default": {

@@ -1,0 +1,52 @@
+"""The delivery log of the secretariat: every email, its status and its event."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from proposals.models import Proposal
+from proposals.notices import email_event_label
+from proposals.records import Delivery, deliveries_logged
+from proposals.selectors import roles_of
+from proposals.web.views.common import PersonRequest, page_with_query
+
+DELIVERY_PAGE_SIZE = 50
+
+
+# The delivery log
+
+
+@login_required
+def delivery_log(request: PersonRequest) -> HttpResponse:
+    """Every email queued, sent or failed, newest first: for the secretariat."""
+    roles = roles_of(request.user)
+    if not (roles.secretariat or roles.is_superuser):
+        raise PermissionDenied(_("Only the secretariat can read the delivery log."))
+    deliveries = deliveries_logged()
+    status = request.GET.get("status", "")
+    if status in Delivery.Status.values:
+        deliveries = deliveries.filter(status=status)
+    kind = request.GET.get("kind", "")
+    if kind in Delivery.Kind.values:
+        deliveries = deliveries.filter(kind=kind)
+    page, query = page_with_query(request, deliveries, DELIVERY_PAGE_SIZE)
+    for delivery in page.object_list:
+        delivery.event_label = email_event_label(delivery.template)
+    return render(
+        request,
+        "proposals/delivery_log.html",
+        {
+            "page": page,
+            "query": query,
+            "statuses": Delivery.Status.choices,
+            "kinds": Delivery.Kind.choices,
+            "status": status,
+            "kind": kind,
+            "proposal_type_id": ContentType.objects.get_for_model(Proposal).pk,
+        },
+    )

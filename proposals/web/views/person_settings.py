@@ -1,0 +1,58 @@
+"""A person's own settings: language, time zone, notifications, the calendar link."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from proposals import people, services
+from proposals.web.forms import SettingsForm
+from proposals.web.views.common import PersonRequest, posted
+from proposals.web.views.occasions import calendar_url
+
+# My settings
+
+
+@login_required
+def settings_page(request: PersonRequest) -> HttpResponse:
+    """The person's own language, time zone and notifications: the form validates, and
+    proposals.people saves and audits the change."""
+    form = SettingsForm(posted(request), instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        person = people.person_settings_update(
+            person=request.user, request=request, **form.cleaned_data
+        )
+        translation.activate(person.language)
+        messages.success(request, _("Your settings are saved."))
+        response = redirect("proposals:settings")
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            person.language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        )
+        return response
+    return render(
+        request,
+        "proposals/settings.html",
+        {"form": form, "calendar_url": calendar_url(request)},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def calendar_token_renew(request: PersonRequest) -> HttpResponse:
+    """A new calendar link: the old one stops working."""
+    services.calendar_token_regenerate(person=request.user)
+    messages.success(request, _("Your calendar has a new link; the old link no longer works."))
+    return redirect("proposals:settings")
