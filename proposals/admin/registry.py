@@ -535,18 +535,7 @@ class OccasionAdminForm(forms.ModelForm):
 
     class Meta:
         model = Occasion
-        fields = [
-            "name",
-            "kind",
-            "location",
-            "timezone",
-            "starts_on",
-            "ends_on",
-            "submission_deadline",
-            "required_approvals",
-            "endorsement_quorum",
-            "accepts_late_submissions",
-        ]
+        fields = list(reference.OCCASION_FIELDS)
 
 
 class DeadlineChangeInline(ReadOnlyInline):
