@@ -40,7 +40,11 @@ from proposals.models import (
     Submission,
 )
 from proposals.notices import notices_for
-from proposals.selectors import representatives_of_full_members, reviewer_ids
+from proposals.selectors import (
+    proposals_with_rule_data,
+    representatives_of_full_members,
+    reviewer_ids,
+)
 from workflow import policy as workflow_policy
 from workflow.errors import Reason
 from workflow.models import TransitionLog
@@ -484,8 +488,6 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
         return list(TRANSITIONS[name].condition_reasons(obj, actor, now))
 
     def lock(self, obj: Any) -> Proposal:
-        from proposals.selectors import proposals_with_rule_data
-
         return proposals_with_rule_data(Proposal.objects.select_for_update(of=("self",))).get(
             pk=obj.pk
         )
