@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (auto: one per CPU); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
 
 MSG_IGNORE := --ignore=.venv --ignore=var --ignore=node_modules --ignore=build --ignore=tests \
 	--ignore=bench --ignore=docs
@@ -13,7 +15,8 @@ MSG_IGNORE := --ignore=.venv --ignore=var --ignore=node_modules --ignore=build -
 
 help:
 	@echo "make run       install, migrate, load the demo, start web + worker + beat on http://127.0.0.1:8000/"
-	@echo "make test      install, run the tests (PYTEST_ARGS='-k name' to narrow)"
+	@echo "make test      install, run the tests in parallel (PYTEST_ARGS='-k name' to narrow,"
+	@echo "               PYTEST_ARGS='-m bench' for the benchmarks' smoke test, PYTEST_WORKERS=0 serial)"
 	@echo "make lint      ruff check, ruff format --check, mypy, import contracts (lint-imports)"
 	@echo "make fmt       ruff fix and format"
 	@echo "make messages  extract and compile translations (fr, es); needs gettext"
@@ -56,7 +59,7 @@ run: $(STAMP)
 	exec $(BIN)/honcho -f Procfile.dev start
 
 test: $(STAMP)
-	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): that is a failure"; fi; \
 	exit $$rc
 

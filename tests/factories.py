@@ -143,43 +143,69 @@ class Group:
 
 
 def group_setup() -> Group:
-    france = OrganizationFactory.create(name="France", kind=Organization.Kind.STATE)
-    morocco = OrganizationFactory.create(name="Morocco", kind=Organization.Kind.STATE)
-    luxembourg = OrganizationFactory.create(name="Luxembourg", kind=Organization.Kind.STATE)
-    quebec = OrganizationFactory.create(
-        name="Québec", kind=Organization.Kind.LOCAL_GOVERNMENT, status=Organization.Status.OBSERVER
-    )
-    secretariat_org = OrganizationFactory.create(
-        name="Mont-Blanc Meetings", kind=Organization.Kind.CIVIL_SOCIETY, is_secretariat=True
-    )
+    """The group, written in a few bulk INSERTs: each object is built by its factory (same
+    values, same sequences) and the people, roles and organisations are saved together."""
+    organizations = [
+        OrganizationFactory.build(name="France", kind=Organization.Kind.STATE),
+        OrganizationFactory.build(name="Morocco", kind=Organization.Kind.STATE),
+        OrganizationFactory.build(name="Luxembourg", kind=Organization.Kind.STATE),
+        OrganizationFactory.build(
+            name="Québec",
+            kind=Organization.Kind.LOCAL_GOVERNMENT,
+            status=Organization.Status.OBSERVER,
+        ),
+        OrganizationFactory.build(
+            name="Mont-Blanc Meetings", kind=Organization.Kind.CIVIL_SOCIETY, is_secretariat=True
+        ),
+    ]
+    Organization.objects.bulk_create(organizations)
+    france, morocco, luxembourg, quebec, secretariat_org = organizations
     PresidencyTerm.objects.create(
         organization=france,
         starts_on=timezone.localdate() - dt.timedelta(days=30),
         ends_on=timezone.localdate() + dt.timedelta(days=150),
     )
-
-    def person(username: str, org: Organization, *roles: str) -> Person:
-        someone = PersonFactory.create(username=username)
-        for role in roles:
-            MembershipFactory.create(person=someone, organization=org, role=role)
-        return someone
-
+    roles: dict[str, tuple[Organization | None, tuple[str, ...]]] = {
+        "claire": (france, (Role.DRAFTER,)),
+        "pierre": (france, (Role.DRAFTER,)),
+        "marianne": (france, (Role.REPRESENTATIVE,)),
+        "youssef": (morocco, (Role.REPRESENTATIVE, Role.DRAFTER)),
+        "lena": (luxembourg, (Role.REPRESENTATIVE,)),
+        "gabriel": (quebec, (Role.DRAFTER, Role.REPRESENTATIVE)),
+        "rita": (secretariat_org, (Role.REVIEWER,)),
+        "ines": (morocco, (Role.REVIEWER,)),
+        "sam": (secretariat_org, (Role.SECRETARIAT,)),
+        "nobody": (None, ()),
+    }
+    # As PersonFactory's get_or_create: a person who exists already is taken as they are.
+    people = {person.username: person for person in Person.objects.filter(username__in=roles)}
+    built = [PersonFactory.build(username=username) for username in roles]
+    Person.objects.bulk_create([person for person in built if person.username not in people])
+    for person in built:
+        people.setdefault(person.username, person)
+    Membership.objects.bulk_create(
+        [
+            MembershipFactory.build(person=people[username], organization=organization, role=role)
+            for username, (organization, person_roles) in roles.items()
+            for role in person_roles
+        ]
+    )
     return Group(
         france=france,
         morocco=morocco,
         luxembourg=luxembourg,
         quebec=quebec,
         secretariat_org=secretariat_org,
-        drafter=person("claire", france, Role.DRAFTER),
-        co_drafter=person("pierre", france, Role.DRAFTER),
-        representative_fr=person("marianne", france, Role.REPRESENTATIVE),
-        representative_ma=person("youssef", morocco, Role.REPRESENTATIVE, Role.DRAFTER),
-        representative_lu=person("lena", luxembourg, Role.REPRESENTATIVE),
-        observer=person("gabriel", quebec, Role.DRAFTER, Role.REPRESENTATIVE),
-        reviewer=person("rita", secretariat_org, Role.REVIEWER),
-        second_reviewer=person("ines", morocco, Role.REVIEWER),
-        secretariat=person("sam", secretariat_org, Role.SECRETARIAT),
-        outsider=PersonFactory.create(username="nobody"),
+        drafter=people["claire"],
+        co_drafter=people["pierre"],
+        representative_fr=people["marianne"],
+        representative_ma=people["youssef"],
+        representative_lu=people["lena"],
+        observer=people["gabriel"],
+        reviewer=people["rita"],
+        second_reviewer=people["ines"],
+        secretariat=people["sam"],
+        outsider=people["nobody"],
         body=BodyFactory.create(name="UN General Assembly"),
         occasion=OccasionFactory.create(name="UNGA 81", location="New York, United States"),
     )

@@ -30,6 +30,7 @@ def services_missing() -> list[str]:
     return missing()
 
 
+@pytest.mark.bench
 @pytest.mark.services
 def test_quick_benchmark_writes_a_report_with_every_section(tmp_path: Path) -> None:
     missing = services_missing()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib import admin
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -35,10 +33,8 @@ DEMO_MODELS = {
 
 
 @pytest.fixture
-def demo(settings: Any) -> None:
-    settings.DEBUG = True
-    call_command("load_demo", stdout=StringIO())
-    settings.DEBUG = False
+def demo(demo_loaded: None) -> None:
+    """The demo of `load_demo`, loaded once per process and then copied (tests/conftest.py)."""
 
 
 def log_in(client: Client, username: str) -> None:
