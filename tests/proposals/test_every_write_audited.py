@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from proposals import accounts, people, reference, services
+from proposals import accounts, notifications, people, reference, services
 from proposals.audited import AUDITED, audited_write
 from proposals.models import (
     ApiToken,
@@ -54,7 +54,7 @@ from workflow.models import AuditEvent, TransitionLog
 
 pytestmark = pytest.mark.django_db
 
-SERVICE_MODULES: tuple[ModuleType, ...] = (services, reference, people, accounts)
+SERVICE_MODULES: tuple[ModuleType, ...] = (services, reference, people, accounts, notifications)
 
 # Public functions of the service modules that write nothing the audit trail holds.
 NOT_WRITES = {
@@ -81,6 +81,7 @@ NOT_WRITES = {
     "proposals.accounts.two_factor_verified": "reads",
     "proposals.accounts.identity_confirm": "checks a password or a code (lockout counts it)",
     "proposals.accounts.recent_confirmation_check": "checks",
+    "proposals.notifications.notification_choices_of": "reads",
 }
 
 
@@ -426,6 +427,15 @@ SCENARIOS: dict[str, Scenario] = {
     "proposals.accounts.locked_out_record": (
         "login.locked_out",
         lambda g: lambda: accounts.locked_out_record(None, username="claire"),
+    ),
+    # proposals.notifications
+    "proposals.notifications.notification_choices_set": (
+        "notification_preference.changed",
+        lambda g: (
+            lambda: notifications.notification_choices_set(
+                person=g.drafter, wanted={"proposal.approved": False}, actor=g.drafter
+            )
+        ),
     ),
 }
 

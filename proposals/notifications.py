@@ -1,0 +1,155 @@
+"""The kinds of email a person may turn off one by one, and their choices.
+
+Optional are the notices about a proposal that do not ask its reader to act (sent with
+`essential=False` in `proposals.lifecycle`): news of a proposal one wrote. Notices that ask to
+act, reminders and security notices always go, whatever is chosen here. The engine keeps the
+choices per kind and channel (`workflow.preferences`) and the outbox applies them when it
+writes (`workflow.outbox.outbox_write`); `Person.optional_notifications` turns every optional
+notice off at once, over these choices. Only email exists as a channel today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from proposals.audited import audited
+from workflow.errors import Reason, RefusalKind, Refused
+from workflow.models import Delivery
+from workflow.preferences import (
+    PREFERENCE_CHANGED,
+    notification_preference_set,
+    notification_preferences_of,
+)
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+EMAIL = str(Delivery.Channel.EMAIL)
+
+
+@dataclass(frozen=True)
+class NotificationKind:
+    """A kind of notice a person may turn off: its event kind, what a person reads of it."""
+
+    event: str
+    label: StrOrPromise
+    description: StrOrPromise
+
+
+OPTIONAL_NOTIFICATIONS: tuple[NotificationKind, ...] = (
+    NotificationKind(
+        "proposal.approved",
+        gettext_lazy("A proposal of mine is approved"),
+        gettext_lazy("When reviewers approve a proposal you wrote and it opens for endorsement."),
+    ),
+    NotificationKind(
+        "proposal.submitted",
+        gettext_lazy("A proposal of mine is submitted"),
+        gettext_lazy("When the secretariat submits a proposal you wrote to its body."),
+    ),
+    NotificationKind(
+        "proposal.outcome_recorded",
+        gettext_lazy("The outcome of a proposal of mine"),
+        gettext_lazy("When the secretariat records what the body decided on a proposal you wrote."),
+    ),
+    NotificationKind(
+        "proposal.withdrawn",
+        gettext_lazy("A proposal of mine is withdrawn"),
+        gettext_lazy("When someone else withdraws a proposal you wrote, with the reason given."),
+    ),
+)
+"""The kinds a person may turn off, in the order the settings show them."""
+
+
+@dataclass(frozen=True)
+class NotificationChoice:
+    """One kind of optional notice on one channel, and whether the person wants it."""
+
+    event: str
+    label: StrOrPromise
+    description: StrOrPromise
+    channel: str
+    enabled: bool
+
+
+def notification_choices_of(person: Any) -> list[NotificationChoice]:
+    """Each kind a person may turn off, with whether they want it by email; one query."""
+    chosen = notification_preferences_of(person)
+    return [
+        NotificationChoice(
+            event=kind.event,
+            label=kind.label,
+            description=kind.description,
+            channel=EMAIL,
+            enabled=chosen.get((kind.event, EMAIL), True),
+        )
+        for kind in OPTIONAL_NOTIFICATIONS
+    ]
+
+
+def _refusals(wanted: Mapping[str, object]) -> dict[str, list[str]]:
+    """Why some of the choices cannot be taken: kinds that cannot be turned off, values that
+    are not true or false. Keyed by the kind as it was given."""
+    known = {kind.event for kind in OPTIONAL_NOTIFICATIONS}
+    errors: dict[str, list[str]] = {}
+    for event, enabled in wanted.items():
+        if event not in known:
+            errors[str(event)] = [
+                Reason(
+                    "notification_unknown",
+                    _(
+                        "“%(event)s” is not a kind of notification you can turn off; "
+                        "those are: %(kinds)s."
+                    )
+                    % {"event": event, "kinds": ", ".join(sorted(known))},
+                )
+            ]
+        elif not isinstance(enabled, bool):
+            errors[event] = [
+                Reason("notification_not_boolean", _("Say true or false for each kind."))
+            ]
+    return errors
+
+
+@audited(PREFERENCE_CHANGED)
+def notification_choices_set(
+    *,
+    person: Any,
+    wanted: Mapping[str, bool],
+    actor: Any,
+    request: HttpRequest | None = None,
+) -> list[NotificationChoice]:
+    """Turn kinds of optional email on or off for the person, in one transaction.
+
+    `wanted` maps event kinds to True (send it) or False; kinds not named stay as they are. Each
+    kind that changes is one audit row (`notification_preference.changed`); choices that
+    change nothing write nothing. A kind that cannot be turned off or a value that is not a
+    boolean refuses the whole change as invalid input. Returns the choices as they now are.
+    """
+    errors = _refusals(wanted)
+    if errors:
+        raise Refused(
+            RefusalKind.INVALID,
+            [reason for reasons in errors.values() for reason in reasons],
+            errors,
+        )
+    with transaction.atomic():
+        chosen = notification_preferences_of(person)
+        for kind in OPTIONAL_NOTIFICATIONS:
+            if kind.event in wanted and wanted[kind.event] != chosen.get((kind.event, EMAIL), True):
+                notification_preference_set(
+                    person=person,
+                    event=kind.event,
+                    channel=EMAIL,
+                    enabled=wanted[kind.event],
+                    actor=actor,
+                    request=request,
+                )
+    return notification_choices_of(person)
