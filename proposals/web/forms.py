@@ -1,8 +1,10 @@
-"""Forms of the pages: writing a proposal, filtering the list, endorsing, transition input."""
+"""Forms of the pages: writing a proposal, filtering the list, endorsing, transition input,
+one's own settings."""
 
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from functools import cache
 from typing import Any, cast
@@ -31,6 +33,7 @@ from proposals.models import (
     ProposalState,
     Theme,
 )
+from proposals.notifications import NotificationChoice
 from proposals.selectors import co_author_candidates, roles_of
 
 
@@ -305,6 +308,47 @@ class SettingsForm(forms.ModelForm):
         if self.instance.timezone and self.instance.timezone not in names:
             names = sorted([*names, self.instance.timezone])
         zones.choices = [(name, name.replace("_", " ")) for name in names]
+
+
+class NotificationChoicesForm(forms.Form):
+    """One checkbox per kind of optional email, ticked while the person wants it.
+
+    A hidden `shown` field travels with the checkboxes: a form posted without it (one made
+    before the checkboxes existed, or a script) changes no choice, rather than reading every
+    missing checkbox as "turned off".
+    """
+
+    shown = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, choices: Sequence[NotificationChoice], **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "notify")
+        super().__init__(*args, **kwargs)
+        self.choices = list(choices)
+        for choice in self.choices:
+            self.fields[notification_field_name(choice.event)] = forms.BooleanField(
+                required=False,
+                initial=choice.enabled,
+                label=choice.label,
+                help_text=choice.description,
+            )
+
+    def kinds(self) -> list[forms.BoundField]:
+        """The checkboxes, in the order of the kinds."""
+        return [self[notification_field_name(choice.event)] for choice in self.choices]
+
+    def wanted(self) -> dict[str, bool]:
+        """Event kind → wanted, as posted; empty when the checkboxes were not part of the form."""
+        if not self.cleaned_data.get("shown"):
+            return {}
+        return {
+            choice.event: bool(self.cleaned_data[notification_field_name(choice.event)])
+            for choice in self.choices
+        }
+
+
+def notification_field_name(event: str) -> str:
+    """A form field's name for an event kind (proposal.approved → proposal__approved)."""
+    return event.replace(".", "__")
 
 
 @cache

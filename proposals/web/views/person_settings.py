@@ -1,18 +1,19 @@
-"""A person's own settings: language, time zone, notifications, the calendar link."""
+"""A person's own settings: language, time zone, notifications by kind, the calendar link."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from proposals import people, services
-from proposals.web.forms import SettingsForm
+from proposals import notifications, people, services
+from proposals.web.forms import NotificationChoicesForm, SettingsForm
 from proposals.web.views.common import PersonRequest, posted
 from proposals.web.views.occasions import calendar_url
 
@@ -21,13 +22,21 @@ from proposals.web.views.occasions import calendar_url
 
 @login_required
 def settings_page(request: PersonRequest) -> HttpResponse:
-    """The person's own language, time zone and notifications: the form validates, and
-    proposals.people saves and audits the change."""
+    """The person's own language, time zone and notifications, and which kinds of optional
+    email they want: the forms validate; proposals.people and proposals.notifications save
+    and audit what changed (an unchanged form writes nothing)."""
     form = SettingsForm(posted(request), instance=request.user)
-    if request.method == "POST" and form.is_valid():
-        person = people.person_settings_update(
-            person=request.user, request=request, **form.cleaned_data
-        )
+    notify = NotificationChoicesForm(
+        posted(request), choices=notifications.notification_choices_of(request.user)
+    )
+    if request.method == "POST" and form.is_valid() and notify.is_valid():
+        with transaction.atomic():
+            person = people.person_settings_update(
+                person=request.user, request=request, **form.cleaned_data
+            )
+            notifications.notification_choices_set(
+                person=person, wanted=notify.wanted(), actor=request.user, request=request
+            )
         translation.activate(person.language)
         messages.success(request, _("Your settings are saved."))
         response = redirect("proposals:settings")
@@ -44,8 +53,8 @@ def settings_page(request: PersonRequest) -> HttpResponse:
     return render(
         request,
         "proposals/settings.html",
-        {"form": form, "calendar_url": calendar_url(request)},
-        status=400 if form.errors else 200,
+        {"form": form, "notify": notify, "calendar_url": calendar_url(request)},
+        status=400 if form.errors or notify.errors else 200,
     )
 
 

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from proposals.models import Proposal
+from proposals.notifications import OPTIONAL_NOTIFICATIONS, notification_choices_set
 from proposals.services import endorsement_create, proposal_update
 from tests.factories import Group, proposal_draft
 from tests.proposals.web.helpers import endorsed, fresh, in_endorsement, in_review, run, signed_in
@@ -118,3 +119,15 @@ def test_the_occasions_page_runs_a_constant_number_of_queries(group: Group) -> N
         lambda: some_of_everything(group),
         6,
     )
+
+
+def test_the_settings_page_runs_a_constant_number_of_queries(group: Group) -> None:
+    def more() -> None:
+        notification_choices_set(
+            person=group.drafter,
+            wanted={kind.event: False for kind in OPTIONAL_NOTIFICATIONS},
+            actor=group.drafter,
+        )
+
+    # Session, person, roles (memberships and presidency), and the notification choices.
+    assert_constant(signed_in(group.drafter), reverse("proposals:settings"), more, 5)
