@@ -33,6 +33,7 @@ from proposals.models import (
     Role,
     Theme,
 )
+from proposals.notifications import OPTIONAL_NOTIFICATIONS
 from proposals.records import AuditEvent, TransitionLog
 from proposals.security import security_event_label
 from proposals.selectors import roles_of
@@ -286,6 +287,93 @@ class EmailChangeSerializer(serializers.Serializer):
 
 class EmailChangeConfirmSerializer(serializers.Serializer):
     token = TextField(max_length=1000)
+
+
+class NotificationChoiceSerializer(serializers.Serializer):
+    """One kind of optional email and whether the person wants it."""
+
+    event = serializers.CharField(
+        read_only=True, help_text="The event kind, such as proposal.approved."
+    )
+    # A serializer's own `label` attribute, as the stubs see it; DRF takes it as a field.
+    label = serializers.CharField(  # type: ignore[assignment]
+        read_only=True, help_text="What it is, in your language."
+    )
+    description = serializers.CharField(read_only=True, help_text="When it is sent.")
+    channel = serializers.CharField(
+        read_only=True, help_text="How it comes: email, the only channel today."
+    )
+    enabled = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether you get it. While your optional notifications are off "
+        "(optional_notifications), none of these is sent, whatever this says.",
+    )
+
+
+NOTIFICATION_EVENTS = [kind.event for kind in OPTIONAL_NOTIFICATIONS]
+
+NOTIFICATION_CHOICES_REQUEST: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "object",
+            "description": "Each kind to change, with true (send it) or false.",
+            "properties": {event: {"type": "boolean"} for event in NOTIFICATION_EVENTS},
+            "additionalProperties": False,
+            "example": {"proposal.approved": False},
+        },
+        {
+            "type": "array",
+            "description": "A list such as GET returns; only event and enabled are read.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "event": {"type": "string", "enum": NOTIFICATION_EVENTS},
+                    "enabled": {"type": "boolean"},
+                },
+                "required": ["event", "enabled"],
+            },
+        },
+    ]
+}
+"""The body of a change of one's notification choices, as the schema documents it."""
+
+
+def notification_wanted(data: Any) -> dict[str, bool]:
+    """The choices a body names, event kind → wanted: {"proposal.approved": false, ...} or a
+    list of {"event", "enabled"}. Only the shape is checked here; the service refuses kinds
+    that cannot be turned off."""
+    not_boolean = _("Must be true or false.")
+    errors: dict[str, list[str]] = {}
+    wanted: dict[str, bool] = {}
+    if isinstance(data, dict):
+        for event, enabled in data.items():
+            if isinstance(enabled, bool):
+                wanted[event] = enabled
+            else:
+                errors[event] = [not_boolean]
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            where = f"[{index}]"
+            event = item.get("event") if isinstance(item, dict) else None
+            enabled = item.get("enabled") if isinstance(item, dict) else None
+            if not isinstance(event, str) or not event:
+                errors[where] = [_('Give each kind as {"event": ..., "enabled": true or false}.')]
+            elif not isinstance(enabled, bool):
+                errors[where] = [not_boolean]
+            elif event in wanted:
+                errors[where] = [_("“%(event)s” is named twice.") % {"event": event}]
+            else:
+                wanted[event] = enabled
+    else:
+        errors["non_field_errors"] = [
+            _(
+                "Send an object of kinds with true or false, such as "
+                '{"proposal.approved": false}, or a list of {"event", "enabled"}.'
+            )
+        ]
+    if errors:
+        raise serializers.ValidationError(errors)
+    return wanted
 
 
 class PresidencyTermSerializer(ModelSerializer):

@@ -27,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from proposals import filtersets as filters
-from proposals import people, reference, services
+from proposals import notifications, people, reference, services
 from proposals.accounts import recent_confirmation_check, two_factor_verified
 from proposals.api import serializers
 from proposals.api.authentication import ApiTokenAuthentication, VerifiedSessionAuthentication
@@ -282,6 +282,43 @@ class PersonViewSet(ReferenceViewSet):
             request=request._request,
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=person.pk)).data)
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: serializers.NotificationChoiceSerializer(many=True), **READ_REFUSALS},
+    )
+    @extend_schema(
+        methods=["PUT", "PATCH"],
+        request={"application/json": serializers.NOTIFICATION_CHOICES_REQUEST},
+        responses={200: serializers.NotificationChoiceSerializer(many=True), **WRITE_REFUSALS},
+    )
+    @action(
+        detail=False,
+        methods=["get", "put", "patch"],
+        url_path="me/notifications",
+        url_name="notifications",
+        permission_classes=[IsAuthenticated],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def notification_choices(self, request: Request) -> Response:
+        """The kinds of optional email you may turn off (news of the proposals you wrote that
+        does not ask you to act), and whether you get each. PUT and PATCH both change only the
+        kinds they name, given as {"proposal.approved": false} or as a list of {"event",
+        "enabled"}; a kind that cannot be turned off is a 400. Emails that ask you to act,
+        reminders and security notices always come; turning off optional_notifications stops
+        all of these at once."""
+        person = requester(request)
+        if request.method == "GET":
+            choices = notifications.notification_choices_of(person)
+        else:
+            choices = notifications.notification_choices_set(
+                person=person,
+                wanted=serializers.notification_wanted(request.data),
+                actor=person,
+                request=request._request,
+            )
+        return Response(serializers.NotificationChoiceSerializer(choices, many=True).data)
 
 
 @reference_schema(serializers.PresidencyTermSerializer)

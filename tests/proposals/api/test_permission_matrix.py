@@ -284,6 +284,19 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
         lambda s: reverse("person-email-change-confirm"),
         lambda s: {"token": "not-a-signed-token"},
     ),
+    ("person-notifications", "get"): Entry(
+        anyone_signed_in(200), lambda s: reverse("person-notifications")
+    ),
+    ("person-notifications", "put"): Entry(
+        anyone_signed_in(200),
+        lambda s: reverse("person-notifications"),
+        lambda s: {"proposal.approved": False},
+    ),
+    ("person-notifications", "patch"): Entry(
+        anyone_signed_in(200),
+        lambda s: reverse("person-notifications"),
+        lambda s: {"proposal.withdrawn": False},
+    ),
     ("security-event-list", "get"): Entry(
         anyone_signed_in(200), lambda s: reverse("security-event-list")
     ),
