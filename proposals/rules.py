@@ -250,9 +250,10 @@ def deadline_reasons(occasion: Occasion, now: datetime) -> list[Reason]:
 
 
 def representative(
-    proposal: Proposal, person: Any, organization_id: int | None = None
+    proposal: Proposal | None, person: Any, organization_id: int | None = None
 ) -> list[Reason]:
-    """The representative of a full member organisation (of the one named, if any)."""
+    """The representative of a full member organisation (of the one named, if any), whatever
+    the proposal: it may be None when the question is whether the person may ever endorse."""
     roles = roles_of(person)
     if not roles.representative_organization_ids:
         if roles.observer_organization_ids:
