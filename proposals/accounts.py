@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from base64 import b32encode
+from base64 import b32decode, b32encode
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,10 +31,11 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from proposals.audited import audited
+from proposals.audited import SYSTEM, audited
 from proposals.models import ApiToken, Person
 from proposals.security import security_event_record
 from proposals.selectors import roles_of
+from workflow.errors import RefusalKind, Refused
 from workflow.models import AuditEvent
 
 SCRIPT_TOKEN_MAX_DAYS = 365
@@ -360,6 +361,27 @@ def two_factor_enable(
     return recovery_codes_renew(person=person, request=request)
 
 
+@audited("otp.enabled")
+@transaction.atomic
+def totp_device_install(
+    *, person: Any, secret: str, actor: Any, request: HttpRequest | None = None
+) -> TOTPDevice:
+    """Give the person a confirmed authenticator app that holds `secret` (base32), in place of
+    any former app and without recovery codes: an app set up outside the pages (the demo's
+    documented one), by a superuser or the system. The pages use two_factor_enable."""
+    if not (actor is SYSTEM or getattr(actor, "is_superuser", False)):
+        raise Refused(
+            RefusalKind.PERMISSION,
+            [_("Only a superuser can give a person an authenticator app.")],
+        )
+    TOTPDevice.objects.filter(user=person).delete()
+    device = TOTPDevice.objects.create(
+        user=person, name=TOTP_DEVICE_NAME, key=b32decode(secret).hex(), confirmed=True
+    )
+    security_event_record(action="otp.enabled", subject=person, actor=actor, request=request)
+    return device
+
+
 @audited("otp.disabled")
 @transaction.atomic
 def two_factor_disable(
@@ -475,7 +497,6 @@ def identity_confirm(request: Any, *, password: str = "", code: str = "") -> boo
 def recent_confirmation_check(request: Any, *, password: str = "", code: str = "") -> None:
     """Refuse unless the person confirmed who they are lately or confirms it now."""
     from proposals import rules
-    from workflow.errors import RefusalKind, Refused
 
     if recently_confirmed(request) or identity_confirm(request, password=password, code=code):
         return

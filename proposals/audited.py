@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from django.utils.translation import gettext
+
 Log = Literal["audit", "transition"]
 Function = TypeVar("Function", bound=Callable[..., object])
 
@@ -25,6 +27,37 @@ class AuditedWrite:
 
     actions: tuple[str, ...]
     log: Log = "audit"
+
+
+class SystemActor:
+    """The system itself as the one who writes: a command of the operators (the demo loader),
+    not a person.
+
+    Pass `SYSTEM` as the actor of a service that checks who may write (proposals.people,
+    proposals.accounts): it may do what a superuser may. Its audit rows name no actor (the
+    pages say "the system"), and nobody is emailed about its writes: it sets data up before
+    anyone uses it. Services that check nobody (proposals.reference) take `actor=None` for
+    the same rows. It is never a person who signed in, so no face can pass it by mistake.
+    """
+
+    pk = None
+    is_authenticated = False
+    is_superuser = False  # roles_of and the rules see nobody; the services let SYSTEM itself
+
+    def __str__(self) -> str:
+        return gettext("the system")
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+    def get_full_name(self) -> str:
+        return str(self)
+
+    def get_username(self) -> str:
+        return ""
+
+
+SYSTEM = SystemActor()
 
 
 # Every marked service, by "module.name".

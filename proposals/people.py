@@ -4,7 +4,8 @@ and the person's own settings, each audited.
 Separation of duties lives here: nobody changes their own roles, the secretariat never
 touches a superuser or another person of the secretariat, only the superuser names the
 secretariat, a person acts for one organisation, and a new representative is announced to
-the organisation's other representatives.
+the organisation's other representatives. The system (proposals.audited.SYSTEM: the demo
+loader) may do what a superuser may, and its writes are audited and told to nobody.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from proposals import rules
-from proposals.audited import audited
+from proposals.audited import SYSTEM, audited
 from proposals.models import Membership, Organization, Person, Role
 from proposals.security import ACCOUNT_EMAIL_PREFIX, security_event_record
 from workflow.audit import audit_record, changed_fields
@@ -54,10 +55,11 @@ def _refuse(kind: RefusalKind, reasons: list[str]) -> None:
 
 
 def _roles_check(actor: Any, target: Person | None, wanted: RolePairs, current: RolePairs) -> None:
-    _refuse(
-        RefusalKind.PERMISSION,
-        rules.person_roles_permission_reasons(actor, target, wanted, current),
-    )
+    if actor is not SYSTEM:
+        _refuse(
+            RefusalKind.PERMISSION,
+            rules.person_roles_permission_reasons(actor, target, wanted, current),
+        )
     reasons = rules.person_roles_invalid_reasons(wanted)
     if reasons:
         raise Refused(RefusalKind.INVALID, reasons, {"organizations": reasons})
@@ -93,6 +95,8 @@ def _representative_announce(
         request=request,
         notify=False,
     )
+    if actor is SYSTEM:
+        return
     others = (
         Membership.objects.filter(organization=organization, role=Role.REPRESENTATIVE)
         .exclude(person=person)
@@ -169,12 +173,13 @@ def person_create(
     **profile: Any,
 ) -> Person:
     """A new person and their roles; without a password (they set their own through the reset
-    link) unless a superuser gives one."""
-    _refuse(RefusalKind.PERMISSION, rules.person_manage_reasons(actor, None))
+    link) unless a superuser (or the system) gives one."""
+    if actor is not SYSTEM:
+        _refuse(RefusalKind.PERMISSION, rules.person_manage_reasons(actor, None))
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"Cannot set {', '.join(sorted(unknown))}.")
-    if password is not None and not getattr(actor, "is_superuser", False):
+    if password is not None and not (actor is SYSTEM or getattr(actor, "is_superuser", False)):
         raise Refused(RefusalKind.PERMISSION, [_("Only a superuser can set a password.")])
     wanted = set(roles)
     _roles_check(actor, None, wanted, set())
@@ -226,18 +231,8 @@ def person_update(
     if unknown:
         raise TypeError(f"Cannot change {', '.join(sorted(unknown))}.")
     changes = {name: value for name, value in changes.items() if getattr(person, name) != value}
-    _refuse(RefusalKind.PERMISSION, rules.person_manage_reasons(actor, person))
-    if any(name in IDENTITY_FIELDS for name in changes):
-        _refuse(RefusalKind.PERMISSION, rules.person_identity_reasons(actor, person))
-        if not two_factor_verified:
-            raise Refused(
-                RefusalKind.PERMISSION,
-                [_("Confirm your identity with two-factor authentication before correcting it.")],
-            )
-    if "is_active" in changes and person.pk == getattr(actor, "pk", None):
-        raise Refused(RefusalKind.PERMISSION, [_("Nobody can deactivate their own account.")])
-    if "is_superuser" in changes and not getattr(actor, "is_superuser", False):
-        raise Refused(RefusalKind.PERMISSION, [_("Only a superuser can change a superuser.")])
+    if actor is not SYSTEM:
+        _person_update_check(actor, person, changes, two_factor_verified)
     wanted = set(roles) if roles is not None else None
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
@@ -255,6 +250,23 @@ def person_update(
                 actor=actor, person=locked, wanted=wanted, current=current, request=request
             )
     return locked
+
+
+def _person_update_check(
+    actor: Any, person: Person, changes: dict[str, Any], two_factor_verified: bool
+) -> None:
+    _refuse(RefusalKind.PERMISSION, rules.person_manage_reasons(actor, person))
+    if any(name in IDENTITY_FIELDS for name in changes):
+        _refuse(RefusalKind.PERMISSION, rules.person_identity_reasons(actor, person))
+        if not two_factor_verified:
+            raise Refused(
+                RefusalKind.PERMISSION,
+                [_("Confirm your identity with two-factor authentication before correcting it.")],
+            )
+    if "is_active" in changes and person.pk == getattr(actor, "pk", None):
+        raise Refused(RefusalKind.PERMISSION, [_("Nobody can deactivate their own account.")])
+    if "is_superuser" in changes and not getattr(actor, "is_superuser", False):
+        raise Refused(RefusalKind.PERMISSION, [_("Only a superuser can change a superuser.")])
 
 
 def _audit_person_changes(
@@ -328,9 +340,9 @@ def person_permissions_set(
     permissions: Iterable[Permission] | None = None,
     request: HttpRequest | None = None,
 ) -> Person:
-    """Set the admin groups and permissions of a person: only a superuser does, and it is a
-    security event."""
-    if not getattr(actor, "is_superuser", False):
+    """Set the admin groups and permissions of a person: only a superuser (or the system)
+    does, and it is a security event."""
+    if not (actor is SYSTEM or getattr(actor, "is_superuser", False)):
         raise Refused(
             RefusalKind.PERMISSION, [_("Only a superuser can change groups and permissions.")]
         )
@@ -361,6 +373,52 @@ def person_permissions_set(
             notify=False,
         )
     return locked
+
+
+@audited("permission_group.created", "permission_group.changed")
+def permission_group_set(
+    *,
+    actor: Any,
+    name: str,
+    permissions: Iterable[Permission],
+    request: HttpRequest | None = None,
+) -> Group:
+    """The admin group `name`, made if missing, grants exactly `permissions`: only a superuser
+    (or the system) sets it, and it is a security event (nothing is recorded when nothing
+    changes)."""
+    if not (actor is SYSTEM or getattr(actor, "is_superuser", False)):
+        raise Refused(
+            RefusalKind.PERMISSION, [_("Only a superuser can change groups and permissions.")]
+        )
+    wanted = sorted({permission.pk for permission in permissions})
+    with transaction.atomic():
+        group = Group.objects.select_for_update().filter(name=name).first()
+        if group is None:
+            group = Group.objects.create(name=name)
+            group.permissions.set(wanted)
+            audit_record(
+                action="permission_group.created",
+                actor=actor,
+                obj=group,
+                after={"name": name, "permissions": wanted},
+                security=True,
+                request=request,
+            )
+            return group
+        current = sorted(group.permissions.values_list("pk", flat=True))
+        if current == wanted:
+            return group
+        group.permissions.set(wanted)
+        audit_record(
+            action="permission_group.changed",
+            actor=actor,
+            obj=group,
+            before={"permissions": current},
+            after={"permissions": wanted},
+            security=True,
+            request=request,
+        )
+    return group
 
 
 @audited("person.deleted")

@@ -6,7 +6,8 @@ occasions and reminder rules. One transaction each, and each leaves its audit ro
 Faces validate the input (serializers, admin forms) and decide who may write (the API lets
 the secretariat; the admin, staff with the model's permission); a deadline move is refused
 here to anyone but the secretariat (proposals.services.occasion_move_deadline). Themes are
-the 17 goals a migration writes; nothing changes them.
+the 17 goals a migration writes; nothing changes them. `actor=None` is the system (the demo
+loader): its rows name no actor.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from proposals.audited import SYSTEM
 from workflow import emails
 from workflow.audit import audit_record
 from workflow.audit import client_address as client_address  # the faces read it from here
@@ -48,6 +49,8 @@ SECURITY_EVENTS: dict[str, Any] = {
     "person.calendar_link_renewed": gettext_lazy("The calendar link was renewed"),
     "person.permissions_changed": gettext_lazy("The admin groups and permissions were changed"),
     "person.deleted": gettext_lazy("The account was deleted"),
+    "permission_group.created": gettext_lazy("An admin group was created"),
+    "permission_group.changed": gettext_lazy("The permissions of an admin group were changed"),
 }
 
 
@@ -91,7 +94,8 @@ def security_event_record(
     """Record a security event about `subject` and, unless told not to, email them about it.
 
     `addresses` sends the notice to those addresses too (a former address, for instance);
-    call it inside the transaction of the change it records.
+    call it inside the transaction of the change it records. The system's own writes
+    (proposals.audited.SYSTEM) are recorded and told to nobody.
     """
     event = audit_record(
         action=action,
@@ -104,7 +108,7 @@ def security_event_record(
         request=request,
         now=now,
     )
-    if notify and subject is not None and getattr(subject, "pk", None):
+    if notify and actor is not SYSTEM and subject is not None and getattr(subject, "pk", None):
         context = {
             "action": action,
             "at": event.at.isoformat(),

@@ -4,7 +4,8 @@ The services are found by introspection: every public function of the service mo
 either marked `@audited(...)` (proposals/audited.py) or listed below as not a write, with why.
 Each marked service has a scenario here, run twice: once to see that it leaves one of the rows
 it declares, once with that row's insert failing, to see that nothing of the write survives
-without its row. The faces (pages, API, admin, calendars) call no write method of a model.
+without its row. The faces (pages, API, admin, calendars, the demo loader) call no write
+method of a model.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group as AuthGroup
+from django.contrib.auth.models import Permission
 from django.db import models
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from proposals import accounts, notifications, people, reference, services
-from proposals.audited import AUDITED, audited_write
+from proposals.audited import AUDITED, SYSTEM, audited_write
 from proposals.models import (
     ApiToken,
     Endorsement,
@@ -336,6 +338,18 @@ SCENARIOS: dict[str, Scenario] = {
             )
         )(_superuser(), AuthGroup.objects.create(name="Editors")),
     ),
+    "proposals.people.permission_group_set": (
+        "permission_group.created",
+        lambda g: (
+            lambda root: (
+                lambda: people.permission_group_set(
+                    actor=root,
+                    name="Editors",
+                    permissions=Permission.objects.filter(codename="view_proposal"),
+                )
+            )
+        )(_superuser()),
+    ),
     "proposals.people.person_delete": (
         "person.deleted",
         lambda g: (
@@ -413,6 +427,14 @@ SCENARIOS: dict[str, Scenario] = {
                 )
             )
         )(accounts.totp_device_start(g.drafter)),
+    ),
+    "proposals.accounts.totp_device_install": (
+        "otp.enabled",
+        lambda g: (
+            lambda: accounts.totp_device_install(
+                person=g.drafter, secret="POLICYTRACKERDEMOTOTPSECRET23456", actor=SYSTEM
+            )
+        ),
     ),
     "proposals.accounts.two_factor_disable": (
         "otp.disabled",
@@ -696,7 +718,63 @@ def test_the_admin_writes_an_organisation_and_its_parts_through_the_services(
     assert AuditEvent.objects.filter(action="organization.deleted").count() == 2
 
 
-FACES = ("proposals/api", "proposals/web", "proposals/admin", "proposals/calendars")
+# The system as the actor (the demo loader): it may what a superuser may, and tells nobody.
+
+
+def test_the_system_names_the_secretariat_with_a_password_and_nobody_is_told(
+    group: Group,
+) -> None:
+    from workflow.models import Delivery
+
+    person = people.person_create(
+        actor=SYSTEM,
+        username="maria",
+        email="maria@example.org",
+        roles=[(group.secretariat_org, "secretariat")],
+        password="a long passphrase",
+    )
+    people.person_update(actor=SYSTEM, person=person, changes={"is_superuser": True})
+    editors = people.permission_group_set(
+        actor=SYSTEM, name="Editors", permissions=Permission.objects.filter(codename="view_body")
+    )
+    people.person_permissions_set(actor=SYSTEM, person=person, groups=[editors])
+    accounts.totp_device_install(
+        person=person, secret="POLICYTRACKERDEMOTOTPSECRET23456", actor=SYSTEM
+    )
+    person.refresh_from_db()
+    assert person.is_superuser and person.check_password("a long passphrase")
+    events = AuditEvent.objects.filter(subject=person).order_by("id")
+    assert [(e.action, e.actor_id) for e in events] == [
+        ("person.created", None),
+        ("person.roles_changed", None),
+        ("person.updated", None),
+        ("person.permissions_changed", None),
+        ("otp.enabled", None),
+    ]
+    assert not Delivery.objects.exists()
+
+
+def test_only_a_superuser_or_the_system_sets_a_group_or_installs_an_app(group: Group) -> None:
+    from workflow.errors import Refused
+
+    with pytest.raises(Refused):
+        people.permission_group_set(actor=group.secretariat, name="Editors", permissions=[])
+    with pytest.raises(Refused):
+        accounts.totp_device_install(
+            person=group.drafter, secret="POLICYTRACKERDEMOTOTPSECRET23456", actor=group.drafter
+        )
+    with pytest.raises(Refused):
+        people.person_create(actor=None, username="nobody", email="nobody@example.org")
+    assert not AuditEvent.objects.exists()
+
+
+FACES = (
+    "proposals/api",
+    "proposals/web",
+    "proposals/admin",
+    "proposals/calendars",
+    "proposals/management",
+)
 WRITE_METHODS = {
     "save",
     "delete",

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from proposals.models import (
+    Body,
     DeadlineChange,
     Endorsement,
     Membership,
@@ -28,7 +29,7 @@ from proposals.models import (
 )
 from proposals.selectors import presidency_current, roles_of
 from tests.factories import PersonFactory
-from workflow.models import Delivery, TransitionLog
+from workflow.models import AuditEvent, Delivery, TransitionLog
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +72,39 @@ def test_a_second_run_changes_nothing(debug: None) -> None:
     output = load_demo()
     assert database_snapshot() == first
     assert "Created now: nothing, the demo was there already." in output
+
+
+def test_the_demo_is_written_through_the_audited_services_by_the_system(debug: None) -> None:
+    load_demo()
+    created: dict[str, type[Any]] = {
+        "organization.created": Organization,
+        "presidency.created": PresidencyTerm,
+        "body.created": Body,
+        "occasion.created": Occasion,
+        "person.created": Person,
+    }
+    for action, model in created.items():
+        events = AuditEvent.objects.filter(action=action)
+        assert set(events.values_list("actor", flat=True)) == {None}, action
+        assert sorted(int(pk) for pk in events.values_list("object_id", flat=True)) == sorted(
+            model.objects.values_list("pk", flat=True)
+        ), action
+    secretariat = Organization.objects.get(is_secretariat=True)
+    assert AuditEvent.objects.get(
+        action="organization.created", object_id=str(secretariat.pk)
+    ).after["is_secretariat"]
+    assert AuditEvent.objects.filter(action="person.roles_changed").count() == 9
+    assert set(
+        AuditEvent.objects.filter(action="otp.enabled").values_list("subject__username", flat=True)
+    ) == {"sam", "admin"}
+    assert AuditEvent.objects.filter(action="permission_group.created").count() == 1
+    assert AuditEvent.objects.filter(
+        action="person.permissions_changed", subject__username="sam"
+    ).exists()
+    moved = AuditEvent.objects.get(action="occasion.deadline_moved")
+    assert moved.actor == Person.objects.get(username="sam")
+    # What the system sets up is told to nobody: the demo's emails are about proposals.
+    assert not Delivery.objects.filter(kind=Delivery.Kind.SECURITY).exists()
 
 
 def test_a_second_run_on_a_later_day_moves_no_date(debug: None, time_machine: Any) -> None:
@@ -217,3 +251,15 @@ def test_an_existing_persons_password_is_kept(debug: None) -> None:
     claire = Person.objects.get(username="claire")
     assert claire.check_password("her own")
     assert Membership.objects.filter(person=claire, organization__name="France").count() == 2
+
+
+def test_an_existing_person_without_a_password_gets_the_demos(debug: None) -> None:
+    lena = PersonFactory.create(username="lena")
+    lena.set_unusable_password()
+    lena.save()
+    load_demo()
+    lena.refresh_from_db()
+    assert lena.check_password("demo")
+    event = AuditEvent.objects.get(action="password.changed", subject=lena)
+    assert event.actor is None
+    assert Membership.objects.filter(person=lena, organization__name="Luxembourg").count() == 1

@@ -1,15 +1,17 @@
 """`manage.py load_demo`: the group of 17 September 2014, demo people and proposals in every state.
 
-Every write of a proposal goes through the services, so the demo has the revisions, reviews,
-endorsements, log entries and notifications that real use would leave. A second run finds
-everything by its natural key (username, name, title) and changes nothing.
+Every write goes through the domain's services, so the demo has the revisions, reviews,
+endorsements, log entries, notifications and audit rows that real use would leave. The
+reference data, people, roles and apps are written by the system (proposals.audited.SYSTEM;
+`actor=None` for proposals.reference, whose services check nobody): their audit rows name no
+actor and nobody is emailed about them. A second run finds everything by its natural key
+(username, name, title) and changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from base64 import b32decode
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -19,15 +21,14 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from proposals import services
+from proposals import accounts, people, reference, services
+from proposals.audited import SYSTEM
 from proposals.management import demo_data
 from proposals.management.demo_data import DemoOccasion, DemoProposal
 from proposals.models import (
     Body,
     Endorsement,
-    Membership,
     Occasion,
     Organization,
     Person,
@@ -116,21 +117,23 @@ class DemoLoader:
     # The group.
 
     def load_organizations(self) -> None:
+        found = _by_name(Organization, [item.name for item in demo_data.ORGANIZATIONS])
         for item in demo_data.ORGANIZATIONS:
-            organization, created = Organization.objects.get_or_create(
-                name=item.name,
-                defaults={
-                    "short_name": item.short_name,
-                    "kind": item.kind,
-                    "status": item.status,
-                    "country": item.country,
-                    "joined_on": item.joined_on,
-                    "parent": self.organizations.get(item.parent),
-                    "is_secretariat": item.is_secretariat
+            organization = found.get(item.name)
+            if organization is None:
+                organization = reference.organization_create(
+                    actor=None,
+                    name=item.name,
+                    short_name=item.short_name,
+                    kind=item.kind,
+                    status=item.status,
+                    country=item.country,
+                    joined_on=item.joined_on,
+                    parent=self.organizations.get(item.parent),
+                    is_secretariat=item.is_secretariat
                     and not Organization.objects.filter(is_secretariat=True).exists(),
-                },
-            )
-            self.created["organisations"] += created
+                )
+                self.created["organisations"] += 1
             self.organizations[item.name] = organization
 
     def load_presidencies(self) -> None:
@@ -138,7 +141,8 @@ class DemoLoader:
         if PresidencyTerm.objects.exists():
             return
         for item in demo_data.PRESIDENCIES:
-            PresidencyTerm.objects.create(
+            reference.presidency_create(
+                actor=None,
                 organization=self.organizations[item.state],
                 starts_on=self.today + dt.timedelta(days=item.starts_in_days),
                 ends_on=self.today + dt.timedelta(days=item.ends_in_days),
@@ -146,66 +150,106 @@ class DemoLoader:
             self.created["presidency terms"] += 1
 
     def load_people(self) -> None:
-        for item in demo_data.PEOPLE:
-            person, created = Person.objects.get_or_create(
-                username=item.username,
-                defaults={
-                    "first_name": item.first_name,
-                    "last_name": item.last_name,
-                    "email": item.email,
-                    "language": item.language,
-                    "timezone": item.timezone,
-                    "is_staff": item.is_staff,
-                    "is_superuser": item.is_superuser,
-                },
+        """New people get the demo's password, roles and flags; people already there keep
+        their password (unless they have none) and gain the demo roles they lack."""
+        found = {
+            person.username: person
+            for person in Person.objects.filter(
+                username__in=[item.username for item in demo_data.PEOPLE]
             )
-            if created or not person.has_usable_password():
-                person.set_password(DEMO_PASSWORD)
-                person.save(update_fields=["password"])
-            self.created["people"] += created
-            for organization_name, role in item.roles:
-                _, created = Membership.objects.get_or_create(
-                    person=person, organization=self.organizations[organization_name], role=role
-                )
-                self.created["roles"] += created
+        }
+        for item in demo_data.PEOPLE:
+            roles = {(self.organizations[name], role) for name, role in item.roles}
+            person = found.get(item.username)
+            if person is None:
+                person = self.person_create(item, roles)
+            else:
+                person = self.person_complete(person, roles)
             self.people[item.username] = person
+
+    def person_create(
+        self, item: demo_data.DemoPerson, roles: set[tuple[Organization, str]]
+    ) -> Person:
+        person = people.person_create(
+            actor=SYSTEM,
+            username=item.username,
+            email=item.email,
+            roles=roles,
+            password=DEMO_PASSWORD,
+            first_name=item.first_name,
+            last_name=item.last_name,
+            language=item.language,
+            timezone=item.timezone,
+        )
+        if item.is_staff or item.is_superuser:
+            person = people.person_update(
+                actor=SYSTEM,
+                person=person,
+                changes={"is_staff": item.is_staff, "is_superuser": item.is_superuser},
+            )
+        self.created["people"] += 1
+        self.created["roles"] += len(roles)
+        return person
+
+    def person_complete(self, person: Person, roles: set[tuple[Organization, str]]) -> Person:
+        if not person.has_usable_password():
+            person = accounts.password_set(person=person, password=DEMO_PASSWORD, actor=SYSTEM)
+        current = people.person_roles(person)
+        if roles <= current:
+            return person
+        try:
+            person = people.person_update(
+                actor=SYSTEM, person=person, changes={}, roles=current | roles
+            )
+        except Refused as refusal:
+            self.write(f"Kept the roles of {person.username}: {refusal}")
+            return person
+        self.created["roles"] += len(roles - current)
+        return person
 
     def load_secretariat_group(self) -> None:
         """Staff of the secretariat manage the proposals and workflow apps in the admin."""
-        group, created = Group.objects.get_or_create(name=demo_data.SECRETARIAT_GROUP)
-        self.created["permission groups"] += created
-        permissions = Permission.objects.filter(content_type__app_label="proposals") | (
-            Permission.objects.filter(
+        wanted = set(
+            Permission.objects.filter(content_type__app_label="proposals")
+            | Permission.objects.filter(
                 content_type__app_label="workflow", codename__startswith="view_"
             )
         )
-        missing = permissions.exclude(pk__in=group.permissions.values("pk"))
-        if missing.exists():
-            group.permissions.add(*missing)
+        group = Group.objects.filter(name=demo_data.SECRETARIAT_GROUP).first()
+        if group is None:
+            self.created["permission groups"] += 1
+        else:
+            wanted |= set(group.permissions.all())
+        group = people.permission_group_set(
+            actor=SYSTEM, name=demo_data.SECRETARIAT_GROUP, permissions=wanted
+        )
         for item in demo_data.PEOPLE:
             if item.is_staff and not item.is_superuser:
                 person = self.people[item.username]
-                if not person.groups.filter(pk=group.pk).exists():
-                    person.groups.add(group)
+                groups = set(person.groups.all())
+                if group not in groups:
+                    people.person_permissions_set(
+                        actor=SYSTEM, person=person, groups=[*groups, group]
+                    )
 
     def load_two_factor(self) -> None:
         """The secretariat and the administrator have an authenticator app with the demo's
         documented secret."""
-        key = b32decode(demo_data.DEMO_TOTP_SECRET).hex()
         for username in demo_data.TWO_FACTOR_PEOPLE:
-            _, created = TOTPDevice.objects.get_or_create(
-                user=self.people[username],
-                confirmed=True,
-                defaults={"name": "Authenticator app", "key": key},
-            )
-            self.created["authenticator apps"] += created
+            person = self.people[username]
+            if accounts.totp_device_of(person) is None:
+                accounts.totp_device_install(
+                    person=person, secret=demo_data.DEMO_TOTP_SECRET, actor=SYSTEM
+                )
+                self.created["authenticator apps"] += 1
 
     def load_bodies(self) -> None:
+        found = _by_name(Body, [name for name, _level, _country in demo_data.BODIES])
         for name, level, country in demo_data.BODIES:
-            body, created = Body.objects.get_or_create(
-                name=name, defaults={"level": level, "country": country}
-            )
-            self.created["bodies"] += created
+            body = found.get(name)
+            if body is None:
+                body = reference.body_create(actor=None, name=name, level=level, country=country)
+                self.created["bodies"] += 1
             self.bodies[name] = body
 
     def load_occasions(self) -> None:
@@ -227,7 +271,8 @@ class DemoLoader:
         first = (
             final if item.first_deadline_in_days is None else deadline(item.first_deadline_in_days)
         )
-        occasion = Occasion.objects.create(
+        occasion = reference.occasion_create(
+            actor=None,
             name=item.name,
             kind=item.kind,
             location=item.location,
@@ -302,3 +347,11 @@ class DemoLoader:
                     arguments=step.arguments,
                 )
         return Proposal.objects.get(pk=proposal.pk)
+
+
+def _by_name(model: type[Any], names: list[str]) -> dict[str, Any]:
+    """The rows already there among `names`, by name (the first made, for a name used twice)."""
+    found: dict[str, Any] = {}
+    for obj in model._default_manager.filter(name__in=names).order_by("pk"):
+        found.setdefault(obj.name, obj)
+    return found
