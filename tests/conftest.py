@@ -113,6 +113,55 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Any:
     return result
 
 
+def serialized_rollback_fix(item: pytest.Item, *, before: bool) -> None:
+    """Around a test with serialized rollback: the tables hold what the migrations wrote, with
+    the keys they wrote it under, before the test and after it.
+
+    The test's setup writes those rows back (keys included), and its teardown empties the tables
+    without writing the content types and permissions again. A transactional test that ran
+    earlier in the process ended with a flush that wrote the content types again under new keys,
+    so the setup's copy collided with them; and the tests after it found no content types. Which
+    tests come before and after depends on the order pytest-xdist gives a worker.
+    """
+    if "django_db_serialized_rollback" not in getattr(item, "fixturenames", ()):
+        return
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    for alias in connections:
+        connection = connections[alias]
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is None:  # no test database yet, or one that is not serialized
+            continue
+        with item.config.stash[blocking_manager_key].unblock():
+            if before:
+                call_command(
+                    "flush",
+                    database=alias,
+                    interactive=False,
+                    inhibit_post_migrate=True,
+                    verbosity=0,
+                )
+            else:
+                connection.creation.deserialize_db_from_string(contents)
+    ContentType.objects.clear_cache()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    serialized_rollback_fix(item, before=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    result = yield
+    if nextitem is not None:  # after the last test, the test database is gone
+        serialized_rollback_fix(item, before=False)
+    return result
+
+
 @pytest.fixture
 def group(db: None) -> Group:
     return group_setup()

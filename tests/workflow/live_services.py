@@ -126,8 +126,18 @@ class SmtpSink:
         with self._lock:
             return list(self.messages)
 
-    def start(self) -> SmtpSink:
-        self._controller.start()
+    def start(self, attempts: int = 5) -> SmtpSink:
+        """Start on the free port found; on another if a process took it meanwhile (another
+        pytest-xdist worker's sink or server may ask for a free port at the same moment)."""
+        for attempt in range(attempts):
+            try:
+                self._controller.start()
+                return self
+            except OSError:
+                if attempt == attempts - 1:
+                    raise
+                self.port = free_port()
+                self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
         return self
 
     def stop(self) -> None:
