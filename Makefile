@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
-# pytest-xdist workers for `make test` (auto: one per CPU); PYTEST_WORKERS=0 runs in one process.
-PYTEST_WORKERS ?= auto
+# pytest-xdist workers for `make test` (logical: one per CPU the tests may use); 0 runs in one process.
+PYTEST_WORKERS ?= logical
 
 MSG_IGNORE := --ignore=.venv --ignore=var --ignore=node_modules --ignore=build --ignore=tests \
 	--ignore=bench --ignore=docs
@@ -58,8 +58,11 @@ run: $(STAMP)
 	@echo ""
 	exec $(BIN)/honcho -f Procfile.dev start
 
+# PYTHONDONTWRITEBYTECODE is dropped for the tests: pytest keeps its rewritten test modules (and
+# the packages of plugins such as Faker) only where Python may write bytecode, and without that
+# cache every worker rewrites them again, seconds each.
 test: $(STAMP)
-	@$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
+	@env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): that is a failure"; fi; \
 	exit $$rc
 
