@@ -22,6 +22,8 @@ REDIS_DATABASES = 16  # Redis's default number of databases: 0 to 15
 RUN_FIRST = (
     "test_every_route_answers_hostile_input_without_5xx_or_a_change_of_data",
     "test_a_proposal_goes_from_draft_to_outcome_in_the_browser",
+    "test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing",
+    "test_with_the_broker_down_transitions_and_moves_succeed_and_everything_goes_out_later",
     "test_gunicorn_workers_share_their_request_metrics",
     "test_the_dashboard_runs_a_constant_number_of_queries",
     "test_the_admin_and_the_api_docs_load_under_the_content_security_policy",
