@@ -271,6 +271,11 @@ class Occasion(models.Model):
         default=1,
         help_text=_("Goes up by one each time the deadline moves."),
     )
+    dates_version = models.PositiveIntegerField(
+        _("dates version"),
+        default=1,
+        help_text=_("Goes up by one each time the name, place or dates of the occasion change."),
+    )
     required_approvals = models.PositiveSmallIntegerField(
         _("approvals required"), default=1, validators=[MinValueValidator(1)]
     )
