@@ -1,9 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
 
 from config import operations
-from config.api_docs import ApiDocsView
+from config.api_docs import ApiDocsView, SchemaView
 from proposals.web.password_reset import ThrottledPasswordResetView
 from proposals.web.views import account as account_views
 
@@ -12,7 +11,7 @@ urlpatterns = [
     path("health/ready", operations.health_ready, name="health-ready"),
     path("metrics", operations.metrics, name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("proposals.api.urls")),
     path("api/", include("proposals.api.reminder_urls")),
