@@ -62,7 +62,7 @@ def too_large(request: HttpRequest, length: int, limit: int) -> HttpResponse:
         "Shorten the text and send it again."
     ) % {"size": filesizeformat(length), "limit": filesizeformat(limit)}
     if request.path.startswith("/api/"):
-        return JsonResponse(refusal_body([reason]), status=413)
+        return JsonResponse(refusal_body([reason], status=413), status=413)
     return render(request, "413.html", {"reason": reason}, status=413)
 
 

@@ -58,7 +58,7 @@ def refused_part(request: HttpRequest) -> str | None:
 def bad_request(request: HttpRequest, reason: str) -> HttpResponse:
     """A 400 in the API's refusal shape under /api/, as plain text elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse(refusal_body([reason]), status=400)
+        return JsonResponse(refusal_body([reason], status=400), status=400)
     return HttpResponseBadRequest(reason, content_type="text/plain; charset=utf-8")
 
 

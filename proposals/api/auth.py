@@ -30,10 +30,10 @@ from proposals.accounts import (
     two_factor_required,
 )
 from proposals.api.authentication import ApiTokenAuthentication
-from proposals.api.errors import refusal_body
+from proposals.api.errors import error_response, refusals
 from proposals.api.parsers import BoundedJSONParser
 from proposals.api.serializers import ModelSerializer, TextField
-from proposals.api.views import ApiConventions, ApiViewSet, refusals, requester
+from proposals.api.views import ApiConventions, ApiViewSet, requester
 from proposals.models import ApiToken
 
 
@@ -97,7 +97,7 @@ def locked_out_response(request: HttpRequest) -> Response:
         if minutes
         else _("Too many failed logins: this account is locked. Ask the secretariat.")
     )
-    response = Response(refusal_body([reason]), status=status.HTTP_429_TOO_MANY_REQUESTS)
+    response = error_response([reason], status.HTTP_429_TOO_MANY_REQUESTS, code="locked_out")
     if cool_off:
         response["Retry-After"] = str(int(cool_off.total_seconds()))
     return response
@@ -107,12 +107,13 @@ def locked_out_response(request: HttpRequest) -> Response:
     post=extend_schema(
         tags=["auth"],
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, **refusals(400, 403, 429)},
+        responses={200: TokenSerializer, **refusals(400, 401, 403, 429)},
         auth=[],
         description=(
             "A login token, valid for API_LOGIN_TOKEN_HOURS (10 hours unless configured), for "
             "a username, a password and, for a person with two-factor authentication, `otp`. "
-            "Five failed logins in a row lock the account for a while."
+            "Wrong credentials answer 401 (`authentication_failed`). Five failed logins in a "
+            "row lock the account for a while (429, `locked_out`)."
         ),
     ),
     delete=extend_schema(
@@ -148,7 +149,11 @@ class TokenObtainView(ApiConventions, APIView):
             return locked_out_response(http_request)
         if user is None or not user.is_active:
             reason = _("The username or the password is wrong.")
-            return Response(refusal_body([reason]), status=status.HTTP_400_BAD_REQUEST)
+            refused = error_response(
+                [reason], status.HTTP_401_UNAUTHORIZED, code="authentication_failed"
+            )
+            refused["WWW-Authenticate"] = "Token"
+            return refused
         if totp_device_of(user) is not None:
             code = serializer.validated_data.get("otp", "")
             if second_factor_check(user, code, http_request) is None:
@@ -166,9 +171,11 @@ class TokenObtainView(ApiConventions, APIView):
                         "code of your authenticator app, or one of your recovery codes."
                     )
                 )
-                return Response(
-                    refusal_body([reason], errors={"otp": [reason]}),
-                    status=status.HTTP_400_BAD_REQUEST,
+                return error_response(
+                    [reason],
+                    status.HTTP_400_BAD_REQUEST,
+                    errors={"otp": [reason]},
+                    reason_codes=["invalid" if code else "required"],
                 )
         elif two_factor_required(user):
             reason = _(
@@ -176,7 +183,7 @@ class TokenObtainView(ApiConventions, APIView):
                 "in the pages (My settings, Two-factor authentication), then ask for a token "
                 "with its code."
             )
-            return Response(refusal_body([reason]), status=status.HTTP_403_FORBIDDEN)
+            return error_response([reason], status.HTTP_403_FORBIDDEN)
         user_logged_in.send(sender=type(user), request=http_request, user=user)
         token, key = api_token_create(
             person=user,

@@ -285,6 +285,15 @@ class EmailChangeSerializer(serializers.Serializer):
     password = TextField(max_length=4096, trim_whitespace=False)
 
 
+class NoticeSerializer(serializers.Serializer):
+    """What was done, and what happens next."""
+
+    detail = serializers.CharField(help_text="What was done, in one or more sentences.")
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="The same, sentence by sentence."
+    )
+
+
 class EmailChangeConfirmSerializer(serializers.Serializer):
     token = TextField(max_length=1000)
 

@@ -31,7 +31,12 @@ from proposals import notifications, people, reference, services
 from proposals.accounts import recent_confirmation_check, two_factor_verified
 from proposals.api import serializers
 from proposals.api.authentication import ApiTokenAuthentication, VerifiedSessionAuthentication
-from proposals.api.errors import RefusalSerializer, api_exception_handler, refusal_body
+from proposals.api.errors import (
+    api_exception_handler,
+    error_code_ensured,
+    refusal_body,
+    refusals,
+)
 from proposals.api.parsers import BoundedJSONParser
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
 from proposals.api.renderers import CSVRenderer
@@ -55,26 +60,6 @@ from proposals.records import AuditEvent, TransitionLog, proposal_history
 from proposals.security import security_events_visible_to
 from proposals.selectors import proposals_visible_to, proposals_with_rule_data
 from workflow.errors import UnknownTransition
-
-ERROR_DESCRIPTIONS = {
-    400: "The input is not valid: each field error is given.",
-    401: "No valid credentials: send `Authorization: Token <token>` or a session cookie.",
-    403: "This person may never do this.",
-    404: "It does not exist, or this person cannot see it.",
-    409: "Not now: the state forbids it, a condition is unmet, or someone changed it meanwhile.",
-    429: "Too many failed logins: the account is locked for a while.",
-}
-
-
-def refusals(*codes: int) -> dict[Any, OpenApiResponse]:
-    """Documented refusal responses, each {"detail", "reasons"} (plus field errors on 400)."""
-    return {
-        (code, "application/json"): OpenApiResponse(
-            RefusalSerializer, description=ERROR_DESCRIPTIONS[code]
-        )
-        for code in codes
-    }
-
 
 READ_REFUSALS = refusals(401, 403, 404)
 LIST_REFUSALS = refusals(400, 401, 403, 404)
@@ -103,6 +88,7 @@ class ApiConventions:
         if getattr(response, "exception", False) and isinstance(renderer, CSVRenderer):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
+        response = error_code_ensured(response)
         return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
 
 
@@ -241,7 +227,7 @@ class PersonViewSet(ReferenceViewSet):
 
     @extend_schema(
         request=serializers.EmailChangeSerializer,
-        responses={202: RefusalSerializer, **WRITE_REFUSALS},
+        responses={202: serializers.NoticeSerializer, **WRITE_REFUSALS},
     )
     @action(
         detail=False, methods=["post"], url_path="me/email", permission_classes=[IsAuthenticated]
@@ -260,7 +246,7 @@ class PersonViewSet(ReferenceViewSet):
         detail = _(
             "We sent a link to %(email)s: your address changes when you open it, signed in."
         ) % {"email": serializer.validated_data["email"]}
-        return Response(refusal_body([detail]), status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": detail, "reasons": [detail]}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=serializers.EmailChangeConfirmSerializer,
@@ -652,7 +638,13 @@ class ProposalRevisionViewSet(
         if missing:
             reasons = [message for messages in missing.values() for message in messages]
             return Response(
-                refusal_body(reasons, errors=missing), status=status.HTTP_400_BAD_REQUEST
+                refusal_body(
+                    reasons,
+                    errors=missing,
+                    code="validation_error",
+                    reason_codes=["does_not_exist"] * len(reasons),
+                ),
+                status=status.HTTP_400_BAD_REQUEST,
             )
         lines = revisions_diff(revisions[from_number], revisions[to_number])
         return Response({"from": from_number, "to": to_number, "fields": lines})

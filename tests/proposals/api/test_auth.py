@@ -38,12 +38,18 @@ def test_each_login_gets_a_token_of_its_own(group: Group) -> None:
     assert len(tokens) == 2
 
 
-def test_a_wrong_password_is_a_400_that_says_so(group: Group) -> None:
+def test_a_wrong_password_is_a_401_that_says_so(group: Group) -> None:
     response = APIClient().post(
         TOKEN_URL, {"username": "claire", "password": "wrong"}, format="json"
     )
-    assert response.status_code == 400
-    assert response.json()["reasons"] == ["The username or the password is wrong."]
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {
+        "detail": "The username or the password is wrong.",
+        "reasons": ["The username or the password is wrong."],
+        "code": "authentication_failed",
+        "reason_codes": ["authentication_failed"],
+    }
 
 
 def test_a_token_request_without_a_password_names_the_missing_field(group: Group) -> None:
@@ -86,7 +92,7 @@ def test_five_failed_logins_in_a_row_lock_the_account_with_a_clear_429(
                     TOKEN_URL, {"username": "claire", "password": "wrong"}, format="json"
                 ).status_code
             )
-    assert statuses == [400, 400, 400, 400, 429]
+    assert statuses == [401, 401, 401, 401, 429]
     assert any("locking out" in record.getMessage().lower() for record in caplog.records)
 
     locked = client.post(TOKEN_URL, {"username": "claire", "password": "demo"}, format="json")
@@ -96,6 +102,7 @@ def test_five_failed_logins_in_a_row_lock_the_account_with_a_clear_429(
     assert locked.json()["reasons"] == [
         "Too many failed logins for this account: it is locked for 15 minutes. Try again later."
     ]
+    assert locked.json()["code"] == "locked_out"
     assert AccessAttempt.objects.get(username="claire").failures_since_start >= 5
 
 
@@ -113,7 +120,7 @@ def test_a_successful_login_resets_the_count_of_failures(group: Group) -> None:
         response = client.post(
             TOKEN_URL, {"username": "claire", "password": "wrong"}, format="json"
         )
-    assert response.status_code == 400
+    assert response.status_code == 401
 
 
 def test_the_lock_of_one_account_does_not_lock_another(group: Group) -> None:

@@ -64,14 +64,15 @@ def test_the_schema_documents_every_refusal_of_every_operation() -> None:
     assert undocumented == []
 
 
-def test_a_refusal_is_documented_as_detail_and_reasons() -> None:
+def test_a_refusal_is_documented_as_one_error_shape_with_its_codes() -> None:
     schema = openapi()
-    refusal = schema["components"]["schemas"]["Refusal"]
-    assert set(refusal["required"]) == {"detail", "reasons"}
+    error = schema["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"detail", "reasons", "code", "reason_codes"}
     run = schema["paths"]["/api/proposals/{proposal_id}/transitions/{name}/"]["post"]
     assert run["responses"]["409"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/Refusal"
+        "$ref": "#/components/schemas/Error"
     }
+    assert "Refusal" not in schema["components"]["schemas"]
 
 
 def test_the_docs_page_loads_everything_from_this_site_never_from_a_cdn() -> None:

@@ -58,6 +58,8 @@ def test_a_person_who_may_never_do_it_gets_403_with_the_reason(group: Group) -> 
     assert response.json() == {
         "detail": "Only reviewers named by the secretariat can review proposals.",
         "reasons": ["Only reviewers named by the secretariat can review proposals."],
+        "code": "permission_denied",
+        "reason_codes": ["not_reviewer"],
     }
 
 
