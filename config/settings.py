@@ -281,6 +281,22 @@ EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Policy tracker <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Webhooks (workflow/webhooks.py): endpoints registered by the secretariat.
+
+# Refused in production: URLs whose host resolves to a private, loopback or link-local address.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=5)
+# The wait after a failed try, doubled after each failure (at most 10 minutes).
+WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", default=30)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+for _name, _value, _least in (
+    ("WEBHOOK_TIMEOUT_SECONDS", WEBHOOK_TIMEOUT_SECONDS, 1),
+    ("WEBHOOK_RETRY_SECONDS", WEBHOOK_RETRY_SECONDS, 0),
+    ("WEBHOOK_MAX_ATTEMPTS", WEBHOOK_MAX_ATTEMPTS, 1),
+):
+    if _value < _least:
+        raise ImproperlyConfigured(f"{_name} must be {_least} or more; got {_value}.")
+
 # Internationalisation
 
 LANGUAGE_CODE = "en"

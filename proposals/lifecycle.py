@@ -38,8 +38,10 @@ from proposals.models import (
     ProposalState,
     Review,
     Submission,
+    WebhookEvent,
 )
 from proposals.notices import notices_for
+from proposals.notifications import webhook_events_write
 from proposals.selectors import (
     proposals_with_rule_data,
     representatives_of_full_members,
@@ -510,7 +512,24 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
         arguments: dict[str, Any],
         log: TransitionLog,
     ) -> list[Notice]:
-        return TRANSITIONS[name].after(ActionRun(obj, actor, comment, arguments), log)
+        notices = TRANSITIONS[name].after(ActionRun(obj, actor, comment, arguments), log)
+        webhook_events_write(
+            proposals=[obj],
+            event=WebhookEvent.TRANSITION,
+            details={"transition": name, "from": log.source, "to": log.target},
+            occurred_at=log.at,
+        )
+        if name == RECORD_OUTCOME.name:
+            webhook_events_write(
+                proposals=[obj],
+                event=WebhookEvent.OUTCOME,
+                details={
+                    "outcome": arguments["outcome"],
+                    "decided_on": arguments["decided_on"].isoformat(),
+                },
+                occurred_at=log.at,
+            )
+        return notices
 
 
 workflow_policy.register(Proposal, ProposalPolicy())

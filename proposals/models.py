@@ -823,3 +823,68 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class WebhookEvent(models.TextChoices):
+    """What happens to a proposal that a webhook endpoint may subscribe to (the event kind)."""
+
+    TRANSITION = "proposal.transitioned", _("A proposal changed state")
+    REVISION = "proposal.revised", _("A new revision of a proposal's text")
+    ENDORSEMENT = "proposal.endorsed", _("An endorsement given or withdrawn")
+    DEADLINE_MOVED = "proposal.deadline_moved", _("The deadline of a proposal's occasion moved")
+    OUTCOME = "proposal.outcome_recorded", _("The outcome of a proposal recorded")
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def validate_webhook_events(value: Any) -> None:
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(event not in WebhookEvent.values for event in value)
+    ):
+        raise ValidationError(
+            _("Choose one or more of the events: %(events)s."),
+            params={"events": ", ".join(WebhookEvent.values)},
+        )
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of an organisation's system that is told of the events it subscribed to, about
+    the proposals that organisation may see, signed with the endpoint's secret."""
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="webhook_endpoints",
+        help_text=_("It receives only events about proposals this organisation may see."),
+    )
+    events = models.JSONField(
+        _("events"), default=list, validators=[validate_webhook_events], blank=False
+    )
+    secret = models.CharField(_("secret"), max_length=100, default=new_webhook_secret)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    secret_rotated_at = models.DateTimeField(_("secret changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -10,18 +10,28 @@ notice off at once, over these choices. Only email exists as a channel today.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from proposals.audited import audited
+from proposals.models import Proposal, WebhookEndpoint
+from proposals.selectors import presidency_current
+from proposals.webhooks import organization_may_view
 from workflow.errors import Reason, RefusalKind, Refused
 from workflow.models import Delivery
+from workflow.outbox import outbox_write
 from workflow.preferences import (
     PREFERENCE_CHANGED,
     notification_preference_set,
@@ -153,3 +163,89 @@ def notification_choices_set(
                     request=request,
                 )
     return notification_choices_of(person)
+
+
+def webhook_payload(
+    proposal: Proposal,
+    *,
+    event: str,
+    event_id: uuid.UUID,
+    occurred_at: datetime,
+    details: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The JSON body of a webhook: the event, and the proposal as it is after it."""
+    return {
+        "event_id": str(event_id),
+        "event": event,
+        "occurred_at": occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "proposal_id": proposal.pk,
+        "state": proposal.state,
+        "title": proposal.title,
+        "version": proposal.version,
+        "link": settings.SITE_URL.rstrip("/")
+        + reverse("proposals:proposal_detail", args=[proposal.pk]),
+        "details": dict(details),
+    }
+
+
+def webhook_events_write(
+    *,
+    proposals: Iterable[Proposal],
+    event: str,
+    details: Mapping[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> list[int]:
+    """Write, in the caller's transaction, the webhook rows of one event (`event`, a
+    WebhookEvent) about each proposal as it now is: one row per active endpoint subscribed
+    to it whose organisation may see the proposal, one event id per proposal. Returns the ids
+    of the rows written (posted after commit). Three queries when an endpoint is subscribed
+    (endpoints, presidency, the outbox's insert and read), one when none is."""
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(active=True).select_related("organization")
+        if event in endpoint.events
+    ]
+    if not endpoints:
+        return []
+    proposals = list(proposals)
+    occurred_at = occurred_at or timezone.now()
+    presidency = presidency_current()
+    presidency_organization_id = presidency.organization_id if presidency else None
+    endpoint_type = ContentType.objects.get_for_model(WebhookEndpoint)
+    proposal_type = ContentType.objects.get_for_model(Proposal)
+    rows = []
+    for proposal in proposals:
+        readers = [
+            endpoint
+            for endpoint in endpoints
+            if organization_may_view(proposal, endpoint.organization, presidency_organization_id)
+        ]
+        if not readers:
+            continue
+        event_id = uuid.uuid4()
+        payload = webhook_payload(
+            proposal,
+            event=event,
+            event_id=event_id,
+            occurred_at=occurred_at,
+            details=details or {},
+        )
+        rows.extend(
+            Delivery(
+                key=f"webhook:{event_id}:e{endpoint.pk}",
+                kind=Delivery.Kind.NOTIFICATION,
+                channel=Delivery.Channel.WEBHOOK,
+                event=event,
+                event_id=event_id,
+                target_type=endpoint_type,
+                target_id=endpoint.pk,
+                template="",
+                context=payload,
+                essential=True,
+                content_type=proposal_type,
+                object_id=proposal.pk,
+                created_at=occurred_at,
+            )
+            for endpoint in readers
+        )
+    return outbox_write(rows) if rows else []

@@ -26,9 +26,11 @@ from proposals.models import (
     Proposal,
     Revision,
     Theme,
+    WebhookEvent,
     new_calendar_token,
 )
 from proposals.notices import quorum_notices
+from proposals.notifications import webhook_events_write
 from proposals.security import security_event_record
 from proposals.selectors import co_author_candidates, proposals_with_rule_data, roles_of
 from workflow.audit import audit_record, changed_fields
@@ -195,6 +197,13 @@ def proposal_update(
                 created_at=now,
             )
         locked.save(update_fields=update_fields)
+        if text_changed:
+            webhook_events_write(
+                proposals=[locked],
+                event=WebhookEvent.REVISION,
+                details={"revision": locked.revision},
+                occurred_at=now,
+            )
         if themes is not None:
             locked.themes.set(list(themes))
         author_ids = rules.author_ids(locked)
@@ -261,6 +270,18 @@ def endorsement_check(
     return organization_id
 
 
+def _endorsement_webhooks(proposal: Proposal, action: str, organization: Organization) -> None:
+    webhook_events_write(
+        proposals=[proposal],
+        event=WebhookEvent.ENDORSEMENT,
+        details={
+            "action": action,
+            "organization_id": organization.pk,
+            "organization": str(organization),
+        },
+    )
+
+
 @audited("endorse", log="transition")
 def endorsement_create(
     *,
@@ -298,6 +319,7 @@ def endorsement_create(
         action_log(
             obj=locked, action="endorse", actor=person, data={"organization": organization_id}
         )
+        _endorsement_webhooks(locked, "endorse", endorsement.organization)
         quorum = rules.endorsement_quorum(locked)
         if before < quorum <= before + 1 and endorsement.organization.is_full_member:
             deliveries_enqueue(
@@ -338,6 +360,7 @@ def endorsement_withdraw(
             actor=person,
             data={"organization": locked.organization_id},
         )
+        _endorsement_webhooks(locked_proposal, "withdraw_endorsement", locked.organization)
     return locked
 
 
@@ -366,6 +389,7 @@ def occasion_move_deadline(
             changed_by=actor,
             reason=reason,
         )
+        locked_previous = locked.submission_deadline
         audit_record(
             action="occasion.deadline_moved",
             actor=actor,
@@ -378,6 +402,15 @@ def occasion_move_deadline(
         locked.save(update_fields=["submission_deadline", "deadline_version"])
         # Its proposals show the deadline: each is one version further.
         Proposal.objects.filter(occasion=locked).update(version=F("version") + 1)
+        webhook_events_write(
+            proposals=Proposal.objects.filter(occasion=locked).order_by("pk"),
+            event=WebhookEvent.DEADLINE_MOVED,
+            details={
+                "occasion_id": locked.pk,
+                "deadline": new_deadline.isoformat(),
+                "previous_deadline": locked_previous.isoformat(),
+            },
+        )
     return locked
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from workflow.deadlines import superseded_ids
 from workflow.emails import delivery_address, delivery_message, digest_message
 from workflow.models import Delivery
+from workflow.webhooks import webhooks_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +272,8 @@ def digests_send(now: datetime | None = None) -> SendReport:
 
 
 def deliveries_sweep(now: datetime | None = None) -> list[int]:
-    """Release deliveries stuck in sending and queue again those that wait; returns the ids queued.
+    """Release deliveries stuck in sending and queue again those that wait; returns the ids queued
+    (email rows, then webhook rows: `workflow.webhooks.webhooks_sweep`).
 
     A claim older than STUCK_AFTER belongs to a worker that died: its rows wait again (or
     fail, once out of attempts). A pending row queued longer ago than REQUEUE_AFTER, or
@@ -296,4 +298,4 @@ def deliveries_sweep(now: datetime | None = None) -> list[int]:
     )
     if ids and deliveries_dispatch(ids):
         Delivery.objects.filter(pk__in=ids, status=Status.PENDING).update(queued_at=now)
-    return ids
+    return ids + webhooks_sweep(now, STUCK_AFTER, REQUEUE_AFTER)

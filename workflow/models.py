@@ -155,9 +155,11 @@ class Delivery(models.Model):
 
     class Channel(models.TextChoices):
         """How a delivery reaches its recipient: a new channel is one more choice here (and
-        a sender for it); the email workers only take email rows."""
+        a sender for it); the email workers only take email rows, the webhook workers only
+        webhook rows."""
 
         EMAIL = "email", _("Email")
+        WEBHOOK = "webhook", _("Webhook")
 
     class Kind(models.TextChoices):
         NOTIFICATION = "notification", _("Notification")
@@ -193,7 +195,24 @@ class Delivery(models.Model):
         settings.AUTH_USER_MODEL,
         verbose_name=_("recipient"),
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="deliveries",
+        help_text=_("The person told; a webhook delivery goes to its endpoint instead."),
+    )
+    target_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("endpoint kind"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    target_id = models.PositiveBigIntegerField(
+        _("endpoint"),
+        null=True,
+        blank=True,
+        help_text=_("The webhook endpoint a webhook delivery is posted to."),
     )
     address = models.EmailField(
         _("address"),
@@ -236,6 +255,12 @@ class Delivery(models.Model):
         help_text=_("Which reminder of the deadline: v2:d7 is 7 days before version 2."),
     )
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"),
+        null=True,
+        blank=True,
+        help_text=_("A webhook delivery that failed is tried again from this moment on."),
+    )
 
     class Meta:
         verbose_name = _("delivery")
@@ -263,6 +288,17 @@ class Delivery(models.Model):
                 fields=["topic", "stage"],
                 name="delivery_reminder_topic",
                 condition=Q(kind="reminder"),
+            ),
+            models.Index(fields=["target_type", "target_id"], name="delivery_target"),
+        ]
+        constraints = [
+            # An email or a notice goes to a person; a webhook delivery to an endpoint.
+            models.CheckConstraint(
+                condition=(
+                    Q(channel="webhook", target_type__isnull=False, target_id__isnull=False)
+                    | (~Q(channel="webhook") & Q(recipient__isnull=False))
+                ),
+                name="delivery_has_recipient_or_endpoint",
             ),
         ]
 

@@ -2,10 +2,12 @@
 
 Rows are written in the transaction of what caused them, each once (a key that exists is
 skipped), and their ids go to the workers after that transaction commits. Each row names its
-channel, its event kind and its event's id (shared by the rows one event wrote). Decided
-here, when a row is written: a notice that does not ask to act is not written for a person
-who turned its kind off on its channel (essential and security notices always are), and a
-row waits for its recipient's daily digest if they chose one (security notices never wait).
+channel, its event kind and its event's id (shared by the rows one event wrote). Webhook rows
+go to an endpoint, not a person, and to the webhook workers (`workflow.webhooks`). Decided
+here, when a row to a person is written: a notice that does not ask to act is not written for
+a person who turned its kind off on its channel (essential and security notices always are),
+and an email waits for its recipient's daily digest if they chose one (security notices never
+wait).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from workflow.delivery import deliveries_dispatch
 from workflow.events import event_name_valid
 from workflow.models import Delivery
 from workflow.preferences import notifications_turned_off
+from workflow.webhooks import webhooks_dispatch_on_commit
+
+WEBHOOK = Delivery.Channel.WEBHOOK
 
 
 def _person_flags(person_ids: Iterable[int], field: str) -> set[int]:
@@ -48,8 +53,9 @@ def deliveries_dispatch_on_commit(ids: Sequence[int]) -> None:
 
 
 def _optional(row: Delivery) -> bool:
-    """A row its recipient may turn off: it neither asks to act nor concerns security."""
-    return not row.essential and row.kind != Delivery.Kind.SECURITY
+    """A row its recipient may turn off: it goes to a person, neither asks to act nor concerns
+    security (a webhook row goes to an endpoint, which turns events off by its subscription)."""
+    return row.recipient_id is not None and not row.essential and row.kind != Delivery.Kind.SECURITY
 
 
 def outbox_write(rows: Sequence[Delivery]) -> list[int]:
@@ -76,16 +82,25 @@ def outbox_write(rows: Sequence[Delivery]) -> list[int]:
     if not unique:
         return []
     digest = recipients_wanting_digest(
-        {row.recipient_id for row in unique.values() if row.kind != Delivery.Kind.SECURITY}
+        {
+            row.recipient_id
+            for row in unique.values()
+            if row.kind != Delivery.Kind.SECURITY and row.channel == Delivery.Channel.EMAIL
+        }
     )
     for row in unique.values():
-        if row.kind != Delivery.Kind.SECURITY and row.recipient_id in digest:
+        if (
+            row.kind != Delivery.Kind.SECURITY
+            and row.channel == Delivery.Channel.EMAIL
+            and row.recipient_id in digest
+        ):
             row.status = Delivery.Status.DIGEST
     Delivery.objects.bulk_create([unique[key] for key in sorted(unique)], ignore_conflicts=True)
-    ids = list(
+    pending = list(
         Delivery.objects.filter(key__in=list(unique), status=Delivery.Status.PENDING).values_list(
-            "id", flat=True
+            "id", "channel"
         )
     )
-    deliveries_dispatch_on_commit(ids)
-    return ids
+    deliveries_dispatch_on_commit([pk for pk, channel in pending if channel != WEBHOOK])
+    webhooks_dispatch_on_commit([pk for pk, channel in pending if channel == WEBHOOK])
+    return [pk for pk, _channel in pending]

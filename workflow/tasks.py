@@ -11,7 +11,7 @@ from datetime import datetime
 from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
-from workflow import delivery, reminders
+from workflow import delivery, reminders, webhooks
 
 RETRY_BACKOFF_MAX = 600
 
@@ -58,3 +58,12 @@ def deliveries_sweep(now: str | None = None) -> int:
 def digests_send(now: str | None = None) -> int:
     """Send each person who chose it one email with everything waiting for their digest."""
     return delivery.digests_send(now=_moment(now)).sent
+
+
+@shared_task(name="workflow.webhooks_send", ignore_result=True)
+def webhooks_send(ids: list[int]) -> int:
+    """Post the due webhook deliveries among `ids`; those that failed and may be tried again are
+    queued again for their next try. Returns how many were posted."""
+    report = webhooks.webhooks_send(ids)
+    webhooks.webhooks_retry_later(ids)
+    return report.sent

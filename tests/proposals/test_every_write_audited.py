@@ -27,7 +27,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from proposals import accounts, notifications, people, reference, services
+from proposals import accounts, notifications, people, reference, services, webhooks
 from proposals.audited import AUDITED, SYSTEM, audited_write
 from proposals.models import (
     ApiToken,
@@ -56,7 +56,14 @@ from workflow.models import AuditEvent, TransitionLog
 
 pytestmark = pytest.mark.django_db
 
-SERVICE_MODULES: tuple[ModuleType, ...] = (services, reference, people, accounts, notifications)
+SERVICE_MODULES: tuple[ModuleType, ...] = (
+    services,
+    reference,
+    people,
+    accounts,
+    notifications,
+    webhooks,
+)
 
 # Public functions of the service modules that write nothing the audit trail holds.
 NOT_WRITES = {
@@ -84,6 +91,12 @@ NOT_WRITES = {
     "proposals.accounts.identity_confirm": "checks a password or a code (lockout counts it)",
     "proposals.accounts.recent_confirmation_check": "checks",
     "proposals.notifications.notification_choices_of": "reads",
+    "proposals.notifications.webhook_payload": "computes",
+    "proposals.notifications.webhook_events_write": (
+        "outbox rows, in the transaction of the audited write that caused the event"
+    ),
+    "proposals.webhooks.organization_may_view": "reads",
+    "proposals.webhooks.webhook_url_reasons": "checks a URL",
 }
 
 
@@ -115,6 +128,16 @@ def _endorsable(group: Group) -> Any:
 def _endorsement(group: Group) -> Endorsement:
     proposal = proposal_in(group, ProposalState.ENDORSEMENT)
     return Endorsement.objects.get(proposal=proposal, organization=group.morocco)
+
+
+def _webhook_endpoint(group: Group) -> Any:
+    return webhooks.webhook_endpoint_create(
+        actor=SYSTEM,
+        name="Registry",
+        url="https://93.184.215.14/hook",
+        organization=group.morocco,
+        events=["proposal.transitioned"],
+    )
 
 
 def _superuser() -> Any:
@@ -458,6 +481,47 @@ SCENARIOS: dict[str, Scenario] = {
                 person=g.drafter, wanted={"proposal.approved": False}, actor=g.drafter
             )
         ),
+    ),
+    # proposals.webhooks
+    "proposals.webhooks.webhook_endpoint_create": (
+        "webhook_endpoint.created",
+        lambda g: (
+            lambda: webhooks.webhook_endpoint_create(
+                actor=g.secretariat,
+                name="Registry",
+                url="https://93.184.215.14/hook",
+                organization=g.morocco,
+                events=["proposal.transitioned"],
+            )
+        ),
+    ),
+    "proposals.webhooks.webhook_endpoint_update": (
+        "webhook_endpoint.changed",
+        lambda g: (
+            lambda endpoint: (
+                lambda: webhooks.webhook_endpoint_update(
+                    endpoint=endpoint, actor=g.secretariat, active=False
+                )
+            )
+        )(_webhook_endpoint(g)),
+    ),
+    "proposals.webhooks.webhook_endpoint_secret_renew": (
+        "webhook_endpoint.secret_renewed",
+        lambda g: (
+            lambda endpoint: (
+                lambda: webhooks.webhook_endpoint_secret_renew(
+                    endpoint=endpoint, actor=g.secretariat
+                )
+            )
+        )(_webhook_endpoint(g)),
+    ),
+    "proposals.webhooks.webhook_endpoint_delete": (
+        "webhook_endpoint.deleted",
+        lambda g: (
+            lambda endpoint: (
+                lambda: webhooks.webhook_endpoint_delete(endpoint=endpoint, actor=g.secretariat)
+            )
+        )(_webhook_endpoint(g)),
     ),
 }
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
-from tests.factories import Group
+from proposals.models import Occasion, Person
+from tests.factories import Group, proposal_draft
 from tests.proposals.web.helpers import signed_in
 
 
@@ -41,3 +43,53 @@ def test_the_workflow_diagram_has_whole_labels_and_coordinates_as_markup_numbers
     assert withdrawn and "," not in withdrawn.group(2)
     for label in labels:
         assert f">{label}</text>" in svg
+
+
+@pytest.mark.parametrize(
+    ("language", "deadline_for_reader", "deadline_there", "dates"),
+    [
+        (
+            "en",
+            "10 Jun 2099, 18:30</time> (New York time)",
+            "11 Jun 2099, 07:30 (Tokyo time)",
+            "12 Jul 2099",
+        ),
+        (
+            "fr",
+            "10 juin 2099, 18:30</time> (heure de New York)",
+            "11 juin 2099, 07:30",
+            "12 juil. 2099",
+        ),
+        (
+            "es",
+            "10 jun 2099, 18:30</time> (hora de Nueva York)",
+            "11 jun 2099, 7:30",
+            "12 jul 2099",
+        ),
+    ],
+)
+def test_dates_and_zones_read_as_the_language_writes_them(
+    group: Group, language: str, deadline_for_reader: str, deadline_there: str, dates: str
+) -> None:
+    Occasion.objects.filter(pk=group.occasion.pk).update(
+        submission_deadline=dt.datetime(2099, 6, 10, 22, 30, tzinfo=dt.UTC),
+        timezone="Asia/Tokyo",
+        starts_on=dt.date(2099, 7, 12),
+        ends_on=dt.date(2099, 7, 14),
+    )
+    Person.objects.filter(pk=group.drafter.pk).update(timezone="America/New_York")
+    drafter = Person.objects.get(pk=group.drafter.pk)
+    html = page_in(
+        drafter, language, reverse("proposals:occasion_detail", args=[group.occasion.pk])
+    )
+    assert deadline_for_reader.split("</time>")[0] in html
+    assert deadline_there in html
+    assert dates in html
+    assert "America/New_York" not in html and "Asia/Tokyo" not in html
+    detail = page_in(
+        drafter, language, reverse("proposals:proposal_detail", args=[proposal_draft(group).pk])
+    )
+    assert deadline_for_reader in detail
+    assert deadline_there in detail
+    for wrong in ("Jui ", "Déc ", "Dic "):
+        assert wrong not in detail
