@@ -13,18 +13,23 @@ import datetime as dt
 import hashlib
 import secrets
 from base64 import b32decode, b32encode
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any, Literal
 
 from axes.signals import user_locked_out
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import formats, timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -33,6 +38,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from proposals.audited import SYSTEM, audited
 from proposals.models import ApiToken, Person
+from proposals.preferences import preferences_activate
 from proposals.security import security_event_record
 from proposals.selectors import roles_of
 from workflow.errors import RefusalKind, Refused
@@ -253,6 +259,59 @@ def api_token_authenticate(key: str, now: dt.datetime | None = None) -> ApiToken
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+AUTHORIZATION_SCHEME = "Token"
+"""The scheme of `Authorization: Token <token>`, for the API and the downloads scripts use."""
+
+
+def api_token_from_header(header: bytes) -> ApiToken | None:
+    """The working token of an `Authorization` header, None when the header names no token
+    (absent, or another scheme); TokenRefused when it names one that does not work."""
+    parts = header.split()
+    if not parts or parts[0].lower() != AUTHORIZATION_SCHEME.lower().encode():
+        return None
+    if len(parts) != 2:
+        raise TokenRefused(
+            _("Send the header as `Authorization: Token <token>`, the token in one piece.")
+        )
+    try:
+        key = parts[1].decode()
+    except UnicodeError:
+        raise TokenRefused(
+            _("This token is not known: check that it was copied whole, or create a new one.")
+        ) from None
+    return api_token_authenticate(key)
+
+
+def login_or_api_token_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """A page download for a signed-in person or for a script that sends its API token
+    (`Authorization: Token <token>`): the request then acts as the token's person, in their
+    language and time zone. A token that does not work is a 401 that says why, never the
+    login page; without a token, the login page as for any page."""
+    signed_in_view = login_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            token = api_token_from_header(request.headers.get("Authorization", "").encode())
+        except TokenRefused as refusal:
+            response = HttpResponse(
+                refusal.reason, status=401, content_type="text/plain; charset=utf-8"
+            )
+            response["WWW-Authenticate"] = AUTHORIZATION_SCHEME
+            return response
+        if token is None:
+            return signed_in_view(request, *args, **kwargs)
+        request.user = token.person
+        preferences_activate(request, token.person, switcher_wins=False)
+        response = view(request, *args, **kwargs)
+        patch_vary_headers(response, ["Authorization"])
+        return response
+
+    return wrapper
 
 
 # Two-factor authentication

@@ -54,6 +54,9 @@ OCCASION_FIELDS = (
     "endorsement_quorum",
     "accepts_late_submissions",
 )
+OCCASION_CALENDAR_FIELDS = ("name", "kind", "location", "timezone", "starts_on", "ends_on")
+"""What calendars show of an occasion besides its deadline: a change raises dates_version, and
+with it the SEQUENCE of its calendar events."""
 REMINDER_RULE_FIELDS = ("occasion_kind", "occasion", "offsets")
 
 
@@ -89,9 +92,11 @@ def _update(
     actor: Person | None,
     request: Any,
     also: Mapping[str, Any] | None = None,
+    versions: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Model:
     """Lock the row, apply the changes and save the fields that differ, audited; `also` are
-    fields saved with them that the audit row does not show (a time of update)."""
+    fields saved with them that the audit row does not show (a time of update); `versions`
+    name counters raised by one when any of their fields changed."""
     locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
     before = _facts(locked, list(changes))
     for name, value in changes.items():
@@ -101,7 +106,14 @@ def _update(
         return locked
     for name, value in (also or {}).items():
         setattr(locked, name, value)
-    locked.save(update_fields=[*changed_after, *(also or {})])
+    raised = [
+        version
+        for version, fields in (versions or {}).items()
+        if any(name in changed_after for name in fields)
+    ]
+    for version in raised:
+        setattr(locked, version, getattr(locked, version) + 1)
+    locked.save(update_fields=[*changed_after, *(also or {}), *raised])
     audit_record(
         action=action,
         actor=actor,
@@ -332,7 +344,8 @@ def occasion_update(
 ) -> Occasion:
     """Change an occasion in one transaction: a new submission deadline is a recorded move
     (occasion.deadline_moved, refused to anyone but the secretariat, and then nothing else
-    changes either), the other fields one occasion.changed row."""
+    changes either), the other fields one occasion.changed row; a change of what calendars
+    show (its name, kind, place, zone or dates) raises its dates_version."""
     _unknown_check(changes, OCCASION_FIELDS)
     others = {name: value for name, value in changes.items() if name != "submission_deadline"}
     with transaction.atomic():
@@ -344,7 +357,12 @@ def occasion_update(
                 reason=deadline_change_reason,
             )
         return _update(
-            occasion, action="occasion.changed", changes=others, actor=actor, request=request
+            occasion,
+            action="occasion.changed",
+            changes=others,
+            actor=actor,
+            request=request,
+            versions={"dates_version": OCCASION_CALENDAR_FIELDS},
         )
 
 

@@ -1,14 +1,23 @@
 """iCalendar feeds: a person's deadlines and occasions, and one occasion's download.
 
 Deadlines are written in the occasion's own time zone with its VTIMEZONE, so Outlook,
-Google and Apple calendars show them at the right moment in the reader's zone. A deadline
-that moved keeps its UID with a higher SEQUENCE, so calendars update the event.
+Google and Apple calendars show them at the right moment in the reader's zone; each is a
+half-hour event from the deadline on, with an alarm the day before. An event keeps its UID
+and gets a higher SEQUENCE when what it shows changes: the occasion's name, place or dates
+(Occasion.dates_version), and for the deadline also a move (Occasion.deadline_version).
+
+A calendar is built in two steps: its facts (a constant number of queries), which give the
+validator a calendar app polls with (CalendarFacts.etag), then the iCalendar text, which is
+only written when the app does not have it already.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +39,30 @@ from proposals.selectors import proposals_visible_to, roles_of
 
 PAST_WINDOW = timedelta(days=365)
 """How far back a feed reaches."""
+
+DEADLINE_EVENT_LENGTH = timedelta(minutes=30)
+"""A deadline is a moment; calendar apps show it as an event this long from the deadline on."""
+
+DEADLINE_ALARM = timedelta(days=-1)
+"""When a calendar app reminds of a deadline, relative to it."""
+
+FEED_FORMAT = "2"
+"""Goes up when the iCalendar this module writes changes for the same facts, so that calendar
+apps that hold an older version of a feed are sent the new one."""
+
+# The facts of an occasion a calendar shows.
+OCCASION_SHOWN = (
+    "pk",
+    "name",
+    "kind",
+    "location",
+    "timezone",
+    "starts_on",
+    "ends_on",
+    "submission_deadline",
+    "deadline_version",
+    "dates_version",
+)
 
 
 def _site_host() -> str:
@@ -75,6 +108,40 @@ def _calendar(name: str, description: str) -> icalendar.Calendar:
     return calendar
 
 
+@dataclass
+class CalendarFacts:
+    """What one calendar shows, read in a constant number of queries; its iCalendar text is
+    written from these alone."""
+
+    language: str
+    name: str
+    description: str
+    occasions: list[Occasion]
+    proposals: dict[int, list[Proposal]] = field(default_factory=dict)
+
+    def etag(self) -> str:
+        """A weak entity tag (the iCalendar's DTSTAMP is the time it was written): the same
+        for the same facts, different as soon as anything the calendar shows changes."""
+        shown = [
+            FEED_FORMAT,
+            self.language,
+            self.name,
+            self.description,
+            [
+                [
+                    [str(getattr(occasion, name)) for name in OCCASION_SHOWN],
+                    [
+                        [proposal.pk, proposal.title, proposal.state]
+                        for proposal in self.proposals.get(occasion.pk, [])
+                    ],
+                ]
+                for occasion in self.occasions
+            ],
+        ]
+        digest = hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
+        return f'W/"{digest[:32]}"'
+
+
 def _occasion_events(
     occasion: Occasion, proposals: Iterable[Proposal], stamp: datetime
 ) -> list[icalendar.Event]:
@@ -93,6 +160,7 @@ def _occasion_events(
     event = icalendar.Event()
     event.add("uid", f"occasion-{occasion.pk}@{host}")
     event.add("dtstamp", stamp)
+    event.add("sequence", occasion.dates_version - 1)
     event.add("summary", occasion.name)
     event.add("dtstart", occasion.starts_on)
     event.add("dtend", occasion.ends_on + timedelta(days=1))
@@ -105,16 +173,19 @@ def _occasion_events(
     deadline = icalendar.Event()
     deadline.add("uid", f"deadline-{occasion.pk}@{host}")
     deadline.add("dtstamp", stamp)
-    deadline.add("sequence", max(occasion.deadline_version - 1, 0))
+    # Both versions only go up: so does their sum, whichever of the two changed.
+    deadline.add("sequence", occasion.deadline_version - 1 + occasion.dates_version - 1)
     deadline.add("summary", _("Submission deadline: %(occasion)s") % {"occasion": occasion.name})
-    deadline.add("dtstart", occasion.submission_deadline.astimezone(occasion.zone))
+    deadline_at = occasion.submission_deadline.astimezone(occasion.zone)
+    deadline.add("dtstart", deadline_at)
+    deadline.add("dtend", deadline_at + DEADLINE_EVENT_LENGTH)
     deadline.add("description", description)
     deadline.add("url", link)
     deadline.add("transp", "TRANSPARENT")
     alarm = icalendar.Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", _("Submission deadline: %(occasion)s") % {"occasion": occasion.name})
-    alarm.add("trigger", timedelta(days=-1))
+    alarm.add("trigger", DEADLINE_ALARM)
     deadline.add_component(alarm)
     return [event, deadline]
 
@@ -129,43 +200,70 @@ def _finish(calendar: icalendar.Calendar, occasions: list[Occasion]) -> bytes:
     return calendar.to_ical()
 
 
-def person_calendar(person: Person, now: datetime | None = None) -> bytes:
-    """The person's feed, in their language: the occasions that concern them and their deadlines."""
-    now = now or timezone.now()
-    with translation.override(person.language or settings.LANGUAGE_CODE):
-        occasions = list(occasions_concerning(person, now))
-        proposals: dict[int, list[Proposal]] = defaultdict(list)
-        visible = (
-            proposals_visible_to(person)
-            .filter(occasion_id__in=[o.pk for o in occasions])
-            .exclude(state=ProposalState.WITHDRAWN)
-            .only("pk", "title", "state", "occasion_id")
-            .order_by("title", "pk")
-        )
-        for proposal in visible:
-            if proposal.occasion_id is not None:
-                proposals[proposal.occasion_id].append(proposal)
-        calendar = _calendar(
-            _("Deadlines of %(name)s") % {"name": person},
-            _("Occasions and submission deadlines of the proposals you follow."),
-        )
-        for occasion in occasions:
-            for event in _occasion_events(occasion, proposals[occasion.pk], now):
-                calendar.add_component(event)
-        return _finish(calendar, occasions)
-
-
-def occasion_calendar(occasion: Occasion, person: Any, now: datetime | None = None) -> bytes:
-    """One occasion and its deadline, for a download; lists the proposals the person sees."""
-    now = now or timezone.now()
-    proposals = list(
+def _proposals_by_occasion(person: Any, occasions: list[Occasion]) -> dict[int, list[Proposal]]:
+    """The proposals the person sees of each occasion, withdrawn ones aside, by title."""
+    proposals: dict[int, list[Proposal]] = defaultdict(list)
+    visible = (
         proposals_visible_to(person)
-        .filter(occasion=occasion)
+        .filter(occasion_id__in=[occasion.pk for occasion in occasions])
         .exclude(state=ProposalState.WITHDRAWN)
         .only("pk", "title", "state", "occasion_id")
         .order_by("title", "pk")
     )
-    calendar = _calendar(occasion.name, _("The occasion and its submission deadline."))
-    for event in _occasion_events(occasion, proposals, now):
-        calendar.add_component(event)
-    return _finish(calendar, [occasion])
+    for proposal in visible:
+        if proposal.occasion_id is not None:
+            proposals[proposal.occasion_id].append(proposal)
+    return proposals
+
+
+def feed_language(person: Person) -> str:
+    """A person's feed speaks their saved language, whoever fetches it."""
+    return person.language or settings.LANGUAGE_CODE
+
+
+def person_calendar_facts(person: Person, now: datetime | None = None) -> CalendarFacts:
+    """What the person's feed shows: the occasions that concern them and their proposals."""
+    now = now or timezone.now()
+    language = feed_language(person)
+    occasions = list(occasions_concerning(person, now).only(*OCCASION_SHOWN))
+    with translation.override(language):
+        return CalendarFacts(
+            language=language,
+            name=_("Deadlines of %(name)s") % {"name": person},
+            description=_("Occasions and submission deadlines of the proposals you follow."),
+            occasions=occasions,
+            proposals=_proposals_by_occasion(person, occasions),
+        )
+
+
+def occasion_calendar_facts(occasion: Occasion, person: Any) -> CalendarFacts:
+    """What one occasion's download shows, in the active language: the occasion, its deadline
+    and the proposals the person sees."""
+    return CalendarFacts(
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        name=occasion.name,
+        description=_("The occasion and its submission deadline."),
+        occasions=[occasion],
+        proposals=_proposals_by_occasion(person, [occasion]),
+    )
+
+
+def calendar_render(facts: CalendarFacts, now: datetime | None = None) -> bytes:
+    """The iCalendar text of the facts, in their language."""
+    now = now or timezone.now()
+    with translation.override(facts.language):
+        calendar = _calendar(facts.name, facts.description)
+        for occasion in facts.occasions:
+            for event in _occasion_events(occasion, facts.proposals.get(occasion.pk, []), now):
+                calendar.add_component(event)
+        return _finish(calendar, facts.occasions)
+
+
+def person_calendar(person: Person, now: datetime | None = None) -> bytes:
+    """The person's feed, in their language: the occasions that concern them and their deadlines."""
+    return calendar_render(person_calendar_facts(person, now), now)
+
+
+def occasion_calendar(occasion: Occasion, person: Any, now: datetime | None = None) -> bytes:
+    """One occasion and its deadline, for a download; lists the proposals the person sees."""
+    return calendar_render(occasion_calendar_facts(occasion, person), now)

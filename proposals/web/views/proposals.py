@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from proposals import rules, services
+from proposals.accounts import login_or_api_token_required
 from proposals.diff import revisions_diff
 from proposals.exports import proposals_csv_response
 from proposals.lifecycle import (
@@ -92,7 +93,7 @@ def proposal_list(request: PersonRequest) -> HttpResponse:
     )
 
 
-@login_required
+@login_or_api_token_required
 def proposal_list_csv(request: PersonRequest) -> HttpResponse | StreamingHttpResponse:
     """The filtered list as CSV, every matching row: the same columns as the API's CSV."""
     queryset = proposals_with_rule_data(_filtered_proposals(request).qs)
