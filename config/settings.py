@@ -114,7 +114,11 @@ TEMPLATES = [
                 "proposals.web.session_timeout.session_timeout_context",
             ],
             # The pages' template tags live with the pages (proposals/web/), not in an app.
-            "libraries": {"pages": "proposals.web.templatetags.pages"},
+            "libraries": {
+                "pages": "proposals.web.templatetags.pages",
+                # Dates, times and zone names as the reader's language writes them (pages, emails).
+                "localized": "proposals.localized",
+            },
         },
     },
 ]
