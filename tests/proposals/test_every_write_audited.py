@@ -76,6 +76,8 @@ NOT_WRITES = {
     "proposals.accounts.script_token_expiry_check": "validates",
     "proposals.accounts.api_tokens_active": "reads",
     "proposals.accounts.api_token_authenticate": "bookkeeping: when a token was last used",
+    "proposals.accounts.api_token_from_header": "api_token_authenticate, from a header",
+    "proposals.accounts.login_or_api_token_required": "a view decorator: who is asking",
     "proposals.accounts.two_factor_required": "reads",
     "proposals.accounts.totp_device_of": "reads",
     "proposals.accounts.totp_device_start": "bookkeeping: an app not yet confirmed (otp.enabled)",
