@@ -298,11 +298,11 @@ def login_or_api_token_required(
         try:
             token = api_token_from_header(request.headers.get("Authorization", "").encode())
         except TokenRefused as refusal:
-            response = HttpResponse(
+            refused = HttpResponse(
                 refusal.reason, status=401, content_type="text/plain; charset=utf-8"
             )
-            response["WWW-Authenticate"] = AUTHORIZATION_SCHEME
-            return response
+            refused["WWW-Authenticate"] = AUTHORIZATION_SCHEME
+            return refused
         if token is None:
             return signed_in_view(request, *args, **kwargs)
         request.user = token.person

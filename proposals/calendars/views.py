@@ -69,7 +69,7 @@ def _ics(
     conditional = get_conditional_response(
         request, etag=etag, last_modified=int(changed_at.timestamp()), response=response
     )
-    if conditional is not response:
+    if conditional is not None and conditional is not response:
         conditional["Content-Language"] = facts.language
         return conditional
     # HEAD too: the same headers, Content-Length included; the server sends no body.

@@ -292,7 +292,7 @@ def test_an_occasion_download_is_in_the_readers_language(group: Group) -> None:
 
 
 def test_the_feeds_parse_in_icalendar_and_vobject(group: Group) -> None:
-    import vobject
+    import vobject  # type: ignore[import-untyped]
 
     proposal_draft(group, title="Fair trade — «quotes», commas; and a very long title " * 3)
     OccasionFactory(name="Law consultation", kind="law_consultation", timezone="Asia/Tokyo")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -16,6 +17,10 @@ from proposals.models import ApiToken, Person
 from tests.factories import Group, proposal_draft
 
 pytestmark = pytest.mark.django_db
+
+
+def csv_body(response: Any) -> str:
+    return b"".join(response.streaming_content).decode()
 
 
 def script_token(person: Person) -> str:
@@ -37,7 +42,7 @@ def test_a_script_exports_the_proposal_list_as_csv_with_its_token(group: Group) 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "Authorization" in response["Vary"]
-    body = b"".join(response.streaming_content).decode()
+    body = csv_body(response)
     titles = [row[1] for row in list(csv.reader(io.StringIO(body)))[1:]]
     assert titles == ["Visible to its drafter"]
 
@@ -49,7 +54,7 @@ def test_the_token_sees_only_what_its_person_sees(group: Group) -> None:
         HTTP_AUTHORIZATION=f"Token {script_token(group.outsider)}",
     )
     assert response.status_code == 200
-    body = b"".join(response.streaming_content).decode()
+    body = csv_body(response)
     assert "A draft of the drafter" not in body
 
 
