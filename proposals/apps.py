@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +15,6 @@ class ProposalsConfig(AppConfig):
             lifecycle,  # noqa: F401  (registers the proposal workflow policy)
             security,  # noqa: F401  (registers the account emails)
         )
+        from proposals.search import sqlite_functions_register
+
+        connection_created.connect(sqlite_functions_register)

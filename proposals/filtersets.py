@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
@@ -21,6 +24,7 @@ from proposals.models import (
     Role,
     Theme,
 )
+from proposals.search import proposals_matching
 from proposals.security import SECURITY_EVENTS
 from workflow.models import AuditEvent
 
@@ -63,6 +67,67 @@ class SearchFilter(filters.CharFilter):
         return qs
 
 
+class ProposalSearchFilter(filters.CharFilter):
+    """Words to find in proposals, accents and case aside (proposals.search)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", SEARCH_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        """The proposals found, best matches first (a sort chosen after this one wins)."""
+        if not (value or "").split():
+            return qs
+        order = qs.query.order_by or tuple(Proposal._meta.ordering)
+        return proposals_matching(qs, value).order_by("-search_rank", *order)
+
+
+def _state_rank() -> Case:
+    """A proposal's state as its place in the lifecycle (draft first, withdrawn last)."""
+    return Case(
+        *(When(state=state, then=Value(rank)) for rank, state in enumerate(ProposalState)),
+        default=Value(len(ProposalState)),
+    )
+
+
+# Each column a list of proposals sorts by, as the expressions it orders by; the id breaks ties.
+PROPOSAL_SORTS: dict[str, Callable[[], list[Any]]] = {
+    "title": lambda: [Lower("title")],
+    "state": lambda: [_state_rank()],
+    "lead_organization": lambda: [Lower("lead_organization__name")],
+    "occasion": lambda: [Lower("occasion__name")],
+    "deadline": lambda: [F("occasion__submission_deadline")],
+    "updated": lambda: [F("updated_at")],
+}
+PROPOSAL_SORT_CHOICES = [
+    (f"{sign}{key}", f"{sign}{key}") for key in PROPOSAL_SORTS for sign in ("", "-")
+]
+
+
+def proposals_sorted(queryset: QuerySet[Proposal], sort: str) -> QuerySet[Proposal]:
+    """The proposals in the order `sort` names (a PROPOSAL_SORTS key, "-" first to reverse),
+    empty values last, the id breaking ties in the same direction."""
+    descending = sort.startswith("-")
+    expressions = [*PROPOSAL_SORTS[sort.removeprefix("-")](), F("id")]
+    return queryset.order_by(
+        *(
+            expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+            for expression in expressions
+        )
+    )
+
+
+class ProposalSortFilter(filters.ChoiceFilter):
+    """The column a list of proposals is sorted by: `title`, `-deadline`..."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", PROPOSAL_SORT_CHOICES)
+        super().__init__(**kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        return proposals_sorted(qs, value) if value else qs
+
+
 class ProposalFilter(filters.FilterSet):
     state = filters.MultipleChoiceFilter(choices=ProposalState.choices)
     occasion = filters.ModelChoiceFilter(queryset=Occasion.objects.all())
@@ -73,7 +138,7 @@ class ProposalFilter(filters.FilterSet):
     )
     deadline_before = DateTimeFilter(field_name="occasion__submission_deadline", lookup_expr="lte")
     deadline_after = DateTimeFilter(field_name="occasion__submission_deadline", lookup_expr="gte")
-    search = SearchFilter(search_fields=("title", "summary"))
+    search = ProposalSearchFilter()
     ordering = filters.OrderingFilter(
         fields=(
             ("id", "id"),

@@ -43,6 +43,7 @@ from proposals.models import (
 from proposals.notices import notices_for
 from proposals.notifications import webhook_events_write
 from proposals.selectors import (
+from proposals.search import search_document_refresh
     proposals_with_rule_data,
     representatives_of_full_members,
     reviewer_ids,
@@ -213,6 +214,7 @@ def outcome_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
         recorded_by=run.actor,
         recorded_at=log.at,
     )
+    search_document_refresh(proposal_ids=[proposal.pk])
     authors = rules.author_ids(proposal)
     return notices_for(proposal, "outcome_recorded", authors, run.actor, essential=False)
 

@@ -490,6 +490,17 @@ class Proposal(FSMModelMixin, models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    search_document = models.TextField(
+        _("search document"),
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text=_(
+            "The words the proposal is found by: title, summary, text, authors, organisations "
+            "and filing reference, rewritten by the services that change them."
+        ),
+    )
 
     class Meta:
         verbose_name = _("proposal")

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from proposals import rules
 from proposals.audited import SYSTEM, audited
 from proposals.models import Membership, Organization, Person, Role
+from proposals.search import search_document_refresh
 from proposals.security import ACCOUNT_EMAIL_PREFIX, security_event_record
 from workflow.audit import audit_record, changed_fields
 from workflow.errors import RefusalKind, Refused
@@ -244,6 +245,10 @@ def person_update(
             setattr(locked, name, value)
         if changes:
             locked.save(update_fields=list(changes))
+        if {"first_name", "last_name", "username"} & set(changes):
+            search_document_refresh(
+                proposal_ids=locked.authored_proposals.values_list("pk", flat=True)
+            )
         _audit_person_changes(actor=actor, person=locked, before=before, request=request)
         if wanted is not None:
             _roles_apply(

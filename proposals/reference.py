@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from proposals.audited import audited
 from proposals.models import Body, Occasion, Organization, Person, PresidencyTerm, ReminderRule
+from proposals.search import search_document_refresh
 from proposals.services import occasion_move_deadline
 from workflow.audit import audit_record, changed_fields
 from workflow.errors import RefusalKind, Refused
@@ -194,13 +195,18 @@ def organization_update(
     nothing differs."""
     _unknown_check(changes, ORGANIZATION_FIELDS)
     with transaction.atomic():
-        return _update(
+        updated = _update(
             organization,
             action="organization.changed",
             changes=changes,
             actor=actor,
             request=request,
         )
+        if {"name", "short_name"} & set(changes):
+            search_document_refresh(
+                proposal_ids=updated.led_proposals.values_list("pk", flat=True)
+            )
+        return updated
 
 
 @audited("organization.deleted")

@@ -31,6 +31,7 @@ from proposals.models import (
 )
 from proposals.notices import quorum_notices
 from proposals.notifications import webhook_events_write
+from proposals.search import search_document_refresh
 from proposals.security import security_event_record
 from proposals.selectors import co_author_candidates, proposals_with_rule_data, roles_of
 from workflow.audit import audit_record, changed_fields
@@ -125,6 +126,7 @@ def proposal_create(
             created_at=now,
         )
         action_log(obj=proposal, action="create", actor=author, source="", now=now)
+        search_document_refresh(proposal_ids=[proposal.pk])
     return proposal
 
 
@@ -218,6 +220,7 @@ def proposal_update(
                 **_edit_facts(locked),
                 "themes": sorted(t.pk for t in themes) if themes is not None else before["themes"],
                 "authors": sorted(author_ids),
+        search_document_refresh(proposal_ids=[locked.pk])
             },
         )
         if changed_after:

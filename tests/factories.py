@@ -27,6 +27,7 @@ from proposals.models import (
     Revision,
     Role,
 )
+from proposals.search import search_document_refresh
 
 
 class PersonFactory(factory.django.DjangoModelFactory[Person]):
@@ -117,6 +118,11 @@ class ProposalFactory(factory.django.DjangoModelFactory[Proposal]):
                 text=obj.text,
                 author=obj.created_by,
             )
+
+    @factory.post_generation
+    def searchable(obj: Proposal, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805
+        if create:
+            search_document_refresh(proposal_ids=[obj.pk])
 
 
 @dataclass

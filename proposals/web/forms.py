@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from proposals.filtersets import ProposalFilter
+from proposals.filtersets import ProposalFilter, ProposalSortFilter
 from proposals.lifecycle import TRANSITIONS
 from proposals.limits import (
     COMMENT_MAX_LENGTH,
@@ -174,6 +174,8 @@ class ProposalPageFilter(ProposalFilter):
             self.filters[name].label = label
             if empty_label is not None:
                 self.filters[name].extra["empty_label"] = empty_label
+    sort = ProposalSortFilter()
+
         self.filters["lead_organization"].queryset = Organization.objects.exclude(
             status=Organization.Status.FORMER
         )

@@ -7,8 +7,10 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from proposals.models import OPEN_STATES
+from proposals.search import snippet_parts
 from proposals.selectors import PersonRoles, roles_of
 
 register = template.Library()
@@ -40,6 +42,32 @@ def deadline_status(deadline: datetime | None, now: datetime | None = None) -> d
 @register.inclusion_tag("proposals/_state.html")
 def state_badge(proposal: Any) -> dict[str, Any]:
     return {"state": proposal.state, "label": proposal.get_state_display()}
+
+
+@register.inclusion_tag("proposals/_sort_header.html", takes_context=True)
+def sort_header(context: template.Context, key: str, label: str) -> dict[str, Any]:
+    """A column heading that sorts the list by `key`, then reverses it; aria-sort says how
+    the list is sorted now."""
+    request = context["request"]
+    current = request.GET.get("sort", "")
+    direction = {key: "ascending", f"-{key}": "descending"}.get(current, "")
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["sort"] = f"-{key}" if direction == "ascending" else key
+    return {"label": label, "direction": direction, "query": query.urlencode()}
+
+
+@register.simple_tag
+def search_snippet(snippet: str, words: str = "") -> str:
+    """A passage of a proposal found by a search, the words found in <mark>."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html("<mark>{}</mark>", text) if found else text,)
+            for text, found in snippet_parts(snippet, words)
+        ),
+    )
 
 
 @register.filter
