@@ -15,6 +15,7 @@ from proposals.accounts import api_token_create
 from proposals.models import ApiToken, Person
 from proposals.services import calendar_token_regenerate, occasion_move_deadline
 from tests.factories import Group, OccasionFactory, proposal_draft
+from tests.proposals.api.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -340,3 +341,20 @@ def test_a_bad_token_is_refused_with_401_not_sent_to_the_login_page(group: Group
         assert response.status_code == 401, header
         assert response["WWW-Authenticate"] == "Token"
         assert response.content
+
+
+def test_an_occasion_moved_through_the_api_is_a_new_sequence_of_the_same_event(
+    group: Group,
+) -> None:
+    proposal_draft(group)
+    occasion = group.occasion
+    response = client_for(group.secretariat).patch(
+        f"/api/occasions/{occasion.pk}/",
+        {"starts_on": "2030-11-10", "ends_on": "2030-11-21", "location": "Belém, Brazil"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    event = events(feed(group.drafter))[f"occasion-{occasion.pk}"]
+    assert event["sequence"] == 1
+    assert event.decoded("dtstart") == dt.date(2030, 11, 10)
+    assert event["location"] == "Belém, Brazil"
