@@ -21,7 +21,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from proposals import rules
 from proposals.limits import (
@@ -32,6 +32,7 @@ from proposals.limits import (
 )
 from proposals.models import (
     Body,
+    Endorsement,
     Outcome,
     OutcomeResult,
     Proposal,
@@ -42,14 +43,17 @@ from proposals.models import (
 )
 from proposals.notices import notices_for
 from proposals.notifications import webhook_events_write
-from proposals.selectors import (
 from proposals.search import search_document_refresh
+from proposals.selectors import (
     proposals_with_rule_data,
+    representatives_active,
     representatives_of_full_members,
     reviewer_ids,
+    reviewers_active,
+    roles_of,
 )
 from workflow import policy as workflow_policy
-from workflow.errors import Reason
+from workflow.errors import Reason, RefusalKind
 from workflow.models import TransitionLog
 from workflow.policy import Notice
 from workflow.services import TransitionOption, transition_options, transition_targets
@@ -63,6 +67,17 @@ class CommentForm(forms.Form):
 
     comment = forms.CharField(
         label=gettext_lazy("Comment"), max_length=COMMENT_MAX_LENGTH, required=False
+    )
+
+
+class ApproveForm(forms.Form):
+    """Approving: an optional comment, which the authors read with the approval."""
+
+    comment = forms.CharField(
+        label=gettext_lazy("Comment"),
+        max_length=COMMENT_MAX_LENGTH,
+        required=False,
+        help_text=gettext_lazy("Optional: what you checked, or a note for the authors."),
     )
 
 
@@ -199,6 +214,7 @@ def submission_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
         submitted_at=log.at,
         reference=run.arguments.get("reference", ""),
     )
+    search_document_refresh(proposal_ids=[proposal.pk])
     authors = rules.author_ids(proposal)
     return notices_for(proposal, "submitted", authors, run.actor, essential=False)
 
@@ -214,7 +230,6 @@ def outcome_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
         recorded_by=run.actor,
         recorded_at=log.at,
     )
-    search_document_refresh(proposal_ids=[proposal.pk])
     authors = rules.author_ids(proposal)
     return notices_for(proposal, "outcome_recorded", authors, run.actor, essential=False)
 
@@ -240,6 +255,8 @@ class Action:
     input: type[forms.Form] = CommentForm
     own_page: bool = False
     """The action asks for more than a click (a comment, a reference, an outcome)."""
+    confirmation: str | Promise = ""
+    """What its page says the action does, above the form where the person confirms."""
     before: Callable[[ActionRun], dict[str, Any]] = no_writes
     """Writes before the state changes; returns the arguments of the model's method."""
     changes: tuple[str, ...] = ()
@@ -295,6 +312,12 @@ APPROVE = Action(
     ),
     who=[rules.independent_reviewer],
     when=[rules.not_reviewed_yet],
+    input=ApproveForm,
+    own_page=True,
+    confirmation=gettext_lazy(
+        "Your approval is recorded for the current revision. The proposal opens for "
+        "endorsement once the occasion's required number of reviewers approved it."
+    ),
     before=approval_record,
     after=endorsement_opened_told,
 )
@@ -416,6 +439,153 @@ def transitions_allowed(
         ]
         for proposal in proposals
     }
+
+
+def endorse_option(
+    proposal: Proposal, person: Any, now: datetime | None = None
+) -> TransitionOption:
+    """Endorsing as this person sees it now, like a transition: allowed when one at least of the
+    organisations they represent may endorse; else why not (never theirs: a permission; the
+    proposal not open for endorsement: its state; already endorsed: a condition)."""
+    now = now or timezone.now()
+    refusal = ENDORSE.permission_reasons(proposal, person)
+    kind = RefusalKind.PERMISSION
+    if not refusal:
+        kind = (
+            RefusalKind.STATE
+            if proposal.state != ProposalState.ENDORSEMENT
+            else RefusalKind.CONDITION
+        )
+        for organization_id in sorted(roles_of(person).representative_organization_ids):
+            reasons = ENDORSE.condition_reasons(
+                proposal, person, now, organization_id=organization_id
+            )
+            if not reasons:
+                refusal = []
+                break
+            refusal.extend(reason for reason in reasons if reason not in refusal)
+    return TransitionOption(
+        name=ENDORSE.name,
+        label=str(ENDORSE.label),
+        target=proposal.state,
+        allowed=not refusal,
+        kind=kind if refusal else None,
+        reasons=list(refusal),
+    )
+
+
+def endorsements_of(proposal: Proposal, person: Any) -> list[Endorsement]:
+    """The endorsements in force that this person signed or may withdraw as the representative
+    of the endorsing organisation (from the prefetched endorsements)."""
+    represented = roles_of(person).representative_organization_ids
+    return [
+        endorsement
+        for endorsement in rules.active_endorsements(proposal)
+        if endorsement.organization_id in represented
+        or (person is not None and endorsement.endorsed_by_id == person.pk)
+    ]
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """Who acts next on a proposal, and what they do, in one sentence.
+
+    `who` is "authors", "reviewers", "representatives" or "secretariat"; `people` are the
+    persons named (the authors, the reviewers who have not decided, the representatives of the
+    full members that have not endorsed), `organizations` the members still missing, and
+    `missing` how many more approvals or endorsements are needed."""
+
+    who: str
+    sentence: str
+    people: tuple[Any, ...] = ()
+    organizations: tuple[Any, ...] = ()
+    missing: int = 0
+
+
+def _names(items: Iterable[Any]) -> str:
+    return ", ".join(str(item) for item in items)
+
+
+def next_step(proposal: Proposal) -> NextStep | None:
+    """Who acts next on a proposal read with `selectors.proposals_with_rule_data`: its authors
+    in draft; the reviewers who have not decided on the current revision in review; the
+    representatives still missing, or the secretariat once the quorum is reached, in
+    endorsement; the secretariat once submitted; nobody once closed or withdrawn.
+    One query at most (the reviewers, or the representatives)."""
+    state = proposal.state
+    if state == ProposalState.DRAFT:
+        authors = tuple(sorted(proposal.authors.all(), key=str))
+        if rules.changes_request(proposal) is not None:
+            sentence = _(
+                "Next: the authors (%(names)s) make the changes requested and submit it again."
+            )
+        else:
+            sentence = _(
+                "Next: the authors (%(names)s) complete the draft and submit it for review."
+            )
+        return NextStep("authors", sentence % {"names": _names(authors)}, people=authors)
+    if state == ProposalState.IN_REVIEW:
+        required = proposal.occasion.required_approvals if proposal.occasion else 1
+        missing = max(required - rules.approvals_of_current_revision(proposal), 1)
+        decided = {review.reviewer_id for review in rules.current_reviews(proposal)}
+        excluded = rules.contributor_ids(proposal) | decided
+        reviewers = tuple(person for person in reviewers_active() if person.pk not in excluded)
+        if not reviewers:
+            return NextStep(
+                "secretariat",
+                ngettext(
+                    "Next: %(count)s more approval is needed, and no reviewer is left to give "
+                    "it: the secretariat reviews it or names a reviewer.",
+                    "Next: %(count)s more approvals are needed, and no reviewer is left to give "
+                    "them: the secretariat reviews it or names reviewers.",
+                    missing,
+                )
+                % {"count": missing},
+                missing=missing,
+            )
+        return NextStep(
+            "reviewers",
+            ngettext(
+                "Next: %(count)s more approval is needed, from the reviewers: %(names)s.",
+                "Next: %(count)s more approvals are needed, from the reviewers: %(names)s.",
+                missing,
+            )
+            % {"count": missing, "names": _names(reviewers)},
+            people=reviewers,
+            missing=missing,
+        )
+    if state == ProposalState.ENDORSEMENT:
+        if rules.quorum_reached(proposal):
+            return NextStep("secretariat", _("Quorum reached: the secretariat will submit."))
+        missing = rules.endorsement_quorum(proposal) - rules.endorsements_counted(proposal)
+        endorsed = {e.organization_id for e in rules.active_endorsements(proposal)}
+        memberships = [m for m in representatives_active() if m.organization_id not in endorsed]
+        organizations: dict[int, Any] = {}
+        people: dict[int, list[Any]] = {}
+        for membership in memberships:
+            organizations.setdefault(membership.organization_id, membership.organization)
+            people.setdefault(membership.organization_id, []).append(membership.person)
+        missing_members = ", ".join(
+            _("%(organization)s (%(people)s)")
+            % {"organization": organization, "people": _names(people[pk])}
+            for pk, organization in organizations.items()
+        )
+        return NextStep(
+            "representatives",
+            ngettext(
+                "Next: %(count)s more endorsement is needed, from one of these members: "
+                "%(members)s.",
+                "Next: %(count)s more endorsements are needed, from these members: %(members)s.",
+                missing,
+            )
+            % {"count": missing, "members": missing_members},
+            people=tuple(m.person for m in memberships),
+            organizations=tuple(organizations.values()),
+            missing=missing,
+        )
+    if state == ProposalState.SUBMITTED:
+        return NextStep("secretariat", _("Next: the secretariat records what the body decided."))
+    return None
 
 
 STATE_PHRASES: dict[str, str | Promise] = {

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from proposals.models import Endorsement, Occasion, Proposal, ProposalState, Review, Role
 from proposals.selectors import roles_of
@@ -72,6 +73,45 @@ def quorum_reached(proposal: Proposal) -> bool:
     return proposal.occasion is not None and endorsements_counted(proposal) >= endorsement_quorum(
         proposal
     )
+
+
+def endorsements_needed_phrase(count: int, quorum: int) -> str:
+    """ "1 endorsement of 2 needed.", in the plural forms of the reader's language."""
+    return ngettext(
+        "%(count)s endorsement of %(quorum)s needed.",
+        "%(count)s endorsements of %(quorum)s needed.",
+        count,
+    ) % {"count": count, "quorum": quorum}
+
+
+def quorum_phrase(proposal: Proposal) -> str:
+    """Where the proposal's endorsements stand against its quorum, in one sentence."""
+    count, quorum = endorsements_counted(proposal), endorsement_quorum(proposal)
+    if proposal.occasion is not None and count >= quorum:
+        return ngettext(
+            "Quorum reached: %(count)s endorsement, %(quorum)s needed.",
+            "Quorum reached: %(count)s endorsements, %(quorum)s needed.",
+            count,
+        ) % {"count": count, "quorum": quorum}
+    return endorsements_needed_phrase(count, quorum)
+
+
+def approvals_needed_phrase(count: int, required: int) -> str:
+    """ "1 approval of 2 needed.", in the plural forms of the reader's language."""
+    return ngettext(
+        "%(count)s approval of %(required)s needed.",
+        "%(count)s approvals of %(required)s needed.",
+        count,
+    ) % {"count": count, "required": required}
+
+
+def changes_request(proposal: Proposal) -> Review | None:
+    """The review that sent the proposal back to draft with changes requested, while it is
+    still a draft: the latest request for changes (read from the prefetched reviews)."""
+    if proposal.state != ProposalState.DRAFT:
+        return None
+    requests = [r for r in proposal.reviews.all() if r.decision == Review.Decision.REQUEST_CHANGES]
+    return max(requests, key=lambda r: (r.created_at, r.pk)) if requests else None
 
 
 def deadline_passed_reason(occasion: Occasion, now: datetime) -> str | None:
@@ -197,8 +237,11 @@ def ready_for_review(proposal: Proposal, person: Any, now: datetime) -> list[Rea
         reasons.append(
             Reason(
                 "changes_requested",
-                _("Changes were requested on revision %(number)s: edit the proposal first.")
-                % {"number": proposal.revision},
+                _(
+                    "Changes were requested on revision %(number)s: change its title, summary "
+                    "or text (saving makes revision %(next)s), then submit it again."
+                )
+                % {"number": proposal.revision, "next": proposal.revision + 1},
             )
         )
     return reasons
@@ -228,8 +271,7 @@ def ready_to_submit(proposal: Proposal, person: Any, now: datetime) -> list[Reas
         reasons.append(
             Reason(
                 "quorum_not_reached",
-                _("%(count)s endorsements of %(quorum)s needed.")
-                % {"count": counted, "quorum": occasion.endorsement_quorum},
+                endorsements_needed_phrase(counted, occasion.endorsement_quorum),
             )
         )
     if not occasion.accepts_late_submissions:

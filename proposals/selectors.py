@@ -8,7 +8,8 @@ from datetime import date
 from functools import reduce
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from proposals.models import (
@@ -173,6 +174,35 @@ def reviewer_ids() -> set[int]:
     )
 
 
+def reviewers_active() -> list[Person]:
+    """The active people named reviewers (in an organisation that has not left), by name: one
+    query."""
+    memberships = (
+        Membership.objects.filter(role=Role.REVIEWER, person__is_active=True)
+        .exclude(organization__status=Organization.Status.FORMER)
+        .select_related("person")
+        .order_by("person__first_name", "person__last_name", "person__username")
+    )
+    people: dict[int, Person] = {}
+    for membership in memberships:
+        people.setdefault(membership.person_id, membership.person)
+    return list(people.values())
+
+
+def representatives_active() -> list[Membership]:
+    """The representative roles of active people in full member organisations, with the person
+    and the organisation, by organisation then person: one query."""
+    return list(
+        Membership.objects.filter(
+            role=Role.REPRESENTATIVE,
+            person__is_active=True,
+            organization__status=Organization.Status.MEMBER,
+        )
+        .select_related("person", "organization")
+        .order_by("organization__name", "person__first_name", "person__username")
+    )
+
+
 def secretariat_ids() -> set[int]:
     return set(
         Membership.objects.filter(
@@ -237,8 +267,10 @@ def proposals_awaiting_review_by(
 def proposals_awaiting_endorsement_by(
     person: Any, queryset: QuerySet[Proposal] | None = None
 ) -> QuerySet[Proposal]:
-    """Open for endorsement and not yet endorsed (an endorsement not withdrawn) by one at least
-    of the full members this person represents; nothing for a person who represents none."""
+    """Open for endorsement, short of its quorum, and not yet endorsed (an endorsement not
+    withdrawn) by one at least of the full members this person represents; nothing for a
+    person who represents none. Past its quorum a proposal awaits the secretariat, no longer
+    its representatives (who may still endorse it)."""
     queryset = Proposal.objects.all() if queryset is None else queryset
     organization_ids = sorted(roles_of(person).representative_organization_ids)
     if not organization_ids:
@@ -255,7 +287,29 @@ def proposals_awaiting_endorsement_by(
         )
         for organization_id in organization_ids
     ]
-    return queryset.filter(reduce(operator.or_, not_endorsed_by), state=ProposalState.ENDORSEMENT)
+    return (
+        queryset.filter(reduce(operator.or_, not_endorsed_by), state=ProposalState.ENDORSEMENT)
+        .annotate(full_member_endorsements=Coalesce(Subquery(_full_member_endorsements()), 0))
+        .filter(
+            Q(occasion__isnull=True)
+            | Q(full_member_endorsements__lt=F("occasion__endorsement_quorum"))
+        )
+    )
+
+
+def _full_member_endorsements() -> QuerySet[Endorsement]:
+    """The number of distinct full members whose endorsement of the outer proposal is in force."""
+    return (
+        Endorsement.objects.filter(
+            proposal=OuterRef("pk"),
+            withdrawn_at__isnull=True,
+            organization__status=Organization.Status.MEMBER,
+        )
+        .order_by()
+        .values("proposal")
+        .annotate(count=Count("organization", distinct=True))
+        .values("count")
+    )
 
 
 def proposals_ready_to_submit(queryset: QuerySet[Proposal] | None = None) -> QuerySet[Proposal]:

@@ -140,7 +140,8 @@ def proposal_update(
     co_authors: Iterable[Person] | None = None,
     **fields: Any,
 ) -> Proposal:
-    """Save an edit of a draft; a change of title, summary or text is a new revision.
+    """Save an edit of a draft; a change of title, summary or text is a new revision. An edit
+    that changes nothing writes nothing: the proposal keeps its version.
 
     With `expected_revision`, an edit made on an older revision is refused rather than
     silently overwriting someone else's newer text.
@@ -169,7 +170,8 @@ def proposal_update(
                 [
                     _(
                         "Someone saved revision %(number)s while you were editing revision "
-                        "%(expected)s. Copy your text, reload and apply your changes again."
+                        "%(expected)s. Compare the two versions, then keep yours, merge them or "
+                        "take theirs."
                     )
                     % {"number": locked.revision, "expected": expected_revision}
                 ],
@@ -178,6 +180,10 @@ def proposal_update(
             name in fields and fields[name] != getattr(locked, name) for name in TEXT_FIELDS
         )
         before = _edit_facts(locked)
+        if themes is not None:
+            themes = list(themes)
+        if not _edit_changes(locked, editor, fields, themes, co_authors, before):
+            return proposals_with_rule_data().get(pk=locked.pk)  # nothing written, same version
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.version += 1
@@ -214,13 +220,13 @@ def proposal_update(
             locked.authors.set(author_ids)
         # Whoever is or was an author, or wrote a revision, may never review this proposal.
         locked.contributors.add(editor.pk, *author_ids)
+        search_document_refresh(proposal_ids=[locked.pk])
         changed_before, changed_after = changed_fields(
             before,
             {
                 **_edit_facts(locked),
                 "themes": sorted(t.pk for t in themes) if themes is not None else before["themes"],
                 "authors": sorted(author_ids),
-        search_document_refresh(proposal_ids=[locked.pk])
             },
         )
         if changed_after:
@@ -233,6 +239,25 @@ def proposal_update(
                 now=now,
             )
     return proposals_with_rule_data().get(pk=locked.pk)
+
+
+def _edit_changes(
+    proposal: Proposal,
+    editor: Person,
+    fields: dict[str, Any],
+    themes: list[Theme] | None,
+    co_authors: list[Person] | None,
+    before: dict[str, Any],
+) -> bool:
+    """Whether an edit changes anything of the proposal: a field, its themes or its authors."""
+    if any(getattr(proposal, name) != value for name, value in fields.items()):
+        return True
+    if themes is not None and sorted(theme.pk for theme in themes) != before["themes"]:
+        return True
+    if co_authors is not None:
+        authors = {proposal.created_by_id, editor.pk, *(person.pk for person in co_authors)}
+        return sorted(authors) != before["authors"]
+    return False
 
 
 def _edit_facts(proposal: Proposal) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, cast
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from proposals.filtersets import ProposalFilter, ProposalSortFilter
@@ -50,6 +50,17 @@ class ThemeChoiceField(forms.ModelMultipleChoiceField):
         return str(obj)
 
 
+class OccasionChoiceField(forms.ModelChoiceField):
+    """Occasions with their submission deadline, in the reader's time zone."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        when = formats.date_format(timezone.localtime(obj.submission_deadline), "DATETIME_FORMAT")
+        return _("%(occasion)s — deadline %(when)s (your time)") % {
+            "occasion": obj,
+            "when": when,
+        }
+
+
 class ProposalForm(forms.Form):
     """Title, summary, Markdown text and where the proposal goes."""
 
@@ -76,11 +87,12 @@ class ProposalForm(forms.Form):
         required=False,
         empty_label=_("— choose later —"),
     )
-    occasion = forms.ModelChoiceField(
+    occasion = OccasionChoiceField(
         label=_("Occasion"),
         queryset=Occasion.objects.all(),
         required=False,
         empty_label=_("— choose later —"),
+        help_text=_("Occasions whose deadline is ahead; submit for review before the deadline."),
     )
     themes = ThemeChoiceField(
         label=_("Themes"),
@@ -93,7 +105,10 @@ class ProposalForm(forms.Form):
         label=_("Co-authors"),
         queryset=Person.objects.none(),
         required=False,
-        help_text=_("Drafters who write this proposal with you and may edit it."),
+        help_text=_(
+            "Drafters who write this proposal with you and may edit it. Choose several with "
+            "Ctrl-click (⌘-click on a Mac); Ctrl-click a chosen name again to remove it."
+        ),
     )
     expected_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -105,6 +120,9 @@ class ProposalForm(forms.Form):
                 pk__in=roles_of(person).drafter_organization_ids
             )
             del self.fields["expected_revision"]
+            self.fields["language"].initial = (
+                person.language if person.language in Language.values else Language.ENGLISH
+            )
         else:
             del self.fields["lead_organization"]
         co_authors = cast(forms.ModelMultipleChoiceField, self.fields["co_authors"])
@@ -115,7 +133,7 @@ class ProposalForm(forms.Form):
         upcoming = Q(submission_deadline__gte=timezone.now())
         if proposal is not None and proposal.occasion_id:
             upcoming |= Q(pk=proposal.occasion_id)
-        occasion.queryset = Occasion.objects.filter(upcoming)
+        occasion.queryset = Occasion.objects.filter(upcoming).order_by("submission_deadline")
 
     def service_fields(self) -> dict[str, Any]:
         """The cleaned fields as the proposal services take them."""
@@ -156,6 +174,8 @@ class ProposalPageFilter(ProposalFilter):
         method="filter_deadline_before", widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    sort = ProposalSortFilter()
+
     LABELS = {
         "search": (_("Search"), None),
         "state": (_("State"), None),
@@ -174,8 +194,6 @@ class ProposalPageFilter(ProposalFilter):
             self.filters[name].label = label
             if empty_label is not None:
                 self.filters[name].extra["empty_label"] = empty_label
-    sort = ProposalSortFilter()
-
         self.filters["lead_organization"].queryset = Organization.objects.exclude(
             status=Organization.Status.FORMER
         )
@@ -258,6 +276,7 @@ def transition_form_class(name: str) -> type[forms.Form]:
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages=base.base_fields["comment"].error_messages,
+        help_text=base.base_fields["comment"].help_text,
     )
     order = [field for field in base.base_fields if field != "comment"] + ["comment"]
 

@@ -152,6 +152,8 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
 
     # The reviewer approves: the proposal opens for endorsement.
     rita.proposal(proposal)
+    rita.link("Approve").click()
+    rita.page.get_by_label("Comment").fill("The resolution is cited.")
     rita.button("Approve").click()
     expect(rita.page.locator(".message")).to_contain_text("now open for endorsement")
 
@@ -161,6 +163,10 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
     expect(gabriel.page.locator("h1")).to_have_text("A social economy law for every member State")
     expect(gabriel.page.get_by_role("link", name="Endorse", exact=True)).to_have_count(0)
     expect(gabriel.page.get_by_role("button", name="Endorse", exact=True)).to_have_count(0)
+    gabriel.page.locator("details.unavailable summary").click()
+    expect(gabriel.page.locator("details.unavailable")).to_contain_text(
+        "Endorse: Observers cannot endorse."
+    )
 
     # The first representative endorses after confirming (htmx brings the confirmation in).
     marianne = Visitor(browser, url, "marianne")
@@ -170,12 +176,13 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
     expect(confirm).to_contain_text("Your organisation signs it")
     confirm.get_by_role("button", name="Endorse").click()
     expect(marianne.page.locator(".message")).to_have_text("France endorses this proposal.")
+    expect(marianne.page.locator(".my-endorsements")).to_contain_text("You endorsed for France on")
 
     # The secretariat cannot submit yet, and the page says why.
     sam = Visitor(browser, url, "sam", totp_secret=DEMO_TOTP_SECRET)
     sam.proposal(proposal)
     expect(sam.button("Submit to body")).to_be_disabled()
-    expect(sam.page.locator("#why-submit")).to_contain_text("1 endorsements of 2 needed.")
+    expect(sam.page.locator("#why-submit")).to_contain_text("1 endorsement of 2 needed.")
 
     # The second representative endorses: the quorum is reached.
     youssef = Visitor(browser, url, "youssef")
@@ -183,6 +190,9 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
     youssef.link("Endorse").click()
     youssef.page.locator("#inline-confirm").get_by_role("button", name="Endorse").click()
     expect(youssef.page.locator(".message")).to_have_text("Morocco endorses this proposal.")
+    expect(youssef.page.locator("#next-step")).to_have_text(
+        "Quorum reached: the secretariat will submit."
+    )
     sam.open("/")
     expect(sam.page.locator("#submit-heading + div")).to_contain_text(
         "A social economy law for every member State"
@@ -199,7 +209,7 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
         person=demo.representative_ma,
     )
     sam.button("Submit to body").click()
-    expect(sam.page.locator(".message.error")).to_have_text("1 endorsements of 2 needed.")
+    expect(sam.page.locator(".message.error")).to_have_text("1 endorsement of 2 needed.")
     assert state_of(proposal) == ProposalState.ENDORSEMENT
 
     # Morocco endorses again; the secretariat submits, then records the outcome.

@@ -168,7 +168,10 @@ def test_requesting_changes_needs_a_comment_and_returns_to_draft(group: Group) -
 def test_a_draft_sent_back_must_be_edited_before_it_returns_to_review(group: Group) -> None:
     proposal = run(in_review(group), "request_changes", group.reviewer, comment="More data.")
     error = refusal(proposal, "submit_for_review", group.drafter)
-    assert error.reasons == ["Changes were requested on revision 1: edit the proposal first."]
+    assert error.reasons == [
+        "Changes were requested on revision 1: change its title, summary or text (saving makes "
+        "revision 2), then submit it again."
+    ]
     proposal_update(proposal=fresh(proposal), editor=group.drafter, text="Better text.")
     assert run(proposal, "submit_for_review", group.drafter).state == ProposalState.IN_REVIEW
 
@@ -210,7 +213,7 @@ def test_a_withdrawn_endorsement_stops_counting_and_stays_as_history(group: Grou
     endorsement = Endorsement.objects.get(proposal=proposal, organization=group.morocco)
     endorsement_withdraw(endorsement=endorsement, person=group.representative_ma)
     error = refusal(proposal, "submit", group.secretariat)
-    assert error.reasons == ["1 endorsements of 2 needed."]
+    assert error.reasons == ["1 endorsement of 2 needed."]
     endorsement_create(proposal=fresh(proposal), person=group.representative_ma)
     assert Endorsement.objects.filter(proposal=proposal, organization=group.morocco).count() == 2
     assert run(proposal, "submit", group.secretariat).state == ProposalState.SUBMITTED

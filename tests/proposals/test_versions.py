@@ -226,7 +226,7 @@ def test_a_write_that_cannot_run_anyway_says_why_rather_than_conflict(group: Gro
             proposal=fresh(proposal), name="submit", actor=group.secretariat, seen_version=seen
         )
     assert caught.value.kind == RefusalKind.CONDITION
-    assert caught.value.reasons == ["1 endorsements of 2 needed."]
+    assert caught.value.reasons == ["1 endorsement of 2 needed."]
 
 
 def test_a_change_of_state_since_the_actor_saw_it_is_a_conflict_without_a_version(

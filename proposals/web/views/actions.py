@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -82,7 +81,18 @@ def proposal_transition(request: PersonRequest, pk: int, name: str) -> HttpRespo
     return render(
         request,
         "proposals/transition_form.html",
-        {"proposal": proposal, "form": form, "option": option},
+        {
+            "proposal": proposal,
+            "form": form,
+            "option": option,
+            "confirmation": TRANSITIONS[name].confirmation,
+            "approvals_phrase": rules.approvals_needed_phrase(
+                rules.approvals_of_current_revision(proposal),
+                proposal.occasion.required_approvals if proposal.occasion else 1,
+            )
+            if name == "approve"
+            else "",
+        },
         status=status,
     )
 
@@ -103,7 +113,9 @@ def proposal_endorse(request: PersonRequest, pk: int) -> HttpResponse:
     person = request.user
     reasons = ENDORSE.permission_reasons(proposal, person)
     if reasons:
-        raise PermissionDenied(" ".join(reasons))
+        for reason in reasons:
+            messages.error(request, reason)
+        return redirect("proposals:proposal_detail", pk=proposal.pk)
     organization_ids = sorted(roles_of(person).representative_organization_ids)
     form = EndorseForm(
         posted(request),

@@ -113,7 +113,8 @@ def _dashboard_sections(
     proposals = proposals_with_rule_data(Proposal.objects.filter(pk__in=shown)).order_by().in_bulk()
     for proposal in proposals.values():
         if proposal.state == ProposalState.ENDORSEMENT:
-            proposal.endorsement_count = rules.endorsements_counted(proposal)  # type: ignore[attr-defined]
+            proposal.quorum_phrase = rules.quorum_phrase(proposal)  # type: ignore[attr-defined]
+        proposal.changes_request = rules.changes_request(proposal)  # type: ignore[attr-defined]
     list_url = reverse("proposals:proposal_list")
     return {
         name: DashboardSection(

@@ -20,12 +20,15 @@ from django.views.decorators.http import require_POST
 
 from proposals import rules, services
 from proposals.accounts import login_or_api_token_required
-from proposals.diff import revisions_diff
+from proposals.diff import DIFF_FIELDS, revisions_diff, text_diff
 from proposals.exports import proposals_csv_response
 from proposals.lifecycle import (
-    ENDORSE,
     TRANSITIONS,
     WITHDRAW_ENDORSEMENT,
+    TransitionOption,
+    endorse_option,
+    endorsements_of,
+    next_step,
     transition_options_for,
 )
 from proposals.markdown import markdown_to_html
@@ -58,7 +61,7 @@ from proposals.web.views.common import (
     refusal_to_form,
     visible_proposal,
 )
-from workflow.errors import RefusalKind, Refused
+from workflow.errors import RefusalKind, Refused, reason_code
 
 # What a refusal of each kind is shown as on the proposal page.
 BLOCKED_KINDS = {RefusalKind.CONDITION, RefusalKind.CONFLICT, RefusalKind.INVALID}
@@ -158,6 +161,7 @@ def proposal_edit(request: PersonRequest, pk: int) -> HttpResponse:
         initial=None if request.method == "POST" else proposal_initial(proposal),
     )
     preview = None
+    conflict = None
     status = 200
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
@@ -176,7 +180,13 @@ def proposal_edit(request: PersonRequest, pk: int) -> HttpResponse:
                     **fields,
                 )
             except Refused as refused:
-                refusal_to_form(form, refused)
+                if refused.kind == RefusalKind.CONFLICT:
+                    current = fresh_proposal(proposal)
+                    conflict = _edit_conflict(current, form)
+                    form = _form_on_revision(request, person, current)
+                    proposal = current
+                else:
+                    refusal_to_form(form, refused)
                 status = 409 if refused.kind == RefusalKind.CONFLICT else 400
             else:
                 if updated.revision != proposal.revision:
@@ -184,14 +194,75 @@ def proposal_edit(request: PersonRequest, pk: int) -> HttpResponse:
                         request,
                         _("Saved as revision %(number)s.") % {"number": updated.revision},
                     )
+                elif updated.version == proposal.version:
+                    messages.info(request, _("Nothing changed."))
                 else:
                     messages.success(request, _("Saved."))
                 return redirect("proposals:proposal_detail", pk=proposal.pk)
     return render(
         request,
         "proposals/proposal_form.html",
-        {"form": form, "preview": preview, "proposal": proposal},
+        {
+            "form": form,
+            "preview": preview,
+            "proposal": proposal,
+            "conflict": conflict,
+            "editing_revision": _editing_revision(form, proposal),
+            "changes_request": rules.changes_request(proposal),
+        },
         status=400 if form.errors and status == 200 else status,
+    )
+
+
+def fresh_proposal(proposal: Proposal) -> Proposal:
+    """The proposal as saved now, with what the rules read."""
+    return proposals_with_rule_data().get(pk=proposal.pk)
+
+
+def _editing_revision(form: ProposalForm, proposal: Proposal) -> int:
+    """The revision the person's text started from: the one the form carries."""
+    expected = form.data.get("expected_revision") if form.is_bound else None
+    if expected and str(expected).isdigit():
+        return int(expected)
+    return proposal.revision
+
+
+def _form_on_revision(request: PersonRequest, person: Any, current: Proposal) -> ProposalForm:
+    """The person's posted version, now on top of the revision saved meanwhile: saving it keeps
+    theirs (a new revision after that one), and they may merge by hand in it first."""
+    data = request.POST.copy()
+    data["expected_revision"] = str(current.revision)
+    form = ProposalForm(data, person=person, proposal=current)
+    form.is_valid()
+    return form
+
+
+@dataclass(frozen=True)
+class EditConflict:
+    """An edit made on an older revision than the one saved meanwhile: both, and their diff."""
+
+    theirs: Revision
+    mine_from: int
+    changes: list[tuple[str, list[DiffRow]]]
+
+
+def _edit_conflict(current: Proposal, form: ProposalForm) -> EditConflict:
+    theirs = max(current.revisions.select_related("author"), key=lambda r: r.number)
+    mine = {name: form.cleaned_data.get(name) or "" for name in DIFF_FIELDS}
+    changes = []
+    for name in DIFF_FIELDS:
+        lines = text_diff(
+            getattr(theirs, name),
+            mine[name],
+            old_label=f"{name} (revision {theirs.number})",
+            new_label=f"{name} (yours)",
+        )
+        if lines:
+            changes.append((_field_label(name), readable_diff(lines)))
+    return EditConflict(
+        theirs=theirs,
+        mine_from=int(form.cleaned_data.get("expected_revision") or theirs.number),
+        changes=changes,
     )
 
 
@@ -231,7 +302,9 @@ def markdown_preview(request: PersonRequest) -> HttpResponse:
         preview = _preview(request, form.cleaned_data["text"])
     except PreviewBudgetSpent as spent:
         return render(request, "proposals/_preview.html", {"errors": [str(spent)]}, status=429)
-    return render(request, "proposals/_preview.html", {"preview": preview})
+    return render(
+        request, "proposals/_preview.html", {"preview": preview, "clear_text_errors": True}
+    )
 
 
 @login_required
@@ -240,8 +313,17 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
     person = request.user
     roles = roles_of(person)
     options = transition_options_for(proposal, person)
+    endorsing = endorse_option(proposal, person)
+    my_endorsements = endorsements_of(proposal, person)
+    if endorsing.allowed or not _endorsed_already(endorsing):
+        options.append(endorsing)
     revisions = list(proposal.revisions.select_related("author").order_by("-number"))
     endorsements = list(proposal.endorsements.all())
+    actions = [o for o in options if o.allowed]
+    blocked = [o for o in options if not o.allowed and o.kind in BLOCKED_KINDS]
+    may_edit = not rules.edit_permission_reasons(proposal, person) and not rules.edit_state_reasons(
+        proposal
+    )
     return render(
         request,
         "proposals/proposal_detail.html",
@@ -257,23 +339,43 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
                 }
                 for e in endorsements
             ],
+            "my_endorsements": [
+                {
+                    "endorsement": e,
+                    "withdraw_allowed": _endorsement_withdrawable(e, proposal, person),
+                }
+                for e in my_endorsements
+            ],
             "endorsement_count": rules.endorsements_counted(proposal),
-            "approvals": rules.approvals_of_current_revision(proposal),
-            "endorse": endorse_state(proposal, person),
+            "quorum_phrase": rules.quorum_phrase(proposal),
+            "approvals_phrase": rules.approvals_needed_phrase(
+                rules.approvals_of_current_revision(proposal),
+                proposal.occasion.required_approvals if proposal.occasion else 1,
+            ),
+            "changes_request": rules.changes_request(proposal),
+            "next_step": next_step(proposal),
             "timeline": _timeline(proposal, endorsements),
             "submission": _related_or_none(proposal, "submission"),
             "outcome_record": _related_or_none(proposal, "outcome_record"),
-            "actions": [o for o in options if o.allowed],
-            "blocked": [o for o in options if not o.allowed and o.kind in BLOCKED_KINDS],
+            "actions": actions,
+            "blocked": blocked,
             "unavailable": [o for o in options if not o.allowed and o.kind not in BLOCKED_KINDS],
+            "nothing_to_do": not actions and not blocked and not may_edit and not my_endorsements,
             "transitions_with_page": {
                 name for name, action in TRANSITIONS.items() if action.own_page
             },
-            "may_edit": not rules.edit_permission_reasons(proposal, person)
-            and not rules.edit_state_reasons(proposal),
+            "may_edit": may_edit,
             "is_author": rules.is_author(proposal, person),
             "roles": roles,
         },
+    )
+
+
+def _endorsed_already(option: TransitionOption) -> bool:
+    """Endorsing is refused only because the person's organisations endorsed already: the page
+    says so with the endorsement instead of showing a blocked button."""
+    return bool(option.reasons) and all(
+        reason_code(reason) == "already_endorsed" for reason in option.reasons
     )
 
 
@@ -328,19 +430,10 @@ def _endorsement_withdrawable(endorsement: Endorsement, proposal: Proposal, pers
 
 def endorse_state(proposal: Proposal, person: Any) -> dict[str, Any] | None:
     """Whether the person may endorse now, and if not why; None when they never may."""
-    if ENDORSE.permission_reasons(proposal, person):
+    option = endorse_option(proposal, person)
+    if option.kind == RefusalKind.PERMISSION:
         return None
-    roles = roles_of(person)
-    reasons: list[str] = []
-    allowed: list[int] = []
-    now = timezone.now()
-    for organization_id in sorted(roles.representative_organization_ids):
-        refused = ENDORSE.condition_reasons(proposal, person, now, organization_id=organization_id)
-        if refused:
-            reasons.extend(r for r in refused if r not in reasons)
-        else:
-            allowed.append(organization_id)
-    return {"allowed": bool(allowed), "reasons": [] if allowed else reasons}
+    return {"allowed": option.allowed, "reasons": option.reasons}
 
 
 @login_required

@@ -285,9 +285,9 @@ def test_a_refused_transition_in_the_admin_says_why(client: Client, demo: None) 
     log_in(client, "sam")
     proposal = Proposal.objects.get(title__startswith="An international statistical framework")
     page = client.get(admin_url(Proposal, "change", proposal.pk)).content.decode()
-    assert "1 endorsements of 2 needed." in page
+    assert "1 endorsement of 2 needed." in page
     response = transition(client, proposal, "submit")
-    assert messages_of(response) == ["1 endorsements of 2 needed."]
+    assert messages_of(response) == ["1 endorsement of 2 needed."]
     in_review = Proposal.objects.get(title__startswith="Recognise the social and solidarity")
     response = transition(client, in_review, "request_changes", comment="  ")
     assert messages_of(response) == ["Say what should change: a comment is required."]

@@ -91,7 +91,10 @@ def test_a_proposal_lives_from_draft_to_outcome_over_the_api(group: Group) -> No
 
     # Resubmitting unchanged is refused; an edit makes revision 3, which goes back to review.
     refused = claire.act(pid, "submit_for_review", expect=409)
-    assert refused["reasons"] == ["Changes were requested on revision 2: edit the proposal first."]
+    assert refused["reasons"] == [
+        "Changes were requested on revision 2: change its title, summary or text (saving makes "
+        "revision 3), then submit it again."
+    ]
     claire.send(
         "patch",
         f"/api/proposals/{pid}/",

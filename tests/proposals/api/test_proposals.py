@@ -95,8 +95,8 @@ def test_an_edit_made_on_an_older_revision_is_a_conflict(group: Group) -> None:
     )
     assert response.status_code == 409
     assert response.json()["reasons"] == [
-        "Someone saved revision 2 while you were editing revision 1. Copy your text, reload "
-        "and apply your changes again."
+        "Someone saved revision 2 while you were editing revision 1. Compare the two versions, "
+        "then keep yours, merge them or take theirs."
     ]
 
 

@@ -166,7 +166,7 @@ def test_the_dashboard_shows_the_secretariat_what_is_ready_to_submit(group: Grou
     html = signed_in(group.secretariat).get(reverse("proposals:home")).content.decode()
     section = html.split("Ready to submit")[1].split("</section>")[0]
     assert "Quorum reached" in section
-    assert "2 of 2 endorsements" in section
+    assert "Quorum reached: 2 endorsements, 2 needed." in section
     assert "Still collecting" not in section
 
 
@@ -317,13 +317,18 @@ def test_a_representative_sees_the_endorse_button_and_the_quorum(group: Group) -
     proposal = in_endorsement(group)
     html = signed_in(group.representative_ma).get(detail_url(proposal)).content.decode()
     assert ">Endorse</a>" in html
-    assert "0 of 2 endorsements needed" in html
+    assert "0 endorsements of 2 needed." in html
 
 
-def test_an_observer_sees_no_endorse_button(group: Group) -> None:
+def test_an_observer_sees_no_endorse_button_but_endorse_refused_with_its_reason(
+    group: Group,
+) -> None:
     proposal = in_endorsement(group)
     html = signed_in(group.observer).get(detail_url(proposal)).content.decode()
-    assert ">Endorse<" not in html
+    assert ">Endorse</a>" not in html
+    assert ">Endorse</button>" not in html
+    unavailable = html.split('<details class="unavailable">')[1].split("</details>")[0]
+    assert "<strong>Endorse</strong>: Observers cannot endorse." in unavailable
 
 
 def test_the_page_shows_reviews_revisions_and_the_history(group: Group) -> None:
@@ -464,10 +469,10 @@ def test_the_confirmation_comes_as_a_fragment_for_htmx(group: Group) -> None:
 def test_an_observer_who_tries_to_endorse_is_told_why(group: Group) -> None:
     proposal = in_endorsement(group)
     response = signed_in(group.observer).post(
-        reverse("proposals:proposal_endorse", args=[proposal.pk])
+        reverse("proposals:proposal_endorse", args=[proposal.pk]), follow=True
     )
-    assert response.status_code == 403
-    assert "Observers cannot endorse." in response.content.decode()
+    assert response.redirect_chain == [(detail_url(proposal), 302)]
+    assert messages_of(response) == ["Observers cannot endorse."]
 
 
 def test_endorsing_twice_shows_the_reason(group: Group) -> None:
@@ -575,7 +580,7 @@ def test_an_edit_of_an_older_revision_is_refused_and_keeps_the_typed_text(group:
     )
     assert response.status_code == 409
     html = response.content.decode()
-    assert "Someone saved revision 2 while you were editing revision 1." in html
+    assert "Claire saved revision 2 while you were editing revision 1" in html
     assert "My text" in html
 
 
