@@ -28,7 +28,7 @@ from django.db.models import QuerySet
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -37,6 +37,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from proposals.audited import SYSTEM, audited
+from proposals.localized import date_text
 from proposals.models import ApiToken, Person
 from proposals.preferences import preferences_activate
 from proposals.security import security_event_record
@@ -77,11 +78,7 @@ def script_token_expiry_check(expires_at: dt.datetime, now: dt.datetime | None =
     if expires_at > now + dt.timedelta(days=SCRIPT_TOKEN_MAX_DAYS):
         raise ValidationError(
             _("A token lasts a year at most: choose an expiry date before %(date)s.")
-            % {
-                "date": formats.date_format(
-                    timezone.localdate(now + dt.timedelta(days=SCRIPT_TOKEN_MAX_DAYS))
-                )
-            },
+            % {"date": date_text(now + dt.timedelta(days=SCRIPT_TOKEN_MAX_DAYS))},
             code="expiry_too_far",
         )
 
@@ -246,12 +243,12 @@ def api_token_authenticate(key: str, now: dt.datetime | None = None) -> ApiToken
     if token.revoked_at is not None:
         raise TokenRefused(
             _("This token was revoked on %(date)s: create a new one.")
-            % {"date": formats.date_format(timezone.localtime(token.revoked_at), "DATE_FORMAT")}
+            % {"date": date_text(token.revoked_at)}
         )
     if token.expires_at <= now:
         raise TokenRefused(
             _("This token expired on %(date)s: create a new one.")
-            % {"date": formats.date_format(timezone.localtime(token.expires_at), "DATE_FORMAT")}
+            % {"date": date_text(token.expires_at)}
         )
     if not token.person.is_active:
         raise TokenRefused(_("This account is deactivated."))

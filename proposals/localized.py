@@ -7,6 +7,7 @@ and `<time datetime>` attributes are never written this way.
 
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
@@ -111,9 +112,24 @@ def zone_city(zone: str | tzinfo | None) -> str:
         return name.rsplit("/", 1)[-1].replace("_", " ")
 
 
-def zone_name(zone: str | tzinfo | None) -> str:
-    """ "New York time", "hora de Nueva York", "UTC": a time zone as a person names it."""
+def _unaccented(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def place_city(zone: str | tzinfo | None, location: str = "") -> str:
+    """The zone's city in the reader's language, spelled as the place ("Belém, Brazil") spells
+    it where both name the same city: "Belém" where CLDR's English writes "Belem", but
+    "Nueva York" in Spanish for a place written "New York"."""
     city = zone_city(zone)
+    place = location.split(",")[0].strip()
+    if place and _unaccented(place).casefold() == _unaccented(city).casefold():
+        return place
+    return city
+
+
+def zone_name(zone: str | tzinfo | None, location: str = "") -> str:
+    """ "New York time", "hora de Nueva York", "UTC": a time zone as a person names it."""
+    city = place_city(zone, location)
     if city == "UTC":
         return city
     return _("%(place)s time") % {"place": city}

@@ -23,6 +23,7 @@ from proposals.limits import (
     TEXT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
+from proposals.localized import place_city
 
 
 def validate_timezone(value: str) -> None:
@@ -305,10 +306,9 @@ class Occasion(models.Model):
 
     @property
     def place_name(self) -> str:
-        """The place's first part ("Belém" of "Belém, Brazil"), else the zone's city."""
-        if self.location:
-            return self.location.split(",")[0].strip()
-        return self.timezone.rsplit("/", 1)[-1].replace("_", " ")
+        """The zone's city in the reader's language ("Nueva York"), spelled as the place spells
+        it where both name the same city ("Belém" of "Belém, Brazil")."""
+        return place_city(self.timezone, self.location)
 
     def deadline_passed(self, now: Any = None) -> bool:
         return (now or timezone.now()) > self.submission_deadline

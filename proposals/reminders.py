@@ -14,7 +14,6 @@ proposal, who has to act:
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,12 +21,12 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from proposals import rules
+from proposals.localized import long_datetime_text, zone_city, zone_name
 from proposals.models import (
     DEFAULT_REMINDER_OFFSETS,
     Occasion,
@@ -246,15 +245,6 @@ def time_left(deadline: datetime, now: datetime) -> str:
     return _(", ").join(parts) if len(parts) > 1 else parts[0]
 
 
-def _zone_name(name: str) -> str:
-    return name.rsplit("/", 1)[-1].replace("_", " ")
-
-
-def _when(moment: datetime, zone: str) -> str:
-    local = moment.astimezone(zoneinfo.ZoneInfo(zone))
-    return formats.date_format(local, "l j F Y, H:i")
-
-
 def email_context(
     template: str, context: dict[str, Any], recipient: Any, now: datetime
 ) -> dict[str, Any]:
@@ -279,13 +269,12 @@ def email_context(
         reader_zone = getattr(recipient, "timezone", "") or "UTC"
         occasion_zone = context.get("occasion_timezone") or "UTC"
         extra["deadline_for_you"] = _("%(moment)s (your time, %(zone)s)") % {
-            "moment": _when(deadline, reader_zone),
-            "zone": reader_zone,
+            "moment": long_datetime_text(deadline, reader_zone),
+            "zone": zone_city(reader_zone),
         }
-        extra["deadline_there"] = _("%(moment)s (%(place)s time, %(zone)s)") % {
-            "moment": _when(deadline, occasion_zone),
-            "place": context.get("occasion_place") or _zone_name(occasion_zone),
-            "zone": occasion_zone,
+        extra["deadline_there"] = _("%(moment)s (%(zone)s)") % {
+            "moment": long_datetime_text(deadline, occasion_zone),
+            "zone": zone_name(occasion_zone, context.get("occasion_place") or ""),
         }
         extra["deadline_passed"] = deadline <= now
         if deadline > now:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from proposals.localized import date_text, time_text
 from proposals.models import Endorsement, Occasion, Proposal, ProposalState, Review, Role
 from proposals.selectors import roles_of
 from workflow.errors import Reason
@@ -117,11 +117,10 @@ def changes_request(proposal: Proposal) -> Review | None:
 def deadline_passed_reason(occasion: Occasion, now: datetime) -> str | None:
     if not occasion.deadline_passed(now):
         return None
-    local = occasion.submission_deadline.astimezone(occasion.zone)
     return _("The deadline of %(occasion)s passed on %(date)s at %(time)s (%(place)s time).") % {
         "occasion": occasion.name,
-        "date": formats.date_format(local, "j M Y"),
-        "time": formats.time_format(local, "H:i"),
+        "date": date_text(occasion.submission_deadline, occasion.zone),
+        "time": time_text(occasion.submission_deadline, occasion.zone),
         "place": occasion.place_name,
     }
 

@@ -10,12 +10,12 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from proposals.audited import SYSTEM
+from proposals.localized import datetime_text
 from workflow import emails
 from workflow.audit import audit_record
 from workflow.audit import client_address as client_address  # the faces read it from here
@@ -156,7 +156,7 @@ def account_email_context(
         extra["event_label"] = security_event_label(context["action"])
     at = parse_datetime(context.get("at") or "")
     if at is not None:
-        extra["when"] = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
+        extra["when"] = datetime_text(at)
     extra["security_link"] = site_url + reverse("proposals:security_events_mine")
     if context.get("token"):
         extra["confirm_link"] = site_url + reverse(

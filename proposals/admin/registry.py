@@ -27,7 +27,7 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.urls import URLPattern, path, reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
@@ -38,6 +38,7 @@ from proposals.accounts import password_set, two_factor_verified
 from proposals.admin.writes import ServiceWritesAdmin, Writes
 from proposals.lifecycle import TRANSITIONS, TransitionOption, transition_options_for
 from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
+from proposals.localized import datetime_text
 from proposals.models import (
     Body,
     DeadlineChange,
@@ -64,8 +65,7 @@ TRANSITION_PREFIX = "transition"
 def local_time(moment: Any, zone: Any = None) -> str:
     if moment is None:
         return "-"
-    local = timezone.localtime(moment, zone)
-    return f"{formats.date_format(local, 'j M Y')} {formats.time_format(local, 'H:i')}"
+    return datetime_text(moment, zone)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from proposals.models import Occasion, Person
+from proposals.rules import deadline_passed_reason
 from tests.factories import Group, proposal_draft
 from tests.proposals.web.helpers import signed_in
 
@@ -93,3 +95,24 @@ def test_dates_and_zones_read_as_the_language_writes_them(
     assert deadline_there in detail
     for wrong in ("Jui ", "Déc ", "Dic "):
         assert wrong not in detail
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "passed on 29 Nov 2026 at 23:59 (Belém time)"),
+        ("fr", "29 nov. 2026"),
+        ("es", "29 nov 2026"),
+    ],
+)
+def test_a_refusal_names_the_passed_deadline_as_the_language_writes_dates(
+    group: Group, language: str, expected: str
+) -> None:
+    occasion = group.occasion
+    occasion.location = "Belém, Brazil"
+    occasion.timezone = "America/Belem"
+    occasion.submission_deadline = dt.datetime(2026, 11, 30, 2, 59, tzinfo=dt.UTC)
+    with translation.override(language):
+        reason = deadline_passed_reason(occasion, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    assert reason is not None and expected in reason
+    assert "Nov 2026" not in reason or language == "en"
