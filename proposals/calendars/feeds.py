@@ -50,6 +50,18 @@ FEED_FORMAT = "2"
 """Goes up when the iCalendar this module writes changes for the same facts, so that calendar
 apps that hold an older version of a feed are sent the new one."""
 
+
+def calendar_wording() -> list[str]:
+    """The words of the active language a calendar is written with besides its facts: a new
+    translation of one of them is a new version of every calendar in that language."""
+    return [
+        _("Submission deadline: %(occasion)s"),
+        _("Proposals:"),
+        *(str(label) for label in Occasion.Kind.labels),
+        *(str(label) for label in ProposalState.labels),
+    ]
+
+
 # The facts of an occasion a calendar shows.
 OCCASION_SHOWN = (
     "pk",
@@ -122,8 +134,12 @@ class CalendarFacts:
     def etag(self) -> str:
         """A weak entity tag (the iCalendar's DTSTAMP is the time it was written): the same
         for the same facts, different as soon as anything the calendar shows changes."""
+        with translation.override(self.language):
+            wording = calendar_wording()
         shown = [
             FEED_FORMAT,
+            settings.SITE_URL,
+            wording,
             self.language,
             self.name,
             self.description,

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from proposals import reference, services
 from proposals.accounts import api_token_create
+from proposals.calendars import feeds
 from proposals.models import ApiToken, Person
 from proposals.services import calendar_token_regenerate, occasion_move_deadline
 from tests.factories import Group, OccasionFactory, proposal_draft
@@ -358,3 +359,15 @@ def test_an_occasion_moved_through_the_api_is_a_new_sequence_of_the_same_event(
     assert event["sequence"] == 1
     assert event.decoded("dtstart") == dt.date(2030, 11, 10)
     assert event["location"] == "Belém, Brazil"
+
+
+def test_a_new_translation_of_the_calendars_words_is_a_new_version(
+    group: Group, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proposal_draft(group)
+    url = f"/calendar/{group.drafter.calendar_token}.ics"
+    etag = Client().get(url)["ETag"]
+    assert Client().get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    reworded = [*feeds.calendar_wording(), "Date butoir : %(occasion)s"]
+    monkeypatch.setattr(feeds, "calendar_wording", lambda: reworded)
+    assert Client().get(url, HTTP_IF_NONE_MATCH=etag).status_code == 200

@@ -86,3 +86,15 @@ def test_without_a_token_a_visitor_is_still_sent_to_the_login_page(group: Group)
     response = Client().get(reverse("proposals:proposal_list_csv"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_secretariat_exports_with_a_token_without_a_second_factor_prompt(
+    group: Group,
+) -> None:
+    proposal_draft(group, title="Seen by the secretariat")
+    response = Client().get(
+        reverse("proposals:proposal_list_csv"),
+        HTTP_AUTHORIZATION=f"Token {script_token(group.secretariat)}",
+    )
+    assert response.status_code == 200
+    assert "Seen by the secretariat" in csv_body(response)
