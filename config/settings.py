@@ -338,7 +338,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["proposals.api.parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "proposals.api.schema.ContractSchema",
+    # The API reads dates and times in ISO 8601 only, whatever the language of the request.
+    "DATE_INPUT_FORMATS": ["iso-8601"],
+    "DATETIME_INPUT_FORMATS": ["iso-8601"],
     "DEFAULT_PAGINATION_CLASS": "proposals.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
@@ -356,11 +359,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies hold only the fields a client may write (no id, state, created_at...).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "proposals.api.schema.contract_postprocess",
+    ],
     # Two models have a `kind`: name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "OrganizationKindEnum": "proposals.models.Organization.Kind",
         "OccasionKindEnum": "proposals.models.Occasion.Kind",
         "ApiTokenKindEnum": "proposals.models.ApiToken.Kind",
+        "ErrorCodeEnum": "proposals.api.errors.ERROR_CODE_CHOICES",
+        "ReasonCodeEnum": "proposals.api.errors.REASON_CODE_CHOICES",
+        "OutcomeEnum": "proposals.models.OutcomeResult",
     },
 }
 

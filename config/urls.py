@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from config import operations
 from config.api_docs import ApiDocsView, SchemaView
+from proposals.api.errors import unknown_api_path
 from proposals.web.password_reset import ThrottledPasswordResetView
 from proposals.web.views import account as account_views
 
@@ -32,6 +33,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("proposals.calendars.urls")),
     path("", include("proposals.web.urls")),
+    # Last: an address under /api/ that no route above takes is a JSON 404, in debug mode too.
+    re_path(r"^api/", unknown_api_path),
 ]
 
 # An unknown address under /api/ answers in the API's JSON shape; elsewhere, Django's page.

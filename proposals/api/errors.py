@@ -8,9 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
@@ -45,6 +53,7 @@ REASON_CODES: dict[str, str] = {
     # The domain's reasons (proposals.rules, proposals.lifecycle, proposals.notifications).
     "not_author": "Only an author of the proposal may do this.",
     "not_secretariat": "Only the secretariat may do this.",
+    "secretariat_only": "Only the secretariat manages this (webhook endpoints).",
     "not_author_nor_secretariat": "Only an author or the secretariat may do this.",
     "not_reviewer": "Only reviewers named by the secretariat may review.",
     "own_proposal": "Nobody reviews a proposal they wrote.",
@@ -93,6 +102,9 @@ REASON_CODES: dict[str, str] = {
     **ERROR_CODES,
 }
 """Each reason's code in `reason_codes`, with what it means."""
+
+ERROR_CODE_CHOICES = list(ERROR_CODES.items())
+REASON_CODE_CHOICES = list(REASON_CODES.items())
 
 STATUS_CODES: dict[int, str] = {
     400: "validation_error",
@@ -145,12 +157,12 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="Each reason, as a sentence a person understands."
     )
     code = serializers.ChoiceField(
-        choices=list(ERROR_CODES.items()),
+        choices=ERROR_CODE_CHOICES,
         help_text="What kind of no, the same in every language: "
         + "; ".join(f"`{code}`: {meaning}" for code, meaning in ERROR_CODES.items()),
     )
     reason_codes = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(REASON_CODES.items())),
+        child=serializers.ChoiceField(choices=REASON_CODE_CHOICES),
         help_text="Each reason's stable code, in the order of `reasons`: "
         + "; ".join(f"`{code}`: {meaning}" for code, meaning in REASON_CODES.items()),
     )
@@ -307,3 +319,23 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
         reason = _("Not found: there is no such address in the API.")
         return JsonResponse(refusal_body([reason], status=404), status=404)
     return defaults.page_not_found(request, exception)
+
+
+def unknown_api_path(request: HttpRequest) -> HttpResponse:
+    """Every address under /api/ that no route takes, in debug mode too: a JSON 404, or the
+    redirection to the same address with its slash when that one exists (GET and HEAD)."""
+    path = request.path_info
+    if settings.APPEND_SLASH and not path.endswith("/"):
+        try:
+            match = resolve(path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not unknown_api_path:
+            if request.method in ("GET", "HEAD"):
+                return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+            reason = _("This address ends with a slash: send the request to %(path)s.") % {
+                "path": path + "/"
+            }
+            return JsonResponse(refusal_body([reason], status=404), status=404)
+    reason = _("Not found: there is no such address in the API.")
+    return JsonResponse(refusal_body([reason], status=404), status=404)

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
-from proposals.api.serializers import ModelSerializer
+from proposals.api.serializers import ModelSerializer, NullWhenBlankChoiceField
 from proposals.api.views import (
     LIST_REFUSALS,
     READ_REFUSALS,
@@ -136,8 +136,11 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 class ReminderRuleSerializer(ModelSerializer):
     """Days before the deadline, for a kind of occasion or for one occasion."""
 
-    occasion_kind = serializers.ChoiceField(
-        choices=Occasion.Kind.choices, allow_blank=True, required=False, default=""
+    occasion_kind = NullWhenBlankChoiceField(
+        choices=Occasion.Kind.choices,
+        required=False,
+        default=None,
+        help_text="The kind of occasion the rule is for; null for a rule of one occasion.",
     )
     occasion = serializers.PrimaryKeyRelatedField(
         queryset=Occasion.objects.all(), allow_null=True, required=False, default=None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any, cast
 
 from django import forms
@@ -11,8 +12,7 @@ from django.db import models
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from proposals.lifecycle import TRANSITIONS, transitions_allowed
@@ -25,6 +25,7 @@ from proposals.models import (
     Language,
     Occasion,
     Organization,
+    OutcomeResult,
     Person,
     PresidencyTerm,
     Proposal,
@@ -113,6 +114,42 @@ class ModelSerializer(serializers.ModelSerializer[Any]):
         raise NotImplementedError("A serializer validates; a service of the domain writes.")
 
 
+YEAR_PATTERN = "(19[0-9]{2}|2[01][0-9]{2}|2200)"
+"""A year from 1900 to 2200, as the start of an ISO 8601 date."""
+
+TIME_ZONE_NAMES = sorted(zoneinfo.available_timezones())
+
+
+def time_zone_field(**kwargs: Any) -> serializers.ChoiceField:
+    """An IANA time zone name, such as Europe/Paris."""
+    return serializers.ChoiceField(
+        choices=[(name, name) for name in TIME_ZONE_NAMES],
+        help_text="An IANA time zone name, such as Europe/Paris.",
+        **kwargs,
+    )
+
+
+class NullWhenBlankChoiceField(serializers.ChoiceField):
+    """A choice stored blank when there is none, read and written as null (a blank is still
+    read as none, for the clients that sent one)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        is_empty, value = super().validate_empty_values(data)
+        return is_empty, ("" if is_empty and value is None else value)
+
+    def to_internal_value(self, data: Any) -> Any:
+        return "" if data == "" else super().to_internal_value(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "date", "pattern": f"^{YEAR_PATTERN}-[0-9]{{2}}-[0-9]{{2}}$"}
+)
 class YearBoundDateField(serializers.DateField):
     """A date whose year is plausible (1900–2200), so that date arithmetic never overflows."""
 
@@ -122,6 +159,13 @@ class YearBoundDateField(serializers.DateField):
         return parsed
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "pattern": f"^{YEAR_PATTERN}-[0-9]{{2}}-[0-9]{{2}}T.*([Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})$",
+    }
+)
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 date and time that must carry its UTC offset (2025-11-10T23:59:00-03:00)."""
 
@@ -210,6 +254,7 @@ class PersonSerializer(ModelSerializer):
 
     name = serializers.SerializerMethodField()
     organizations = OrganizationRolesSerializer(many=True, required=False)
+    timezone = time_zone_field(required=False)
 
     class Meta:
         model = Person
@@ -428,6 +473,7 @@ class OccasionSerializer(ModelSerializer):
 
     starts_on = YearBoundDateField()
     ends_on = YearBoundDateField()
+    timezone = time_zone_field(required=False)
     submission_deadline = AwareDateTimeField(
         help_text="ISO 8601 with its UTC offset; shown in the occasion's time zone."
     )
@@ -480,10 +526,12 @@ class OccasionSerializer(ModelSerializer):
 
 
 class OutcomeSerializer(serializers.Serializer):
-    result = serializers.CharField()
+    """What the body did with the proposal, recorded by the secretariat."""
+
+    result = serializers.ChoiceField(choices=OutcomeResult.choices)
     decided_on = serializers.DateField()
-    note = serializers.CharField()
-    link = serializers.CharField()
+    note = serializers.CharField(help_text="Blank when none was given.")
+    link = serializers.CharField(help_text="A URL, or blank when none was given.")
     recorded_at = serializers.DateTimeField()
 
 
@@ -563,7 +611,13 @@ class ProposalSerializer(ModelSerializer):
         ]
         read_only_fields = ["state", "revision", "version", "created_at", "updated_at"]
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(
+        serializers.DateTimeField(
+            allow_null=True,
+            help_text="The occasion's submission deadline, in its time zone; null without an "
+            "occasion.",
+        )
+    )
     def get_deadline(self, proposal: Proposal) -> str | None:
         occasion = proposal.occasion
         return local_iso(occasion.submission_deadline, occasion.zone) if occasion else None
@@ -600,29 +654,44 @@ class TransitionOptionSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-def documented_text_field(form_field: forms.Field) -> TextField:
-    """A string field of the API for one field of a declared input form: its length limit and
-    help come from the form, and its schema says what the form accepts (the choices of a
-    choice, a date, a URL). The form itself, run by the service, checks the rest."""
-    schema: dict[str, Any] = {"type": "string"}
+class FormChoiceField(serializers.ChoiceField):
+    """A choice of a declared input form, refused in the form's own words."""
+
+    def __init__(self, form_field: forms.Field, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.form_messages = form_field.error_messages
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            message = self.form_messages.get("invalid_choice")
+            if message is None:
+                raise
+            raise serializers.ValidationError(
+                str(message) % {"value": data}, code="invalid_choice"
+            ) from None
+
+
+def input_field(form_field: forms.Field) -> serializers.Field:
+    """The API field of one field of a declared input form, typed as the form reads it (a
+    choice, an ISO 8601 date, a URL, a text), with its length limit and help; the form itself,
+    run by the service, checks the rest."""
     help_text = str(form_field.help_text or form_field.label or "")
-    max_length = getattr(form_field, "max_length", None)
+    options: dict[str, Any] = {"required": False, "help_text": help_text}
     if isinstance(form_field, forms.ChoiceField):
         choices = cast(list[tuple[Any, Any]], list(cast(Any, form_field.choices)))
-        schema["enum"] = [str(value) for value, _label in choices if value != ""]
-        max_length = max(len(value) for value in schema["enum"])
-    elif isinstance(form_field, forms.DateField):
-        schema["format"] = "date"
-        max_length, help_text = 32, f"{help_text} (YYYY-MM-DD)"
-    elif isinstance(form_field, forms.URLField):
-        schema["format"] = "uri"
-    if max_length is not None:
-        schema["maxLength"] = max_length
-    field_class = extend_schema_field(schema)(type("DocumentedTextField", (TextField,), {}))
-    return cast(
-        TextField,
-        field_class(required=False, allow_blank=True, max_length=max_length, help_text=help_text),
-    )
+        return FormChoiceField(
+            form_field,
+            choices=[(value, label) for value, label in choices if value != ""],
+            **options,
+        )
+    if isinstance(form_field, forms.DateField):
+        return YearBoundDateField(allow_null=True, **options)
+    max_length = getattr(form_field, "max_length", None)
+    if isinstance(form_field, forms.URLField):
+        return serializers.URLField(allow_blank=True, max_length=max_length, **options)
+    return TextField(allow_blank=True, max_length=max_length, **options)
 
 
 def seen_version_field() -> serializers.IntegerField:
@@ -647,15 +716,19 @@ class TransitionInputSerializer(serializers.Serializer):
         fields: dict[str, serializers.Field] = {}
         for action in TRANSITIONS.values():
             for name, form_field in action.input.base_fields.items():
-                fields.setdefault(name, documented_text_field(form_field))
+                fields.setdefault(name, input_field(form_field))
         fields["version"] = seen_version_field()
         return fields
 
-    def arguments(self) -> dict[str, str]:
+    def arguments(self) -> dict[str, Any]:
         """The lifecycle's inputs besides the comment (not the version, which is no input of
-        the transition but what the client saw)."""
+        the transition but what the client saw); a null is no value."""
         data = cast(dict[str, Any], self.validated_data)
-        return {name: value for name, value in data.items() if name not in ("comment", "version")}
+        return {
+            name: value
+            for name, value in data.items()
+            if name not in ("comment", "version") and value is not None
+        }
 
     def seen_version(self) -> int | None:
         return cast(dict[str, Any], self.validated_data).get("version")
@@ -760,15 +833,95 @@ class RevisionDiffSerializer(serializers.Serializer):
         }
 
 
-class HistoryEntrySerializer(ModelSerializer):
+class HistoryLineSerializer(ModelSerializer):
+    """One line of a proposal's history; `kind` names what was done (`other` for a kind this
+    version of the API does not know) and says the shape of `data`."""
+
+    kind = serializers.SerializerMethodField()
     actor: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
         model = TransitionLog
-        fields = ["id", "transition", "source", "target", "actor", "at", "comment", "data"]
+        fields = ["id", "kind", "transition", "source", "target", "actor", "at", "comment", "data"]
         read_only_fields = fields
+
+    def get_kind(self, entry: TransitionLog) -> str:
+        return entry.transition if entry.transition in HISTORY_DATA else "other"
+
+
+HistoryEntrySerializer = HistoryLineSerializer
+
+
+def history_data_field(form_field: forms.Field) -> serializers.Field:
+    """How one input of a transition is kept in its history entry's `data`."""
+    if isinstance(form_field, forms.ChoiceField):
+        choices = cast(list[tuple[Any, Any]], list(cast(Any, form_field.choices)))
+        return serializers.ChoiceField(choices=[c for c in choices if c[0] != ""])
+    if isinstance(form_field, forms.DateField):
+        return serializers.DateField()
+    return serializers.CharField(allow_blank=True)
+
+
+def history_data_serializer(name: str, fields: dict[str, serializers.Field]) -> type:
+    return type(name, (serializers.Serializer,), {**fields, "__module__": __name__})
+
+
+ENDORSEMENT_DATA = history_data_serializer(
+    "EndorsementHistoryData",
+    {"organization": serializers.IntegerField(help_text="The organisation's id.")},
+)
+NO_DATA = history_data_serializer("NoHistoryData", {})
+
+HISTORY_DATA: dict[str, type] = {"create": NO_DATA}
+for _action in TRANSITIONS.values():
+    _inputs = {
+        name: history_data_field(field)
+        for name, field in _action.input.base_fields.items()
+        if name != "comment"
+    }
+    HISTORY_DATA[_action.name] = (
+        history_data_serializer(
+            "".join(part.title() for part in _action.name.split("_")) + "HistoryData", _inputs
+        )
+        if _inputs
+        else NO_DATA
+    )
+HISTORY_DATA.update(endorse=ENDORSEMENT_DATA, withdraw_endorsement=ENDORSEMENT_DATA)
+"""The shape of a history entry's `data`, by kind."""
+
+
+def history_entry_variant(data: type, kinds: list[str]) -> type:
+    """The history entry whose `data` has the shape `data`, for those kinds."""
+    if data is dict:
+        name = "Other"
+    else:
+        name = data.__name__.removesuffix("HistoryData").removeprefix("No") or "Plain"
+    return type(
+        f"{name}HistoryEntry",
+        (HistoryLineSerializer,),
+        {
+            "__module__": __name__,
+            "kind": serializers.ChoiceField(choices=kinds),
+            "data": data() if data is not dict else serializers.DictField(),
+        },
+    )
+
+
+def history_entry_schema() -> PolymorphicProxySerializer:
+    """The schema of a history entry: one shape per kind, told apart by `kind`."""
+    by_data: dict[type, list[str]] = {}
+    for kind, data in HISTORY_DATA.items():
+        by_data.setdefault(data, []).append(kind)
+    by_data[dict] = ["other"]
+    variants = {data: history_entry_variant(data, kinds) for data, kinds in by_data.items()}
+    return PolymorphicProxySerializer(
+        component_name="HistoryEntry",
+        serializers={kind: variants[data] for data, kinds in by_data.items() for kind in kinds},
+        resource_type_field_name="kind",
+        many=True,
+    )
 
 
 class SecurityEventSerializer(serializers.ModelSerializer[AuditEvent]):

@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, routers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotAcceptable
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -37,6 +38,7 @@ from proposals.api.errors import (
     refusal_body,
     refusals,
 )
+from proposals.api.languages import language_asked_activate
 from proposals.api.parsers import BoundedJSONParser
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
 from proposals.api.renderers import CSVRenderer
@@ -78,10 +80,24 @@ class ApiConventions:
         return api_exception_handler
 
     def perform_authentication(self, request: Request) -> None:
-        """Once the requester is known (by token too), speak their language, in their zone."""
+        """Once the requester is known (by token too), speak their language, in their zone;
+        an explicit Accept-Language wins over the saved language."""
         super().perform_authentication(request)  # type: ignore[misc]
         if request.user.is_authenticated:
             preferences_activate(request._request, request.user, switcher_wins=False)
+            language_asked_activate(request._request)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        """An Accept header that nothing here satisfies is refused (406) in the requester's
+        language: the requester is known before the refusal is written."""
+        try:
+            return super().perform_content_negotiation(request, force)  # type: ignore[misc]
+        except NotAcceptable:
+            try:
+                self.perform_authentication(request)
+            except APIException:
+                pass
+            raise
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         renderer = getattr(request, "accepted_renderer", None)
@@ -651,9 +667,7 @@ class ProposalRevisionViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(
-        responses={200: serializers.HistoryEntrySerializer(many=True), **LIST_REFUSALS}
-    )
+    list=extend_schema(responses={200: serializers.history_entry_schema(), **LIST_REFUSALS})
 )
 class ProposalHistoryViewSet(mixins.ListModelMixin, ProposalChildViewSet):
     """The proposal's transition log, oldest first: who did what, when, from which state."""

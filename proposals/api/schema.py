@@ -1,0 +1,87 @@
+"""The OpenAPI schema states the rules the API enforces, so that a request valid by the schema is
+accepted: text without NUL characters, and not only spaces where a blank is refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+NO_NUL = r"^[^\u0000]*$"
+"""Text that holds no NUL character (U+0000), which no database column stores."""
+
+NOT_BLANK_NO_NUL = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+"""Text that holds a character other than a space, and no NUL character."""
+
+
+def text_pattern(field: serializers.CharField) -> str:
+    """The pattern of what a text field accepts: a field that refuses a blank and trims its
+    input refuses text made only of spaces too."""
+    if not field.allow_blank and field.trim_whitespace:
+        return NOT_BLANK_NO_NUL
+    return NO_NUL
+
+
+class ContractSchema(AutoSchema):
+    """drf-spectacular's schema, with the rules of text input stated as patterns."""
+
+    def _map_serializer_field(
+        self, field: Any, direction: str, bypass_extensions: bool = False
+    ) -> Any:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and isinstance(schema, dict)
+            and schema.get("type") == "string"
+            and not {"format", "pattern", "enum", "$ref"} & set(schema)
+        ):
+            schema["pattern"] = text_pattern(field)
+        return schema
+
+    def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
+        """drf-spectacular offers a blank text as a second choice (oneOf) beside a pattern; a
+        pattern that takes a blank already makes the two overlap, which oneOf forbids."""
+        super()._insert_field_validators(field, schema)
+        choices = schema.get("oneOf")
+        if (
+            isinstance(choices, list)
+            and len(choices) == 2
+            and choices[0].get("pattern") == NO_NUL
+            and choices[1] == {"type": "string", "maxLength": 0}
+        ):
+            schema.update(schema.pop("oneOf")[0])
+
+
+def components_used(result: dict[str, Any]) -> set[str]:
+    """The components the operations refer to, directly or through other components."""
+    schemas = result.get("components", {}).get("schemas", {})
+    used: set[str] = set()
+    pending: list[Any] = [result.get("paths", {})]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            reference = value.get("$ref")
+            if isinstance(reference, str) and reference.startswith(SCHEMA_REFERENCE):
+                name = reference.removeprefix(SCHEMA_REFERENCE)
+                if name not in used:
+                    used.add(name)
+                    pending.append(schemas.get(name))
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return used
+
+
+SCHEMA_REFERENCE = "#/components/schemas/"
+
+
+def contract_postprocess(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """The last touches of the schema, after drf-spectacular's own: no component that nothing
+    uses (a read-only nested serializer leaves an unused request twin)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    used = components_used(result)
+    for name in [name for name in schemas if name not in used]:
+        del schemas[name]
+    return result
