@@ -289,7 +289,7 @@ def proposals_awaiting_endorsement_by(
     ]
     return (
         queryset.filter(reduce(operator.or_, not_endorsed_by), state=ProposalState.ENDORSEMENT)
-        .annotate(full_member_endorsements=Coalesce(Subquery(_full_member_endorsements()), 0))
+        .annotate(full_member_endorsements=Coalesce(_full_member_endorsements(), 0))
         .filter(
             Q(occasion__isnull=True)
             | Q(full_member_endorsements__lt=F("occasion__endorsement_quorum"))
@@ -297,9 +297,9 @@ def proposals_awaiting_endorsement_by(
     )
 
 
-def _full_member_endorsements() -> QuerySet[Endorsement]:
+def _full_member_endorsements() -> Subquery:
     """The number of distinct full members whose endorsement of the outer proposal is in force."""
-    return (
+    return Subquery(
         Endorsement.objects.filter(
             proposal=OuterRef("pk"),
             withdrawn_at__isnull=True,

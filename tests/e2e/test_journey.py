@@ -112,7 +112,9 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
         "# Why\n\nThe *social and solidarity economy* creates jobs.\n\n- cooperatives\n- mutuals"
     )
     claire.page.get_by_label("Target body").select_option(label="UN General Assembly")
-    claire.page.get_by_label("Occasion").select_option(label="UNGA 81")
+    occasion = claire.page.get_by_label("Occasion")
+    expect(occasion.locator("option", has_text="UNGA 81")).to_contain_text("deadline")
+    occasion.select_option(value=str(Occasion.objects.get(name="UNGA 81").pk))
     claire.page.get_by_label("8. Decent work and economic growth").check()
     claire.button("Preview").click()
     expect(claire.page.locator("#preview em")).to_have_text("social and solidarity economy")
