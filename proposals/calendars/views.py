@@ -7,6 +7,7 @@ reads the calendar's facts but writes no iCalendar.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,8 @@ from proposals.calendars.feeds import (
 )
 from proposals.models import Occasion, Person
 
+logger = logging.getLogger(__name__)
+
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 # The URL-safe base64 alphabet of secrets.token_urlsafe, at most the column's 64 characters.
@@ -42,13 +45,16 @@ def calendar_changed_at(scope: str, etag: str) -> datetime:
     one, even within the same second, so If-Modified-Since never hides a change."""
     key = f"calendar-version:{scope}"
     now = timezone.now().replace(microsecond=0)
-    remembered = cache.get(key)
-    if remembered is not None:
-        remembered_etag, remembered_since = remembered
-        if remembered_etag == etag:
-            return datetime.fromtimestamp(remembered_since, tz=UTC)
-        now = max(now, datetime.fromtimestamp(remembered_since + 1, tz=UTC))
-    cache.set(key, (etag, int(now.timestamp())), VALIDATOR_KEPT.total_seconds())
+    try:
+        remembered = cache.get(key)
+        if remembered is not None:
+            remembered_etag, remembered_since = remembered
+            if remembered_etag == etag:
+                return datetime.fromtimestamp(remembered_since, tz=UTC)
+            now = max(now, datetime.fromtimestamp(remembered_since + 1, tz=UTC))
+        cache.set(key, (etag, int(now.timestamp())), VALIDATOR_KEPT.total_seconds())
+    except Exception:  # the cache is down: now, so a client that polls by date gets it all
+        logger.warning("The calendar versions' cache did not answer.", exc_info=True)
     return now
 
 

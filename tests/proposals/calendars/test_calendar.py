@@ -13,6 +13,7 @@ from django.utils import timezone
 from proposals import reference, services
 from proposals.accounts import api_token_create
 from proposals.calendars import feeds
+from proposals.calendars import views as calendar_views
 from proposals.models import ApiToken, Person
 from proposals.services import calendar_token_regenerate, occasion_move_deadline
 from tests.factories import Group, OccasionFactory, proposal_draft
@@ -371,3 +372,20 @@ def test_a_new_translation_of_the_calendars_words_is_a_new_version(
     reworded = [*feeds.calendar_wording(), "Date butoir : %(occasion)s"]
     monkeypatch.setattr(feeds, "calendar_wording", lambda: reworded)
     assert Client().get(url, HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_a_feed_is_served_while_the_cache_is_down(
+    group: Group, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proposal_draft(group)
+    url = f"/calendar/{group.drafter.calendar_token}.ics"
+    etag = Client().get(url)["ETag"]
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(calendar_views.cache, "get", down)
+    response = Client().get(url)
+    assert response.status_code == 200
+    assert response["Last-Modified"]
+    assert Client().get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
