@@ -3,10 +3,8 @@ one's own settings."""
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from functools import cache
 from typing import Any, cast
 
 import django_filters
@@ -23,6 +21,7 @@ from proposals.limits import (
     TEXT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
+from proposals.localized import zone_choices
 from proposals.models import (
     Body,
     Language,
@@ -311,7 +310,12 @@ def transition_arguments(form: forms.Form) -> tuple[str, dict[str, Any]]:
 class SettingsForm(forms.ModelForm):
     """What a person chooses for themselves."""
 
-    timezone = forms.ChoiceField(label=_("Time zone"))
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        help_text=_("Grouped by region: pick your city, or the nearest one in your time zone."),
+        # zone-filter.js adds a search box, labelled with this, that narrows the list.
+        widget=forms.Select(attrs={"data-zone-filter": _("Find a city or a country")}),
+    )
 
     class Meta:
         model = Person
@@ -325,10 +329,7 @@ class SettingsForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         zones = cast(forms.ChoiceField, self.fields["timezone"])
-        names = time_zone_names()
-        if self.instance.timezone and self.instance.timezone not in names:
-            names = sorted([*names, self.instance.timezone])
-        zones.choices = [(name, name.replace("_", " ")) for name in names]
+        zones.choices = zone_choices(self.instance.timezone)
 
 
 class NotificationChoicesForm(forms.Form):
@@ -370,13 +371,3 @@ class NotificationChoicesForm(forms.Form):
 def notification_field_name(event: str) -> str:
     """A form field's name for an event kind (proposal.approved → proposal__approved)."""
     return event.replace(".", "__")
-
-
-@cache
-def time_zone_names() -> list[str]:
-    """The IANA zones a person would pick: Area/City names and UTC."""
-    return sorted(
-        name
-        for name in zoneinfo.available_timezones()
-        if name == "UTC" or ("/" in name and not name.startswith(("posix/", "right/", "Etc/")))
-    )

@@ -116,3 +116,33 @@ def test_a_refusal_names_the_passed_deadline_as_the_language_writes_dates(
         reason = deadline_passed_reason(occasion, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert reason is not None and expected in reason
     assert "Nov 2026" not in reason or language == "en"
+
+
+def test_the_time_zone_setting_is_grouped_by_region_with_cities_in_the_language(
+    group: Group,
+) -> None:
+    html = page_in(group.drafter, "es", reverse("proposals:settings"))
+    select = html[
+        html.index('<select name="timezone"') : html.index(
+            "</select>", html.index('<select name="timezone"')
+        )
+    ]
+    assert "data-zone-filter=" in select
+    assert '<optgroup label="' in select
+    assert '<option value="America/New_York">Nueva York (Estados Unidos)</option>' in select
+    assert '<option value="America/Guayaquil">Guayaquil (Ecuador)</option>' in select
+    assert ">America/Guayaquil<" not in select
+    options = select.count("<option ")
+    assert 300 < options < 450  # the canonical zones, not every alias of the database
+    assert "proposals/zone-filter" in html
+
+
+def test_a_zone_picked_from_the_grouped_list_is_saved(group: Group) -> None:
+    client = signed_in(group.drafter)
+    response = client.post(
+        reverse("proposals:settings"),
+        {"language": "es", "timezone": "America/Guayaquil"},
+    )
+    assert response.status_code == 302
+    group.drafter.refresh_from_db()
+    assert group.drafter.timezone == "America/Guayaquil"
