@@ -1,15 +1,25 @@
-"""The proposal list as CSV, streamed: the pages' download and the API's ?format=csv share it."""
+"""The proposal list as files: for machines, the API's CSV (ids, codes, ISO times), streamed;
+for people, the pages' CSV and XLSX (labels, names and local times in the reader's language)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import formats, translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
-from proposals.models import Proposal
+from proposals.localized import zone_name
+from proposals.models import Person, Proposal
 
 CSV_COLUMNS = [
     "id",
@@ -82,3 +92,130 @@ def proposals_csv_response(queryset: QuerySet[Proposal], filename: str) -> Strea
     response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# For people: the pages' CSV and XLSX, in the reader's language and time zone.
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the exports for people: its label and its typed value for one proposal
+    (a time is given in the reader's zone, without its zone and microseconds)."""
+
+    label: Callable[[], str]
+    value: Callable[[Proposal, tzinfo], Any]
+    zoned: bool = False
+
+
+def _local(value: datetime | None, zone: tzinfo) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+def _person_name(person: Person) -> str:
+    return person.get_full_name() or person.get_username()
+
+
+PEOPLE_COLUMNS = [
+    Column(lambda: capfirst(_("number")), lambda p, zone: p.pk),
+    Column(lambda: _("Title"), lambda p, zone: p.title),
+    Column(lambda: _("State"), lambda p, zone: p.get_state_display()),
+    Column(lambda: _("Lead organisation"), lambda p, zone: str(p.lead_organization)),
+    Column(lambda: _("Target body"), lambda p, zone: str(p.target_body or "")),
+    Column(lambda: _("Occasion"), lambda p, zone: str(p.occasion or "")),
+    Column(
+        lambda: _("Deadline"),
+        lambda p, zone: _local(p.occasion.submission_deadline, zone) if p.occasion else None,
+        zoned=True,
+    ),
+    Column(lambda: _("Language"), lambda p, zone: p.get_language_display()),
+    Column(lambda: _("Revision"), lambda p, zone: p.revision),
+    Column(lambda: _("Outcome"), lambda p, zone: p.get_outcome_display()),
+    Column(
+        lambda: _("Authors"),
+        lambda p, zone: ", ".join(sorted(_person_name(person) for person in p.authors.all())),
+    ),
+    Column(lambda: _("Themes"), lambda p, zone: "; ".join(str(t) for t in p.themes.all())),
+    Column(lambda: capfirst(_("created at")), lambda p, zone: _local(p.created_at, zone), True),
+    Column(lambda: capfirst(_("updated at")), lambda p, zone: _local(p.updated_at, zone), True),
+]
+LOCAL_TIME_FORMAT = "%Y-%m-%d %H:%M"  # read as a date and time by spreadsheets in any language
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_TIME_FORMAT = "yyyy-mm-dd hh:mm"
+CHUNK_SIZE = 500
+
+
+def people_header(zone: tzinfo) -> list[str]:
+    """The column labels in the active language; times name the reader's zone."""
+    where = zone_name(zone)
+    return [
+        f"{column.label()} ({where})" if column.zoned else column.label()
+        for column in PEOPLE_COLUMNS
+    ]
+
+
+def people_values(proposal: Proposal, zone: tzinfo) -> list[Any]:
+    return [column.value(proposal, zone) for column in PEOPLE_COLUMNS]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime(LOCAL_TIME_FORMAT)
+    return csv_cell(value)
+
+
+def csv_delimiter() -> str:
+    """A semicolon where the active language writes decimals with a comma (French and
+    Spanish spreadsheets split on it), a comma elsewhere."""
+    return ";" if formats.get_format("DECIMAL_SEPARATOR") == "," else ","
+
+
+def proposals_people_csv_response(
+    queryset: QuerySet[Proposal], *, zone: tzinfo, filename: str
+) -> StreamingHttpResponse:
+    """The proposals as CSV for a person: UTF-8 with a byte-order mark (so that spreadsheets
+    read the accents), labels and values in the active language, times in the zone."""
+    language = translation.get_language()
+    header = people_header(zone)
+    writer = csv.writer(EchoWriter(), delimiter=csv_delimiter())
+
+    def lines() -> Iterator[str]:
+        with translation.override(language):
+            yield "\ufeff" + writer.writerow([csv_cell(label) for label in header])
+            for proposal in queryset.iterator(chunk_size=CHUNK_SIZE):
+                yield writer.writerow([_text(value) for value in people_values(proposal, zone)])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def proposals_xlsx_response(
+    queryset: QuerySet[Proposal], *, zone: tzinfo, filename: str
+) -> HttpResponse:
+    """The proposals as an Excel workbook for a person: numbers as numbers, times as dates in
+    the zone, text as text (never a formula)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=str(_("Proposals"))[:31])
+    sheet.freeze_panes = "A2"
+    sheet.append(_xlsx_row(sheet, people_header(zone)))
+    for proposal in queryset.iterator(chunk_size=CHUNK_SIZE):
+        sheet.append(_xlsx_row(sheet, people_values(proposal, zone)))
+    content = io.BytesIO()
+    workbook.save(content)
+    response = HttpResponse(content.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _xlsx_row(sheet: Any, values: list[Any]) -> list[WriteOnlyCell]:
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, datetime):
+            cell.number_format = XLSX_TIME_FORMAT
+        elif isinstance(value, str):
+            cell.data_type = "s"  # "=..." stays text
+        cells.append(cell)
+    return cells

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", dashboard.dashboard, name="home"),
     path("proposals/", proposals.proposal_list, name="proposal_list"),
     path("proposals/export.csv", proposals.proposal_list_csv, name="proposal_list_csv"),
+    path("proposals/export.xlsx", proposals.proposal_list_xlsx, name="proposal_list_xlsx"),
     path("proposals/new/", proposals.proposal_create, name="proposal_create"),
     path("proposals/preview/", proposals.markdown_preview, name="markdown_preview"),
     path("proposals/<int:pk>/", proposals.proposal_detail, name="proposal_detail"),

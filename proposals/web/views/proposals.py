@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from proposals import rules, services
 from proposals.accounts import login_or_api_token_required
 from proposals.diff import DIFF_FIELDS, revisions_diff, text_diff
-from proposals.exports import proposals_csv_response
+from proposals.exports import proposals_people_csv_response, proposals_xlsx_response
 from proposals.lifecycle import (
     TRANSITIONS,
     WITHDRAW_ENDORSEMENT,
@@ -98,9 +98,21 @@ def proposal_list(request: PersonRequest) -> HttpResponse:
 
 @login_or_api_token_required
 def proposal_list_csv(request: PersonRequest) -> HttpResponse | StreamingHttpResponse:
-    """The filtered list as CSV, every matching row: the same columns as the API's CSV."""
-    queryset = proposals_with_rule_data(_filtered_proposals(request).qs)
-    return proposals_csv_response(queryset, filename="proposals.csv")
+    """The filtered list as CSV for people, every matching row: in the reader's language and
+    zone (the API's CSV is the one for machines)."""
+    queryset = _filtered_proposals(request).qs.prefetch_related("authors", "themes")
+    return proposals_people_csv_response(
+        queryset, zone=timezone.get_current_timezone(), filename="proposals.csv"
+    )
+
+
+@login_required
+def proposal_list_xlsx(request: PersonRequest) -> HttpResponse:
+    """The filtered list as an Excel workbook, every matching row, with typed columns."""
+    queryset = _filtered_proposals(request).qs.prefetch_related("authors", "themes")
+    return proposals_xlsx_response(
+        queryset, zone=timezone.get_current_timezone(), filename="proposals.xlsx"
+    )
 
 
 @login_required
