@@ -3,8 +3,8 @@
 Deadlines are written in the occasion's own time zone with its VTIMEZONE, so Outlook,
 Google and Apple calendars show them at the right moment in the reader's zone; each is a
 half-hour event from the deadline on, with an alarm the day before. An event keeps its UID
-and gets a higher SEQUENCE when what it shows changes: the occasion's name, place or dates
-(Occasion.dates_version), and for the deadline also a move (Occasion.deadline_version).
+and gets a higher SEQUENCE when what it shows changes: the occasion's name, kind, place, zone
+or dates (Occasion.dates_version), and for the deadline also a move (deadline_version).
 
 A calendar is built in two steps: its facts (a constant number of queries), which give the
 validator a calendar app polls with (CalendarFacts.etag), then the iCalendar text, which is

@@ -389,3 +389,17 @@ def test_a_feed_is_served_while_the_cache_is_down(
     assert response.status_code == 200
     assert response["Last-Modified"]
     assert Client().get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_a_not_modified_answer_writes_no_icalendar(
+    group: Group, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proposal_draft(group)
+    url = f"/calendar/{group.drafter.calendar_token}.ics"
+    etag = Client().get(url)["ETag"]
+
+    def written(*args: Any, **kwargs: Any) -> bytes:
+        raise AssertionError("the iCalendar was written for a 304")
+
+    monkeypatch.setattr(calendar_views, "calendar_render", written)
+    assert Client().get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
