@@ -106,7 +106,7 @@ def proposal_list_csv(request: PersonRequest) -> HttpResponse | StreamingHttpRes
     )
 
 
-@login_required
+@login_or_api_token_required
 def proposal_list_xlsx(request: PersonRequest) -> HttpResponse:
     """The filtered list as an Excel workbook, every matching row, with typed columns."""
     queryset = _filtered_proposals(request).qs.prefetch_related("authors", "themes")

@@ -1,4 +1,5 @@
-"""The downloads scripts use (the proposal list's CSV) take an API token as the API does."""
+"""The downloads scripts use (the proposal list's CSV and XLSX) take an API token as the API
+does, and answer in the language and zone of the token's person."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 import io
 from typing import Any
 
+import openpyxl
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -98,3 +100,33 @@ def test_the_secretariat_exports_with_a_token_without_a_second_factor_prompt(
     )
     assert response.status_code == 200
     assert "Seen by the secretariat" in csv_body(response)
+
+
+def test_a_token_export_speaks_the_language_and_zone_of_its_person(group: Group) -> None:
+    person = group.drafter
+    person.language, person.timezone = "fr", "Europe/Paris"
+    person.save(update_fields=["language", "timezone"])
+    proposal_draft(group, title="Économie circulaire")
+    key = script_token(person)
+    response = Client().get(
+        reverse("proposals:proposal_list_csv"),
+        HTTP_AUTHORIZATION=f"Token {key}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    header = csv_body(response).lstrip("\ufeff").splitlines()[0]
+    assert header.startswith("Numéro;Titre;État")
+    workbook = Client().get(
+        reverse("proposals:proposal_list_xlsx"), HTTP_AUTHORIZATION=f"Token {key}"
+    )
+    assert workbook.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet is not None
+    header_cells = [cell.value for cell in sheet[1]]
+    assert "Date de création (heure de Paris)" in header_cells
+    assert (
+        Client()
+        .get(reverse("proposals:proposal_list_xlsx"), HTTP_AUTHORIZATION="Token not-a-token")
+        .status_code
+        == 401
+    )
