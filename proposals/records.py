@@ -18,5 +18,10 @@ def proposal_history(proposal: Proposal) -> QuerySet[TransitionLog]:
 
 
 def deliveries_logged() -> QuerySet[Delivery]:
-    """Every delivery, newest first, with its recipient: the secretariat's delivery log."""
-    return Delivery.objects.select_related("recipient").order_by("-created_at", "-id")
+    """Every delivery, newest first, with its recipient or its webhook endpoint (one more
+    query per kind of endpoint on the page): the secretariat's delivery log."""
+    return (
+        Delivery.objects.select_related("recipient")
+        .prefetch_related("target")
+        .order_by("-created_at", "-id")
+    )

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -140,6 +141,7 @@ def webhook_endpoint_create(
     organization: Organization,
     events: Iterable[str],
     active: bool = True,
+    request: HttpRequest | None = None,
 ) -> WebhookEndpoint:
     """Register an endpoint with a new secret (read it from the endpoint returned: it is shown
     once). Only the secretariat may; a URL that cannot be a target is refused."""
@@ -159,7 +161,13 @@ def webhook_endpoint_create(
             updated_at=now,
             secret_rotated_at=now,
         )
-        audit_record(action=ENDPOINT_CREATED, actor=actor, obj=endpoint, after=_facts(endpoint))
+        audit_record(
+            action=ENDPOINT_CREATED,
+            actor=actor,
+            obj=endpoint,
+            after=_facts(endpoint),
+            request=request,
+        )
     return endpoint
 
 
@@ -173,6 +181,7 @@ def webhook_endpoint_update(
     organization: Organization | None = None,
     events: Iterable[str] | None = None,
     active: bool | None = None,
+    request: HttpRequest | None = None,
 ) -> WebhookEndpoint:
     """Change what is given (the others stay); nothing is written when nothing changes."""
     _secretariat_check(actor)
@@ -201,12 +210,15 @@ def webhook_endpoint_update(
                 obj=locked,
                 before=changed_before,
                 after=changed_after,
+                request=request,
             )
     return locked
 
 
 @audited(ENDPOINT_SECRET_RENEWED)
-def webhook_endpoint_secret_renew(*, endpoint: WebhookEndpoint, actor: Any) -> str:
+def webhook_endpoint_secret_renew(
+    *, endpoint: WebhookEndpoint, actor: Any, request: HttpRequest | None = None
+) -> str:
     """Give the endpoint a new secret and return it (shown once); deliveries signed from now on
     use it, including retries of earlier events."""
     _secretariat_check(actor)
@@ -215,16 +227,24 @@ def webhook_endpoint_secret_renew(*, endpoint: WebhookEndpoint, actor: Any) -> s
         locked.secret = new_webhook_secret()
         locked.secret_rotated_at = locked.updated_at = timezone.now()
         locked.save(update_fields=["secret", "secret_rotated_at", "updated_at"])
-        audit_record(action=ENDPOINT_SECRET_RENEWED, actor=actor, obj=locked)
+        audit_record(action=ENDPOINT_SECRET_RENEWED, actor=actor, obj=locked, request=request)
     endpoint.secret = locked.secret
     return locked.secret
 
 
 @audited(ENDPOINT_DELETED)
-def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Any) -> None:
+def webhook_endpoint_delete(
+    *, endpoint: WebhookEndpoint, actor: Any, request: HttpRequest | None = None
+) -> None:
     """Remove the endpoint; its deliveries stay in the log, those still waiting fail."""
     _secretariat_check(actor)
     with transaction.atomic():
         locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-        audit_record(action=ENDPOINT_DELETED, actor=actor, obj=locked, before=_facts(locked))
+        audit_record(
+            action=ENDPOINT_DELETED,
+            actor=actor,
+            obj=locked,
+            before=_facts(locked),
+            request=request,
+        )
         locked.delete()

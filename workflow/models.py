@@ -6,6 +6,7 @@ import uuid
 from typing import Any, NoReturn
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
@@ -214,6 +215,7 @@ class Delivery(models.Model):
         blank=True,
         help_text=_("The webhook endpoint a webhook delivery is posted to."),
     )
+    target = GenericForeignKey("target_type", "target_id")
     address = models.EmailField(
         _("address"),
         blank=True,

@@ -52,11 +52,30 @@ class DeliveryRecipientSerializer(serializers.Serializer):
     name = serializers.CharField(source="get_full_name")
 
 
-class DeliverySerializer(serializers.ModelSerializer):
-    """Who was reminded or told of what, when, and with what result."""
+class DeliveryEndpointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
 
-    recipient = DeliveryRecipientSerializer(read_only=True)
-    event = serializers.SerializerMethodField(help_text="The email sent, such as reminder_review.")
+
+class DeliverySerializer(serializers.ModelSerializer):
+    """Who was reminded or told of what, when, and with what result; a webhook delivery names
+    its endpoint instead of a person."""
+
+    recipient = DeliveryRecipientSerializer(
+        read_only=True, allow_null=True, help_text="The person told; null for a webhook."
+    )
+    endpoint = DeliveryEndpointSerializer(
+        source="target",
+        read_only=True,
+        allow_null=True,
+        help_text="The webhook endpoint posted to; null for an email (removed: null too).",
+    )
+    event = serializers.SerializerMethodField(
+        help_text="The email sent, such as reminder_review; for a webhook, its event kind."
+    )
+    event_kind = serializers.CharField(
+        source="event", read_only=True, help_text="What happened, such as proposal.approved."
+    )
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     about = serializers.SerializerMethodField(help_text="The object the email is about.")
     title = serializers.SerializerMethodField(help_text="The proposal's title when written.")
@@ -66,10 +85,14 @@ class DeliverySerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "kind",
+            "channel",
             "event",
+            "event_kind",
+            "event_id",
             "status",
             "status_label",
             "recipient",
+            "endpoint",
             "about",
             "title",
             "essential",
@@ -81,12 +104,13 @@ class DeliverySerializer(serializers.ModelSerializer):
             "claimed_at",
             "sent_at",
             "attempts",
+            "next_attempt_at",
             "last_error",
         ]
         read_only_fields = fields
 
     def get_event(self, delivery: Delivery) -> str:
-        return delivery.template.rsplit("/", 1)[-1]
+        return delivery.template.rsplit("/", 1)[-1] or delivery.event
 
     def get_about(self, delivery: Delivery) -> dict[str, Any] | None:
         content_type = delivery.content_type
@@ -101,6 +125,7 @@ class DeliverySerializer(serializers.ModelSerializer):
 class DeliveryFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Delivery.Status.choices)
     kind = filters.ChoiceFilter(choices=Delivery.Kind.choices)
+    channel = filters.ChoiceFilter(choices=Delivery.Channel.choices)
     recipient = filters.ModelChoiceFilter(queryset=Person.objects.all())
     recipient_username = filters.CharFilter(field_name="recipient__username")
     proposal = filters.NumberFilter(method="filter_proposal")
@@ -125,8 +150,10 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
     serializer_class = DeliverySerializer
     permission_classes = [SecretariatOnly]
     filterset_class = DeliveryFilter
-    queryset = Delivery.objects.select_related("recipient", "content_type").order_by(
-        "-created_at", "-id"
+    queryset = (
+        Delivery.objects.select_related("recipient", "content_type")
+        .prefetch_related("target")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -1,4 +1,4 @@
-"""The delivery log of the secretariat: every email, its status and its event."""
+"""The delivery log of the secretariat: every email and webhook, its status and its event."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from proposals.models import Proposal
+from proposals.models import Proposal, WebhookEvent
 from proposals.notices import email_event_label
 from proposals.records import Delivery, deliveries_logged
 from proposals.selectors import roles_of
@@ -23,7 +23,7 @@ DELIVERY_PAGE_SIZE = 50
 
 @login_required
 def delivery_log(request: PersonRequest) -> HttpResponse:
-    """Every email queued, sent or failed, newest first: for the secretariat."""
+    """Every email and webhook queued, sent or failed, newest first: for the secretariat."""
     roles = roles_of(request.user)
     if not (roles.secretariat or roles.is_superuser):
         raise PermissionDenied(_("Only the secretariat can read the delivery log."))
@@ -34,9 +34,16 @@ def delivery_log(request: PersonRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     if kind in Delivery.Kind.values:
         deliveries = deliveries.filter(kind=kind)
+    channel = request.GET.get("channel", "")
+    if channel in Delivery.Channel.values:
+        deliveries = deliveries.filter(channel=channel)
     page, query = page_with_query(request, deliveries, DELIVERY_PAGE_SIZE)
+    webhook_labels = dict(WebhookEvent.choices)
     for delivery in page.object_list:
-        delivery.event_label = email_event_label(delivery.template)
+        if delivery.channel == Delivery.Channel.WEBHOOK:
+            delivery.event_label = str(webhook_labels.get(delivery.event, delivery.event))
+        else:
+            delivery.event_label = email_event_label(delivery.template)
     return render(
         request,
         "proposals/delivery_log.html",
@@ -45,8 +52,10 @@ def delivery_log(request: PersonRequest) -> HttpResponse:
             "query": query,
             "statuses": Delivery.Status.choices,
             "kinds": Delivery.Kind.choices,
+            "channels": Delivery.Channel.choices,
             "status": status,
             "kind": kind,
+            "channel": channel,
             "proposal_type_id": ContentType.objects.get_for_model(Proposal).pk,
         },
     )

@@ -440,6 +440,32 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
         secretariat_writes(204),
         lambda s: reverse("reminder-rule-detail", kwargs={"pk": s.extra["rule"]}),
     ),
+    # Webhook endpoints (proposals/api/webhooks.py): the secretariat only, reads too.
+    ("webhook-list", "get"): Entry(secretariat_only(200), lambda s: reverse("webhook-list")),
+    ("webhook-list", "post"): Entry(
+        secretariat_writes(201),
+        lambda s: reverse("webhook-list"),
+        lambda s: {
+            "name": "Registry",
+            "url": "https://93.184.215.14/hook",
+            "organization": s.group.morocco.pk,
+            "events": ["proposal.transitioned"],
+        },
+    ),
+    ("webhook-detail", "get"): Entry(
+        secretariat_only(200), lambda s: reverse("webhook-detail", args=[s.extra["webhook"]])
+    ),
+    ("webhook-detail", "patch"): Entry(
+        secretariat_writes(200),
+        lambda s: reverse("webhook-detail", args=[s.extra["webhook"]]),
+        lambda s: {"active": False},
+    ),
+    ("webhook-detail", "delete"): Entry(
+        secretariat_writes(204), lambda s: reverse("webhook-detail", args=[s.extra["webhook"]])
+    ),
+    ("webhook-secret", "post"): Entry(
+        secretariat_writes(200), lambda s: reverse("webhook-secret", args=[s.extra["webhook"]])
+    ),
     ("calendar-link", "get"): Entry(anyone_signed_in(200), lambda s: reverse("calendar-link")),
     ("calendar-link", "post"): Entry(anyone_signed_in(201), lambda s: reverse("calendar-link")),
 }
@@ -466,7 +492,7 @@ class Rollback(Exception):  # noqa: N818
 
 
 def scene_in(group: Group, state: str) -> Scene:
-    from proposals.models import ReminderRule
+    from proposals.models import ReminderRule, WebhookEndpoint
 
     proposal = proposal_in(group, state)
     endorsement = Endorsement.objects.filter(proposal=proposal, organization=group.morocco).first()
@@ -486,6 +512,12 @@ def scene_in(group: Group, state: str) -> Scene:
         endorsement_id=endorsement.pk if endorsement else 999_999,
         extra={
             "rule": ReminderRule.objects.create(occasion_kind="summit", offsets=[7, 1]).pk,
+            "webhook": WebhookEndpoint.objects.create(
+                name="Ministry",
+                url="https://93.184.215.14/hook",
+                organization=group.luxembourg,
+                events=["proposal.outcome_recorded"],
+            ).pk,
             "author_token": ApiToken.objects.get(
                 digest=token_digest(api_token_key(group.drafter))
             ).pk,
