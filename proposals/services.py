@@ -136,6 +136,7 @@ def proposal_update(
     proposal: Proposal,
     editor: Person,
     expected_revision: int | None = None,
+    seen_version: int | None = None,
     themes: Iterable[Theme] | None = None,
     co_authors: Iterable[Person] | None = None,
     **fields: Any,
@@ -144,7 +145,8 @@ def proposal_update(
     that changes nothing writes nothing: the proposal keeps its version.
 
     With `expected_revision`, an edit made on an older revision is refused rather than
-    silently overwriting someone else's newer text.
+    silently overwriting someone else's newer text; with `seen_version`, so is an edit of a
+    proposal whose version moved on since the editor read it.
     """
     allowed = {"title", "summary", "text", "target_body", "occasion", "language"}
     unknown = set(fields) - allowed
@@ -176,6 +178,7 @@ def proposal_update(
                     % {"number": locked.revision, "expected": expected_revision}
                 ],
             )
+        _seen_check(locked, seen_version)
         text_changed = any(
             name in fields and fields[name] != getattr(locked, name) for name in TEXT_FIELDS
         )

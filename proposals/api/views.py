@@ -32,6 +32,15 @@ from proposals import notifications, people, reference, services
 from proposals.accounts import recent_confirmation_check, two_factor_verified
 from proposals.api import serializers
 from proposals.api.authentication import ApiTokenAuthentication, VerifiedSessionAuthentication
+from proposals.api.conditional import (
+    ETAG_HEADER,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    if_match_version,
+    precondition_kept,
+    proposal_response,
+)
 from proposals.api.errors import (
     api_exception_handler,
     error_code_ensured,
@@ -66,6 +75,7 @@ from workflow.errors import UnknownTransition
 READ_REFUSALS = refusals(401, 403, 404)
 LIST_REFUSALS = refusals(400, 401, 403, 404)
 WRITE_REFUSALS = refusals(400, 401, 403, 404, 409)
+CONDITIONAL_WRITE_REFUSALS = refusals(400, 401, 403, 404, 409, 412)
 
 
 def requester(request: Request) -> Person:
@@ -416,9 +426,18 @@ PROPOSAL_LIST_RESPONSES = {
             )
         ],
     ),
-    retrieve=extend_schema(responses={200: serializers.ProposalSerializer, **READ_REFUSALS}),
-    create=extend_schema(responses={201: serializers.ProposalSerializer, **WRITE_REFUSALS}),
-    partial_update=extend_schema(responses={200: serializers.ProposalSerializer, **WRITE_REFUSALS}),
+    retrieve=extend_schema(
+        parameters=[IF_NONE_MATCH, ETAG_HEADER],
+        responses={200: serializers.ProposalSerializer, **NOT_MODIFIED, **READ_REFUSALS},
+    ),
+    create=extend_schema(
+        parameters=[ETAG_HEADER],
+        responses={201: serializers.ProposalSerializer, **WRITE_REFUSALS},
+    ),
+    partial_update=extend_schema(
+        parameters=[IF_MATCH, ETAG_HEADER],
+        responses={200: serializers.ProposalSerializer, **CONDITIONAL_WRITE_REFUSALS},
+    ),
 )
 class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Proposals the requester can see; an invisible one is not found (404)."""
@@ -454,18 +473,31 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             author=requester(request), **serializer.service_arguments()
         )
         fresh = proposals_with_rule_data().get(pk=proposal.pk)
-        return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
+        data = self.get_serializer(fresh).data
+        return proposal_response(request, fresh.version, data, status_code=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The proposal, with its ETag; 304 without a body when If-None-Match names it."""
+        proposal = self.get_object()
+        return proposal_response(request, proposal.version, self.get_serializer(proposal).data)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Edit a draft: 412 if If-Match names an older version, 409 if `expected_revision`
+        names an older revision."""
         proposal = self.get_object()
+        seen_version = if_match_version(request, proposal.version)
         serializer = serializers.ProposalSerializer(
             proposal, data=request.data, partial=True, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        updated = services.proposal_update(
-            proposal=proposal, editor=requester(request), **serializer.service_arguments()
-        )
-        return Response(self.get_serializer(updated).data)
+        with precondition_kept(request):
+            updated = services.proposal_update(
+                proposal=proposal,
+                editor=requester(request),
+                seen_version=seen_version,
+                **serializer.service_arguments(),
+            )
+        return proposal_response(request, updated.version, self.get_serializer(updated).data)
 
 
 class ProposalChildViewSet(ApiViewSet):
@@ -489,6 +521,16 @@ class ProposalChildViewSet(ApiViewSet):
     def proposal_data(self, proposal: Proposal) -> dict[str, Any]:
         fresh = proposals_with_rule_data().get(pk=proposal.pk)
         return serializers.ProposalSerializer(fresh, context={"request": self.request}).data
+
+    def proposal_answer(self, proposal: Proposal) -> Response:
+        """The proposal as it is now, with its ETag."""
+        data = self.proposal_data(proposal)
+        return proposal_response(self.request, data["version"], data)
+
+    def seen_version(self, request: Request) -> int | None:
+        """The version If-Match names, which must be the proposal's current one (else 412);
+        None without If-Match."""
+        return if_match_version(request, self.proposal.version)
 
 
 TRANSITION_NAME = OpenApiParameter(
@@ -521,25 +563,29 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
 
     @extend_schema(
         request=serializers.TransitionInputSerializer,
-        parameters=[TRANSITION_NAME],
-        responses={200: serializers.ProposalSerializer, **WRITE_REFUSALS},
+        parameters=[TRANSITION_NAME, IF_MATCH, ETAG_HEADER],
+        responses={200: serializers.ProposalSerializer, **CONDITIONAL_WRITE_REFUSALS},
     )
     def run(self, request: Request, proposal_id: int, name: str) -> Response:
         """Run one transition: 403 if this person may never, 409 if not now or if the proposal
-        changed since the `version` sent, 400 on bad input."""
+        changed since the `version` sent, 412 if it changed since the ETag of If-Match, 400 on
+        bad input."""
         if name not in TRANSITIONS:
             raise UnknownTransition(name)
+        seen_version = self.seen_version(request)
         serializer = serializers.TransitionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = services.proposal_transition_run(
-            proposal=self.proposal,
-            name=name,
-            actor=request.user,
-            comment=serializer.validated_data.get("comment", ""),
-            arguments=serializer.arguments(),
-            seen_version=serializer.seen_version(),
-        )
-        return Response(self.proposal_data(result.obj))
+        body_version = serializer.seen_version()
+        with precondition_kept(request):
+            result = services.proposal_transition_run(
+                proposal=self.proposal,
+                name=name,
+                actor=request.user,
+                comment=serializer.validated_data.get("comment", ""),
+                arguments=serializer.arguments(),
+                seen_version=body_version if body_version is not None else seen_version,
+            )
+        return self.proposal_answer(result.obj)
 
 
 @extend_schema_view(
@@ -548,9 +594,12 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
     ),
     create=extend_schema(
         request=serializers.EndorsementCreateSerializer,
-        responses={201: serializers.EndorsementSerializer, **WRITE_REFUSALS},
+        parameters=[IF_MATCH],
+        responses={201: serializers.EndorsementSerializer, **CONDITIONAL_WRITE_REFUSALS},
     ),
-    destroy=extend_schema(responses={204: None, **WRITE_REFUSALS}),
+    destroy=extend_schema(
+        parameters=[IF_MATCH], responses={204: None, **CONDITIONAL_WRITE_REFUSALS}
+    ),
 )
 class ProposalEndorsementViewSet(
     mixins.ListModelMixin, mixins.DestroyModelMixin, ProposalChildViewSet
@@ -567,7 +616,9 @@ class ProposalEndorsementViewSet(
 
     def create(self, request: Request, proposal_id: int) -> Response:
         """The requester's organisation endorses the proposal (409 if it already does, or if the
-        proposal changed since the `version` sent)."""
+        proposal changed since the `version` sent; 412 if it changed since the proposal's ETag
+        sent in If-Match)."""
+        seen_version = self.seen_version(request)
         serializer = serializers.EndorsementCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.endorsement_check(
@@ -580,18 +631,25 @@ class ProposalEndorsementViewSet(
             password=serializer.validated_data.get("password", ""),
             code=serializer.validated_data.get("otp", ""),
         )
-        endorsement = services.endorsement_create(
-            proposal=self.proposal,
-            person=requester(request),
-            organization=serializer.validated_data.get("organization"),
-            seen_version=serializer.validated_data.get("version"),
-        )
+        body_version = serializer.validated_data.get("version")
+        with precondition_kept(request):
+            endorsement = services.endorsement_create(
+                proposal=self.proposal,
+                person=requester(request),
+                organization=serializer.validated_data.get("organization"),
+                seen_version=body_version if body_version is not None else seen_version,
+            )
         endorsement = self.get_queryset().get(pk=endorsement.pk)
         return Response(self.get_serializer(endorsement).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Endorsement) -> None:
-        """The endorsement is withdrawn: it stops counting, and its row stays as history."""
-        services.endorsement_withdraw(endorsement=instance, person=requester(self.request))
+        """The endorsement is withdrawn: it stops counting, and its row stays as history (412
+        if the proposal changed since its ETag sent in If-Match)."""
+        seen_version = self.seen_version(self.request)
+        with precondition_kept(self.request):
+            services.endorsement_withdraw(
+                endorsement=instance, person=requester(self.request), seen_version=seen_version
+            )
 
 
 @extend_schema_view(
