@@ -213,7 +213,7 @@ def webhook_events_write(
     presidency_organization_id = presidency.organization_id if presidency else None
     endpoint_type = ContentType.objects.get_for_model(WebhookEndpoint)
     proposal_type = ContentType.objects.get_for_model(Proposal)
-    rows = []
+    rows: list[Delivery] = []
     for proposal in proposals:
         readers = [
             endpoint

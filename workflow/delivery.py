@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from workflow.deadlines import superseded_ids
-from workflow.emails import delivery_address, delivery_message, digest_message
+from workflow.emails import delivery_address, delivery_message, digest_message, email_recipient
 from workflow.models import Delivery
 from workflow.webhooks import webhooks_sweep
 
@@ -242,7 +242,7 @@ def digests_send(now: datetime | None = None) -> SendReport:
             rows = [row for row in rows if row.status == Status.SENDING]
             if not rows:
                 continue
-            recipient = rows[0].recipient
+            recipient = email_recipient(rows[0])
             ids = [row.pk for row in rows]
             try:
                 if not recipient.email:

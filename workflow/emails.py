@@ -55,7 +55,7 @@ def delivery_context(
     """The template context of one delivery; call it with the recipient's language active."""
     discover()
     now = now or timezone.now()
-    recipient = row.recipient
+    recipient = email_recipient(row)
     context: dict[str, Any] = {
         **row.context,
         "recipient": recipient,
@@ -87,9 +87,16 @@ def delivery_message_id(row: Delivery) -> str:
     return f"<delivery-{row.pk}.{digest}@{host}>"
 
 
+def email_recipient(row: Delivery) -> Any:
+    """The person an email row goes to (every row but a webhook's names one)."""
+    if row.recipient is None:
+        raise ValueError(f"Delivery {row.key} names no recipient: it is not an email.")
+    return row.recipient
+
+
 def delivery_address(row: Delivery) -> str:
     """Where the delivery goes: its own address if it names one, else the recipient's."""
-    return row.address or row.recipient.email
+    return row.address or email_recipient(row).email
 
 
 def _message(
@@ -117,7 +124,7 @@ def _message(
 
 def delivery_message(row: Delivery, now: datetime | None = None) -> EmailMultiAlternatives:
     """The email of one delivery, in its recipient's language and time zone."""
-    recipient = row.recipient
+    recipient = email_recipient(row)
     with translation.override(recipient_language(recipient)):
         with timezone.override(recipient_timezone(recipient)):
             subject, text, html = _render(row.template, delivery_context(row, now))

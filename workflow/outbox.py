@@ -72,7 +72,9 @@ def outbox_write(rows: Sequence[Delivery]) -> list[int]:
         if not event_name_valid(row.event):
             raise ValueError(f"Delivery {row.key} has no event kind: {row.event!r}")
     turned_off = notifications_turned_off(
-        (row.recipient_id, row.event, row.channel) for row in unique.values() if _optional(row)
+        (row.recipient_id, row.event, row.channel)
+        for row in unique.values()
+        if _optional(row) and row.recipient_id is not None
     )
     unique = {
         key: row
@@ -85,7 +87,9 @@ def outbox_write(rows: Sequence[Delivery]) -> list[int]:
         {
             row.recipient_id
             for row in unique.values()
-            if row.kind != Delivery.Kind.SECURITY and row.channel == Delivery.Channel.EMAIL
+            if row.kind != Delivery.Kind.SECURITY
+            and row.channel == Delivery.Channel.EMAIL
+            and row.recipient_id is not None
         }
     )
     for row in unique.values():

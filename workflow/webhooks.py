@@ -183,7 +183,10 @@ def webhooks_dispatch(ids: Sequence[int], countdown: float = 0) -> bool:
     ordered = sorted(set(ids))
     try:
         for start in range(0, len(ordered), BATCH_SIZE):
-            task.apply_async((ordered[start : start + BATCH_SIZE],), countdown=countdown or None)
+            if countdown:
+                task.apply_async((ordered[start : start + BATCH_SIZE],), countdown=countdown)
+            else:
+                task.apply_async((ordered[start : start + BATCH_SIZE],))
     except Exception:  # the broker is down or refused: the sweep finds the rows again
         logger.warning("Broker unavailable; %d webhook deliveries wait for the sweep.", len(ids))
         return False

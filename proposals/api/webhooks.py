@@ -62,7 +62,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         allow_empty=False,
         help_text="The kinds of event sent to it.",
     )
-    created_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    created_by: serializers.PrimaryKeyRelatedField[Person] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = WebhookEndpoint

@@ -358,6 +358,7 @@ def test_a_failed_try_waits_with_backoff_then_succeeds_with_the_same_event_id(
         row.refresh_from_db()
         assert (first.waiting, row.status, row.attempts) == (1, "pending", 1)
         assert row.last_error.startswith("HTTP 500")
+        assert row.next_attempt_at is not None
         wait = row.next_attempt_at - timezone.now()
         assert dt.timedelta(seconds=25) < wait <= dt.timedelta(seconds=30)
         # Not due yet: nothing is posted.
@@ -365,6 +366,7 @@ def test_a_failed_try_waits_with_backoff_then_succeeds_with_the_same_event_id(
         assert len(receiver.snapshot()) == 1
         engine.webhooks_send([row.pk], now=row.next_attempt_at)
         row.refresh_from_db()
+        assert row.next_attempt_at is not None
         wait = row.next_attempt_at - timezone.now()
         assert dt.timedelta(seconds=55) < wait <= dt.timedelta(seconds=60)  # doubled
         engine.webhooks_send([row.pk], now=row.next_attempt_at)
