@@ -21,7 +21,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from proposals import rules
 from proposals.limits import (
@@ -101,6 +101,8 @@ class RecordOutcomeForm(CommentForm):
     outcome = forms.ChoiceField(
         label=gettext_lazy("Outcome"),
         choices=OutcomeResult.choices,
+        # Radio buttons with none ticked: the outcome is a deliberate choice, never a default.
+        widget=forms.RadioSelect,
         error_messages={
             "required": gettext_lazy(
                 "Choose the outcome: adopted, adopted in part, not adopted or no response."
@@ -111,7 +113,16 @@ class RecordOutcomeForm(CommentForm):
         },
     )
     decided_on = forms.DateField(label=gettext_lazy("Decided on"), required=False)
-    note = forms.CharField(label=gettext_lazy("Note"), max_length=NOTE_MAX_LENGTH, required=False)
+    note = forms.CharField(
+        label=gettext_lazy("Note"),
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=ngettext_lazy(
+            "At most %(count)s character.", "At most %(count)s characters.", "count"
+        )
+        % {"count": NOTE_MAX_LENGTH},
+    )
     link = forms.URLField(
         label=gettext_lazy("Link"),
         max_length=LINK_MAX_LENGTH,
@@ -374,6 +385,10 @@ WITHDRAW = Action(
         )
     ],
     own_page=True,
+    confirmation=gettext_lazy(
+        "Withdrawing is final: the proposal leaves the workflow for good and cannot be reopened, "
+        "reviewed, endorsed or submitted any more. Its history stays readable."
+    ),
     after=authors_told_of_withdrawal,
 )
 

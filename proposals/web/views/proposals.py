@@ -35,6 +35,7 @@ from proposals.markdown import markdown_to_html
 from proposals.models import (
     Endorsement,
     Organization,
+    OutcomeResult,
     Proposal,
     ProposalState,
     Revision,
@@ -402,6 +403,7 @@ ACTION_LABELS = {
 def _timeline(proposal: Proposal, endorsements: list[Endorsement]) -> list[dict[str, Any]]:
     """The proposal's log, oldest first, in words: what happened, who, from which state to which."""
     states = dict(ProposalState.choices)
+    outcomes = dict(OutcomeResult.choices)
     organizations: dict[Any, Organization] = {
         e.organization_id: e.organization for e in endorsements
     }
@@ -409,7 +411,8 @@ def _timeline(proposal: Proposal, endorsements: list[Endorsement]) -> list[dict[
     for log in proposal_history(proposal):
         action = TRANSITIONS.get(log.transition)
         label = action.label if action else ACTION_LABELS.get(log.transition)
-        organization_id = log.data.get("organization") if isinstance(log.data, dict) else None
+        data = log.data if isinstance(log.data, dict) else {}
+        organization_id = data.get("organization")
         entries.append(
             {
                 "at": log.at,
@@ -420,6 +423,10 @@ def _timeline(proposal: Proposal, endorsements: list[Endorsement]) -> list[dict[
                 "source": states.get(log.source, log.source),
                 "target": states.get(log.target, log.target),
                 "organization": organizations.get(organization_id),
+                # What was decided, where the action records it: "Record outcome: Adopted".
+                "detail": outcomes.get(data.get("outcome", ""))
+                if log.transition == "record_outcome"
+                else "",
             }
         )
     return entries
