@@ -46,9 +46,13 @@ def visible_proposal(request: PersonRequest, pk: int) -> Proposal:
 HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
 
 
-def demote_headings(html: str, by: int = 2) -> str:
-    """Headings of a rendered text placed under the page's own (h1 becomes h3)."""
-    return HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + by, 6)}", html)
+def demote_headings(html: str, under: int = 2) -> str:
+    """Headings of a rendered text nested under the page's own `h<under>`: the text's highest
+    level becomes the next one (h3 under an h2), each further level used in the text the next
+    again, so that the outline skips no level ("#" then "###" become h3 then h4); h6 at most."""
+    used = sorted({int(level) for _slash, level in HEADING_TAG.findall(html)})
+    levels = {level: min(under + 1 + rank, 6) for rank, level in enumerate(used)}
+    return HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{levels[int(m.group(2))]}", html)
 
 
 def page_with_query(request: HttpRequest, items: Any, size: int) -> tuple[Any, str]:

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from proposals.limits import NOTE_MAX_LENGTH
+from proposals.markdown import markdown_to_html
 from proposals.models import Proposal, ProposalState
 from tests.factories import Group, proposal_draft
 from tests.proposals.api.helpers import client_for
@@ -81,3 +82,20 @@ def test_french_pages_put_a_narrow_no_break_space_before_colons(group: Group) ->
     desc = html[html.index('<desc id="diagram-desc">') : html.index("</desc>")]
     assert "Retirer\u202f: " in desc
     assert re.search(r"\w: ", desc) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# Context\n\ntext\n\n## Detail\n\nmore", ["h3", "h4"]),
+        ("## Context\n\ntext\n\n#### Detail\n\nmore", ["h3", "h4"]),
+        ("### Only one level\n\ntext", ["h3"]),
+    ],
+)
+def test_the_texts_headings_nest_under_the_pages_own(
+    group: Group, text: str, expected: list[str]
+) -> None:
+    proposal = proposal_draft(group, text=text, text_html=markdown_to_html(text))
+    html = signed_in(group.drafter).get(reverse("proposals:proposal_detail", args=[proposal.pk]))
+    rendered = html.content.decode().split('<div class="rendered">')[1].split("</div>")[0]
+    assert re.findall(r"<(h[1-6])>", rendered) == expected
