@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
+from email.message import Message
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -466,3 +470,47 @@ def test_the_sweep_releases_a_webhook_stuck_in_sending_and_queues_it_again(group
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("pending", 1)
     assert "stopped" in row.last_error
+
+
+# The receiver of docs/webhooks.md, run as written
+
+
+def documented_receiver(secret: str) -> tuple[Any, list[dict]]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S)
+    assert code is not None
+    handled_events: list[dict] = []
+    namespace: dict[str, Any] = {}
+    exec(code.group(1), namespace)  # noqa: S102 (the documentation's own example)
+    namespace["SECRET"] = secret.encode()
+    namespace["handle"] = handled_events.append
+    return namespace["receive"], handled_events
+
+
+def test_the_documented_receiver_verifies_a_real_webhook_and_refuses_replays(
+    group: Group,
+) -> None:
+    with WebhookReceiver() as receiver:
+        endpoint = endpoint_for(group, group.morocco, url=receiver.url)
+        proposal_in(group, ProposalState.IN_REVIEW)
+        (row,) = webhook_rows()
+        engine.webhooks_send([row.pk])
+        (received,) = receiver.snapshot()
+    receive, handled_events = documented_receiver(endpoint.secret)
+    headers = Message()
+    for name, value in received.headers.items():
+        headers[name] = value
+    assert receive(headers, received.body) == 204
+    assert handled_events == [row.context]
+    assert receive(headers, received.body) == 204  # a retry: acknowledged, not handled again
+    assert len(handled_events) == 1
+    assert receive(headers, received.body.replace(b"in_review", b"submitted")) == 401
+    old = Message()
+    for name, value in received.headers.items():
+        old[name] = value
+    del old["X-Webhook-Timestamp"]
+    stale = str(int(time.time()) - 301)
+    old["X-Webhook-Timestamp"] = stale
+    del old["X-Webhook-Signature"]
+    old["X-Webhook-Signature"] = engine.signature(endpoint.secret, stale, received.body)
+    assert receive(old, received.body) == 400
