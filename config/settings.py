@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "proposals.web.two_factor.TwoFactorMiddleware",
     "proposals.web.middleware.PersonPreferencesMiddleware",
+    "proposals.web.middleware.NotFoundPageMiddleware",  # the project's 404 page, in debug too
     "django.contrib.messages.middleware.MessageMiddleware",
     "proposals.web.session_timeout.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -4,6 +4,7 @@ purpose with a bounded note and named in the history, French punctuation."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -99,3 +100,15 @@ def test_the_texts_headings_nest_under_the_pages_own(
     html = signed_in(group.drafter).get(reverse("proposals:proposal_detail", args=[proposal.pk]))
     rendered = html.content.decode().split('<div class="rendered">')[1].split("</div>")[0]
     assert re.findall(r"<(h[1-6])>", rendered) == expected
+
+
+def test_a_hidden_proposal_is_the_projects_404_page_in_debug_mode_too(
+    group: Group, settings: Any
+) -> None:
+    settings.DEBUG = True
+    hidden = proposal_draft(group)
+    response = signed_in(group.outsider).get(reverse("proposals:proposal_detail", args=[hidden.pk]))
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "There is nothing here, or you may not see it." in html
+    assert "URLconf" not in html and "Using the URLconf" not in html
