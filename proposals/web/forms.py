@@ -10,7 +10,7 @@ from typing import Any, cast
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from proposals.filtersets import ProposalFilter, ProposalSortFilter
@@ -21,7 +21,7 @@ from proposals.limits import (
     TEXT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
-from proposals.localized import zone_choices
+from proposals.localized import datetime_text, zone_choices, zone_name
 from proposals.models import (
     Body,
     Language,
@@ -53,10 +53,10 @@ class OccasionChoiceField(forms.ModelChoiceField):
     """Occasions with their submission deadline, in the reader's time zone."""
 
     def label_from_instance(self, obj: Any) -> str:
-        when = formats.date_format(timezone.localtime(obj.submission_deadline), "DATETIME_FORMAT")
-        return _("%(occasion)s — deadline %(when)s (your time)") % {
+        return _("%(occasion)s — deadline %(when)s (%(zone)s)") % {
             "occasion": obj,
-            "when": when,
+            "when": datetime_text(obj.submission_deadline),
+            "zone": zone_name(timezone.get_current_timezone()),
         }
 
 

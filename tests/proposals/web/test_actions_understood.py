@@ -365,9 +365,26 @@ def test_the_occasion_choice_shows_each_deadline_in_the_persons_zone(group: Grou
     client = signed_in(Person.objects.get(pk=group.drafter.pk))
     html = client.get(reverse("proposals:proposal_create")).content.decode()
     (label,) = re.findall(r"<option value=\"\d+\">(Habitat IV[^<]*)</option>", html)
-    assert "2099" in label and "deadline" in label and "(your time)" in label
-    assert "6:30" in label or "18:30" in label  # 22:30 UTC is 18:30 in New York (summer time)
-    assert "22:30" not in label
+    assert label == "Habitat IV — deadline 10 Mar 2099, 18:30 (New York time)"
+
+
+@pytest.mark.parametrize(
+    ("language", "when", "zone"),
+    [("fr", "10 mars 2099, 18:30", "heure de New York"), ("es", "10 mar 2099", "Nueva York")],
+)
+def test_the_occasion_deadline_reads_as_the_language_writes_it(
+    group: Group, language: str, when: str, zone: str
+) -> None:
+    OccasionFactory.create(
+        name="Habitat IV", submission_deadline=dt.datetime(2099, 3, 10, 22, 30, tzinfo=dt.UTC)
+    )
+    Person.objects.filter(pk=group.drafter.pk).update(
+        timezone="America/New_York", language=language
+    )
+    client = signed_in(Person.objects.get(pk=group.drafter.pk))
+    html = client.get(reverse("proposals:proposal_create")).content.decode()
+    (label,) = re.findall(r"<option value=\"\d+\">(Habitat IV[^<]*)</option>", html)
+    assert when in label and zone in label
 
 
 def conflicted(group: Group) -> tuple[Proposal, Any, str]:
