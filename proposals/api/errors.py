@@ -157,14 +157,11 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="Each reason, as a sentence a person understands."
     )
     code = serializers.ChoiceField(
-        choices=ERROR_CODE_CHOICES,
-        help_text="What kind of no, the same in every language: "
-        + "; ".join(f"`{code}`: {meaning}" for code, meaning in ERROR_CODES.items()),
+        choices=ERROR_CODE_CHOICES, help_text="What kind of no, the same in every language."
     )
     reason_codes = serializers.ListField(
         child=serializers.ChoiceField(choices=REASON_CODE_CHOICES),
-        help_text="Each reason's stable code, in the order of `reasons`: "
-        + "; ".join(f"`{code}`: {meaning}" for code, meaning in REASON_CODES.items()),
+        help_text="Each reason's stable code, in the order of `reasons`.",
     )
 
 

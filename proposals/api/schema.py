@@ -3,6 +3,7 @@ accepted: text without NUL characters, and not only spaces where a blank is refu
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
@@ -77,11 +78,23 @@ def components_used(result: dict[str, Any]) -> set[str]:
 SCHEMA_REFERENCE = "#/components/schemas/"
 
 
+def enum_member_name(value: str) -> str:
+    """A name for an enum's value that keeps the signs generators drop: GMT+0 and GMT-0
+    become GMT_PLUS_0 and GMT_MINUS_0, not GMT0 twice."""
+    spelled = value.replace("+", "_PLUS_").replace("-", "_MINUS_")
+    return re.sub(r"[^0-9A-Za-z]+", "_", spelled).strip("_").upper()
+
+
 def contract_postprocess(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """The last touches of the schema, after drf-spectacular's own: no component that nothing
-    uses (a read-only nested serializer leaves an unused request twin)."""
+    uses (a read-only nested serializer leaves an unused request twin), and enums of names
+    with signs (time zones) name their members (x-enum-varnames) so that no two collide."""
     schemas = result.get("components", {}).get("schemas", {})
     used = components_used(result)
     for name in [name for name in schemas if name not in used]:
         del schemas[name]
+    for component in schemas.values():
+        values = component.get("enum")
+        if values and any(isinstance(v, str) and ("+" in v or "-" in v) for v in values):
+            component["x-enum-varnames"] = [enum_member_name(str(v)) for v in values]
     return result
