@@ -43,7 +43,8 @@ from workflow.errors import RefusalKind, Refused, UnknownTransition
 
 @login_required
 def proposal_transition(request: PersonRequest, pk: int, name: str) -> HttpResponse:
-    """A transition's page (its form) on GET; running it on POST, or showing why it was refused."""
+    """A transition's page (its form) on GET; running it on POST. Refused, either way, it
+    returns to the proposal's page with the reasons (a form with errors stays on its page)."""
     if name not in TRANSITIONS:
         raise Http404(_("There is no such action."))
     proposal = visible_proposal(request, pk)
@@ -78,6 +79,10 @@ def proposal_transition(request: PersonRequest, pk: int, name: str) -> HttpRespo
         else:
             status = 400
     option = next(o for o in transition_options_for(proposal, request.user) if o.name == name)
+    if request.method != "POST" and not option.allowed:
+        for reason in option.reasons:
+            messages.error(request, reason)
+        return redirect("proposals:proposal_detail", pk=proposal.pk)
     return render(
         request,
         "proposals/transition_form.html",

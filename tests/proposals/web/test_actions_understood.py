@@ -436,3 +436,20 @@ def test_after_a_conflict_saving_keeps_ones_version_over_the_other(group: Group)
     response = client.post(edit_url(proposal), merged, follow=True)
     assert messages_of(response) == ["Saved as revision 3."]
     assert fresh(proposal).text == "Line one, mine and theirs.\nThe common line."
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "Only an author of this proposal or the secretariat can withdraw it."),
+        ("fr", "Seul un auteur de cette proposition ou le secrétariat peut la retirer."),
+    ],
+)
+def test_an_actions_page_reached_by_url_when_refused_returns_to_the_proposal(
+    group: Group, language: str, message: str
+) -> None:
+    proposal = in_review(group)
+    client = signed_in(speaking(group.observer, language))
+    response = client.get(action_url(proposal, "withdraw"), follow=True)
+    assert response.redirect_chain == [(detail_url(proposal), 302)]
+    assert messages_of(response) == [message]
