@@ -52,10 +52,10 @@ def search_document(proposal: Proposal) -> str:
     authors = [f"{person.get_full_name()} {person.username}" for person in proposal.authors.all()]
     organizations = [proposal.lead_organization.name, proposal.lead_organization.short_name]
     submission = getattr(proposal, "submission", None)
-    parts = [
-        proposal.title,
+    parts = [  # the title after the text, so that a snippet does not repeat it first
         proposal.summary,
         proposal.text,
+        proposal.title,
         *authors,
         *organizations,
         submission.reference if submission is not None else "",

@@ -70,9 +70,9 @@ def documents_fill(apps, schema_editor):
             for person in proposal.authors.all()
         ]
         parts = [
-            proposal.title,
             proposal.summary,
             proposal.text,
+            proposal.title,
             *authors,
             proposal.lead_organization.name,
             proposal.lead_organization.short_name,

@@ -1,0 +1,176 @@
+"""The pages on a phone (390 px wide) and on a laptop (1280 px): no page scrolls sideways, the
+navigation folds into a menu that works with the keyboard and without JavaScript, the calendar
+reads as an agenda, wide tables stack their rows."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from proposals.management.demo_data import DEMO_TOTP_SECRET
+from proposals.models import Occasion, Proposal, ProposalState
+from tests.e2e.test_journey import Visitor
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture
+def demo(transactional_db: None) -> None:
+    with override_settings(DEBUG=True):
+        call_command("load_demo", stdout=StringIO())
+
+
+def page_families() -> dict[str, list[str]]:
+    """One address of each page family, by who may see it."""
+    draft = Proposal.objects.filter(state=ProposalState.DRAFT, authors__username="claire").first()
+    closed = Proposal.objects.exclude(state=ProposalState.DRAFT).order_by("pk").first()
+    occasion = Occasion.objects.order_by("pk").first()
+    assert draft is not None and closed is not None and occasion is not None
+    return {
+        "claire": [
+            "/",
+            "/proposals/",
+            "/proposals/?search=economie&sort=-deadline",
+            f"/proposals/{draft.pk}/",
+            f"/proposals/{closed.pk}/",
+            f"/proposals/{draft.pk}/edit/",
+            f"/proposals/{draft.pk}/diff/",
+            "/proposals/new/",
+            "/occasions/",
+            f"/occasions/{occasion.pk}/",
+            "/group/",
+            "/workflow/",
+            "/settings/",
+            "/settings/tokens/",
+        ],
+        "sam": ["/", "/deliveries/", "/security-events/", "/proposals/"],
+    }
+
+
+def overflow(page: Any) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scroll)."""
+    return int(
+        page.evaluate(
+            "document.scrollingElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    )
+
+
+def shot_name(path: str, width: int) -> str:
+    slug = path.strip("/").replace("/", "-").replace("?", "-").replace("&", "-") or "home"
+    return f"phone-{slug}-{width}.png"
+
+
+def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
+    demo: None, live_server: Any, browser: Any, screenshots: Path
+) -> None:
+    too_wide = []
+    for username, paths in page_families().items():
+        secret = DEMO_TOTP_SECRET if username == "sam" else ""
+        visitor = Visitor(browser, live_server.url, username, secret)
+        for size in (PHONE, LAPTOP):
+            visitor.page.set_viewport_size(size)
+            for path in paths:
+                response = visitor.open(path)
+                assert response is not None and response.status == 200, path
+                extra = overflow(visitor.page)
+                if extra > 0:
+                    too_wide.append(f"{size['width']}px {username} {path}: {extra}px too wide")
+                if size == PHONE:
+                    visitor.page.screenshot(
+                        path=str(screenshots / shot_name(path, size["width"])), full_page=True
+                    )
+        visitor.context.close()
+    assert too_wide == [], "\n".join(too_wide)
+
+
+def test_the_navigation_is_a_menu_on_a_phone_opened_with_the_keyboard(
+    demo: None, live_server: Any, browser: Any
+) -> None:
+    visitor = Visitor(browser, live_server.url, "claire")
+    page = visitor.page
+    page.set_viewport_size(PHONE)
+    visitor.open("/")
+    groups_link = page.locator('.main-nav a[href="/group/"]')
+
+    assert not groups_link.is_visible()
+    header_height = page.locator(".site-header").bounding_box()["height"]
+    assert header_height < 844 / 8, f"the folded header takes {header_height}px"
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")  # the brand
+    page.keyboard.press("Tab")  # the menu
+    assert page.evaluate("document.activeElement.id") == "menu-toggle"
+    page.keyboard.press("Space")
+    assert groups_link.is_visible()
+    assert page.locator("#header-search").is_visible()
+
+    page.set_viewport_size(LAPTOP)
+    visitor.open("/")
+    assert groups_link.is_visible()
+    assert not page.locator("label.menu-button").is_visible()
+    visitor.context.close()
+
+
+def test_the_navigation_menu_works_without_javascript(
+    demo: None, live_server: Any, browser: Any
+) -> None:
+    visitor = Visitor(browser, live_server.url, "claire")
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context.add_cookies(visitor.context.cookies())
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+
+    groups_link = page.locator('.main-nav a[href="/group/"]')
+    assert not groups_link.is_visible()
+    page.locator("label.menu-button").click()
+    assert groups_link.is_visible()
+    context.close()
+    visitor.context.close()
+
+
+def test_the_calendar_is_an_agenda_on_a_phone_and_a_month_grid_on_a_laptop(
+    demo: None, live_server: Any, browser: Any
+) -> None:
+    occasion = Occasion.objects.order_by("submission_deadline").last()
+    assert occasion is not None
+    month = occasion.submission_deadline.strftime("%Y-%m")
+    visitor = Visitor(browser, live_server.url, "claire")
+    page = visitor.page
+    page.set_viewport_size(PHONE)
+    visitor.open(f"/occasions/?month={month}")
+
+    assert not page.locator("table.calendar").is_visible()
+    agenda = page.locator(".agenda")
+    assert agenda.is_visible()
+    assert agenda.get_by_role("link").count() >= 1
+
+    page.set_viewport_size(LAPTOP)
+    assert page.locator("table.calendar").is_visible()
+    assert not agenda.is_visible()
+    visitor.context.close()
+
+
+def test_wide_tables_stack_their_rows_on_a_phone(
+    demo: None, live_server: Any, browser: Any
+) -> None:
+    visitor = Visitor(browser, live_server.url, "sam", DEMO_TOTP_SECRET)
+    page = visitor.page
+    page.set_viewport_size(PHONE)
+    for path, table in (
+        ("/deliveries/", "table.deliveries"),
+        ("/workflow/", "table.who-table"),
+        ("/proposals/", "table.proposals"),
+    ):
+        visitor.open(path)
+        box = page.locator(table).bounding_box()
+        assert box is not None, path
+        assert box["width"] <= PHONE["width"], f"{path}: {box['width']}px wide"
+    visitor.context.close()
