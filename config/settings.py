@@ -4,6 +4,7 @@
 DEBUG on, SQLite in var/, Celery on a filesystem broker in var/broker/, email on the console.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -332,6 +333,19 @@ STORAGES = {
 
 # API
 
+# Requests one signed-in person may make, as <number>/<second|minute|hour|day>; empty: no limit.
+API_THROTTLE_READ_RATE = env.str("API_THROTTLE_READ_RATE", default="600/minute")
+API_THROTTLE_WRITE_RATE = env.str("API_THROTTLE_WRITE_RATE", default="120/minute")
+for _name, _rate in (
+    ("API_THROTTLE_READ_RATE", API_THROTTLE_READ_RATE),
+    ("API_THROTTLE_WRITE_RATE", API_THROTTLE_WRITE_RATE),
+):
+    if _rate and not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", _rate):
+        raise ImproperlyConfigured(
+            f"{_name} must be a number of requests and a period, such as 600/minute "
+            f"(second, minute, hour or day); got {_rate!r}."
+        )
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "proposals.api.authentication.VerifiedSessionAuthentication",
@@ -339,6 +353,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["proposals.api.parsers.BoundedJSONParser"],
+    # Requests per signed-in person, reads and writes apart (API_THROTTLE_*_RATE above).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "proposals.api.throttles.PersonReadThrottle",
+        "proposals.api.throttles.PersonWriteThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "proposals.api.schema.ContractSchema",
     # The API reads dates and times in ISO 8601 only, whatever the language of the request.
     "DATE_INPUT_FORMATS": ["iso-8601"],
@@ -365,6 +384,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "proposals.api.schema.contract_postprocess",
+        "proposals.api.throttles.throttled_responses_declared",
     ],
     # Two models have a `kind`: name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {

@@ -77,6 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
     changes: dict[str, Any] = {
         # Hashing demo passwords with PBKDF2 would dominate the suite's time.
         "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # The suite's clients send far more requests than a person does: the API's throttles
+        # stay on (counted over a second) but never refuse them; tests/proposals/api/
+        # test_throttle.py sets its own rates.
+        "API_THROTTLE_READ_RATE": "1000000/second",
+        "API_THROTTLE_WRITE_RATE": "1000000/second",
     }
     index = worker_index()
     redis_url = getattr(settings, "REDIS_URL", "")
