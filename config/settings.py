@@ -256,6 +256,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 
 # Static schedule (celery -A config beat). The scan and the sweep are safe to run twice at once;
 # no task is scheduled further ahead than the broker's visibility timeout.
+# The hour of the morning, in each reader's time zone, when the daily digest leaves.
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
+if not 0 <= DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured(f"DIGEST_HOUR must be an hour from 0 to 23; got {DIGEST_HOUR}.")
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "reminders-scan": {
         "task": "workflow.reminders_scan",
@@ -267,9 +272,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 120.0,
         "options": {"expires": 110},
     },
+    # Every quarter of an hour: each person's digest leaves soon after DIGEST_HOUR o'clock in
+    # their own time zone (zones are whole, half or quarter hours from UTC).
     "digests-send": {
         "task": "workflow.digests_send",
-        "schedule": crontab(hour=7, minute=0),
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 14 * 60},
     },
 }
 

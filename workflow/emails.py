@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -47,6 +48,12 @@ def recipient_language(recipient: Any) -> str:
 
 def recipient_timezone(recipient: Any) -> str:
     return getattr(recipient, "timezone", "") or settings.TIME_ZONE
+
+
+def recipient_timezone_field() -> str | None:
+    """The person model's time-zone field, for queries (None where it has none)."""
+    fields = {field.name for field in get_user_model()._meta.get_fields()}
+    return "timezone" if "timezone" in fields else None
 
 
 def delivery_context(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
 
 from proposals.models import Proposal
 from proposals.reminders import time_left
 from proposals.selectors import proposals_with_rule_data
 from tests.factories import Group, proposal_draft
-from workflow.delivery import deliveries_send, digests_send
+from workflow.delivery import deliveries_send, digest_recipients_due, digests_send
 from workflow.emails import delivery_message
 from workflow.models import Delivery
 from workflow.reminders import reminders_scan
@@ -21,6 +23,7 @@ from workflow.services import transition_run
 pytestmark = pytest.mark.django_db
 
 DEADLINE = dt.datetime(2026, 12, 3, 4, 59, tzinfo=dt.UTC)  # 23:59 on 2 Dec in New York
+NEXT_MORNING_UTC = dt.datetime(2026, 11, 29, 7, 5, tzinfo=dt.UTC)  # the digest's hour, in UTC
 NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 
 
@@ -224,7 +227,8 @@ def test_people_who_chose_the_digest_get_one_email_a_day_with_everything(group: 
     ids = reminders_scan(now=NOW)
     assert ids == []
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.DIGEST}
-    report = digests_send(now=NOW + dt.timedelta(hours=1))
+    assert digests_send(now=NOW + dt.timedelta(hours=1)).sent == 0  # not the morning yet
+    report = digests_send(now=NEXT_MORNING_UTC)
     assert report.sent == 2
     (message,) = mail.outbox
     assert message.to == ["claire@example.org"]
@@ -245,7 +249,7 @@ def test_a_notification_to_someone_who_chose_the_digest_waits_for_it(group: Grou
     assert deliveries_send(ids).sent == 0
     assert mail.outbox == []
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.DIGEST}
-    digests_send()
+    digests_send(now=timezone.now() + dt.timedelta(days=1))
     assert sorted(m.to[0] for m in mail.outbox) == ["ines@example.org", "rita@example.org"]
 
 
@@ -256,7 +260,8 @@ def test_the_digest_leaves_out_reminders_that_a_later_one_replaced(group: Group)
     proposal_draft(group)
     reminders_scan(now=DEADLINE - dt.timedelta(days=7))
     reminders_scan(now=DEADLINE - dt.timedelta(days=2))
-    digests_send(now=DEADLINE - dt.timedelta(days=2) + dt.timedelta(hours=1))
+    # 07:05 UTC, the reader's digest hour, before the next reminder (1 day before) comes due
+    digests_send(now=DEADLINE - dt.timedelta(days=2) + dt.timedelta(hours=2, minutes=6))
     (message,) = mail.outbox
     assert "1 message" in message.subject
     statuses = dict(Delivery.objects.values_list("stage", "status"))
@@ -272,3 +277,42 @@ def test_a_person_without_an_email_address_fails_with_the_reason_kept(group: Gro
     row = Delivery.objects.get()
     assert row.status == Delivery.Status.FAILED
     assert row.last_error == "The recipient has no email address."
+
+
+def test_the_digest_leaves_in_each_readers_morning(group: Group) -> None:
+    """07:00 in Guayaquil is 12:00 UTC; in Paris, 06:00 UTC (winter): each gets it then."""
+    person_speaks(group.drafter, "es", "America/Guayaquil")
+    group.drafter.daily_digest = True
+    group.drafter.save()
+    at_deadline(group)
+    proposal_draft(group)
+    reminders_scan(now=NOW)  # 09:00 UTC: 04:00 in Guayaquil, 10:00 in Paris
+    assert digests_send(now=dt.datetime(2026, 11, 28, 11, 55, tzinfo=dt.UTC)).sent == 0
+    assert mail.outbox == []
+    assert digests_send(now=dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.UTC)).sent == 1
+    assert mail.outbox[0].to == ["claire@example.org"]
+
+
+def test_a_digest_missed_while_the_system_was_down_leaves_when_it_is_back(group: Group) -> None:
+    person_speaks(group.drafter, "fr", "Europe/Paris")
+    group.drafter.daily_digest = True
+    group.drafter.save()
+    at_deadline(group)
+    proposal_draft(group)
+    reminders_scan(now=NOW)  # 10:00 in Paris: the next morning is 29 Nov, 07:00 (06:00 UTC)
+    assert digests_send(now=dt.datetime(2026, 11, 29, 5, 55, tzinfo=dt.UTC)).sent == 0
+    assert digests_send(now=dt.datetime(2026, 11, 29, 15, 0, tzinfo=dt.UTC)).sent == 1
+
+
+def test_finding_whose_digest_is_due_is_one_query(
+    group: Group, django_assert_num_queries: Any
+) -> None:
+    for person in (group.drafter, group.co_drafter, group.reviewer):
+        person.daily_digest = True
+        person.save()
+    at_deadline(group)
+    proposal_draft(group)
+    reminders_scan(now=NOW)
+    with django_assert_num_queries(1):
+        due = digest_recipients_due(NEXT_MORNING_UTC)
+    assert group.drafter.pk in due
