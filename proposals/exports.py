@@ -209,7 +209,7 @@ def proposals_xlsx_response(
     return response
 
 
-def _xlsx_row(sheet: Any, values: list[Any]) -> list[WriteOnlyCell]:
+def _xlsx_row(sheet: Any, values: list[Any]) -> list[Any]:
     cells = []
     for value in values:
         cell = WriteOnlyCell(sheet, value=value)

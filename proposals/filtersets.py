@@ -78,8 +78,9 @@ class ProposalSearchFilter(filters.CharFilter):
         """The proposals found, best matches first (a sort chosen after this one wins)."""
         if not (value or "").split():
             return qs
-        order = qs.query.order_by or tuple(Proposal._meta.ordering)
-        return proposals_matching(qs, value).order_by("-search_rank", *order)
+        order = [*(qs.query.order_by or Proposal._meta.ordering or ())]
+        found: QuerySet = proposals_matching(qs, value)
+        return found.order_by("-search_rank", *order)
 
 
 def _state_rank() -> Case:
