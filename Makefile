@@ -14,7 +14,8 @@ MSG_IGNORE := --ignore=.venv --ignore=var --ignore=node_modules --ignore=build -
 .PHONY: help install run test lint fmt messages bench clean
 
 help:
-	@echo "make run       install, migrate, load the demo, start web + worker + beat on http://127.0.0.1:8000/"
+	@echo "make run       install, migrate, collect the static files, load the demo, start web + worker + beat"
+	@echo "               on http://127.0.0.1:8000/"
 	@echo "make test      install, run the tests in parallel (PYTEST_ARGS='-k name' to narrow,"
 	@echo "               PYTEST_ARGS='-m bench' for the benchmarks' smoke test, PYTEST_WORKERS=0 serial)"
 	@echo "make lint      ruff check, ruff format --check, mypy, import contracts (lint-imports)"
@@ -35,6 +36,8 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+	@# With DEBUG=0 pages name their static files from the manifest collectstatic writes.
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo --if-empty
 	@echo ""
 	@echo "  Policy tracker: http://127.0.0.1:8000/"
