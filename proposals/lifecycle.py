@@ -580,6 +580,19 @@ def next_step(proposal: Proposal) -> NextStep | None:
         for membership in memberships:
             organizations.setdefault(membership.organization_id, membership.organization)
             people.setdefault(membership.organization_id, []).append(membership.person)
+        if not organizations:
+            return NextStep(
+                "secretariat",
+                ngettext(
+                    "Next: %(count)s more endorsement is needed, and no full member is left to "
+                    "give it: the secretariat decides what to do.",
+                    "Next: %(count)s more endorsements are needed, and no full member is left to "
+                    "give them: the secretariat decides what to do.",
+                    missing,
+                )
+                % {"count": missing},
+                missing=missing,
+            )
         missing_members = ", ".join(
             _("%(organization)s (%(people)s)")
             % {"organization": organization, "people": _names(people[pk])}

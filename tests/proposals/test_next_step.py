@@ -68,6 +68,21 @@ def test_in_endorsement_the_members_still_missing_are_named_with_their_represent
     assert {p.username for p in step.people} == {"marianne", "lena"}
 
 
+def test_with_no_full_member_left_to_endorse_the_secretariat_is_told(group: Group) -> None:
+    group.occasion.endorsement_quorum = 4
+    group.occasion.save()
+    proposal = endorsed(
+        group, group.representative_fr, group.representative_ma, group.representative_lu
+    )
+    step = next_step(fresh(proposal))
+    assert step is not None
+    assert (step.who, step.missing, step.organizations) == ("secretariat", 1, ())
+    assert step.sentence == (
+        "Next: 1 more endorsement is needed, and no full member is left to give it: the "
+        "secretariat decides what to do."
+    )
+
+
 def test_an_observer_and_a_former_member_are_never_awaited(group: Group) -> None:
     former = Organization.objects.create(
         name="Former", kind=Organization.Kind.STATE, status=Organization.Status.FORMER
