@@ -108,7 +108,7 @@ def ordering_keys(queryset: QuerySet[Any]) -> list[OrderKey] | None:
                 return None
             descending, path = term.startswith("-"), term.lstrip("-")
         elif isinstance(term, OrderBy) and isinstance(term.expression, F):
-            descending, path = term.descending, term.expression.name
+            descending, path = term.descending, str(getattr(term.expression, "name", ""))
         else:
             return None
         if path in ("pk", pk_name):
@@ -200,7 +200,7 @@ def cursor_decode(
         )
     if len(raw_values) != len(keys) or not isinstance(backwards, bool):
         raise invalid
-    values = []
+    values: list[Any] = []
     for key, raw in zip(keys, raw_values, strict=True):
         if raw is None:
             if not key.nullable:
@@ -346,7 +346,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         )
 
     def cursor_link(self, cursor: str | None) -> str | None:
-        if cursor is None:
+        if cursor is None or self.request is None:
             return None
         url = self.request.build_absolute_uri()
         url = remove_query_param(url, self.mode_query_param)

@@ -22,8 +22,8 @@ def url_of(proposal: Proposal) -> str:
     return f"/api/proposals/{proposal.pk}/"
 
 
-def etag_of(client: APIClient, proposal: Proposal, **headers: str) -> str:
-    response = client.get(url_of(proposal), **headers)
+def etag_of(client: APIClient, proposal: Proposal) -> str:
+    response = client.get(url_of(proposal))
     assert response.status_code == 200
     return response["ETag"]
 
