@@ -48,6 +48,14 @@ def _delete(*, actor: Any, request: HttpRequest, endpoint: WebhookEndpoint) -> N
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=webhooks.URL_MAX_LENGTH,
+        assume_scheme="https",
+        help_text=_(
+            "Where the events are posted (https). Its host must resolve to public addresses."
+        ),
+    )
     events = forms.MultipleChoiceField(
         label=_("events"),
         choices=WebhookEvent.choices,
@@ -58,11 +66,6 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = list(FIELDS)
-        help_texts = {
-            "url": _(
-                "Where the events are posted (https). Its host must resolve to public addresses."
-            ),
-        }
 
     def clean_url(self) -> str:
         url = str(self.cleaned_data.get("url") or "").strip()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import socket
 import time
 from email.message import Message
 from pathlib import Path
@@ -112,12 +113,17 @@ def test_only_the_secretariat_may_register_change_or_remove_endpoints(
         ("ftp://example.org/hook", "https://"),
         ("http://user:pw@127.0.0.1/hook", "user name"),
         ("not a url", "https://"),
-        ("https://host.invalid./hook", "cannot be resolved"),
+        ("https://registry.example.invalid/hook", "cannot be resolved"),
     ],
 )
 def test_a_url_that_cannot_be_a_target_is_refused_with_the_reason(
-    group: Group, url: str, words: str
+    group: Group, url: str, words: str, monkeypatch
 ) -> None:
+    def unknown_host(host: str, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    # No name server is asked: the host is unknown here, as it would be anywhere.
+    monkeypatch.setattr(socket, "getaddrinfo", unknown_host)
     with pytest.raises(Refused) as refused:
         endpoint_for(group, group.morocco, url=url)
     assert refused.value.kind == RefusalKind.INVALID

@@ -32,6 +32,8 @@ class Received:
     signature_valid: bool
     fresh: bool
     answered: int
+    at: float
+    """When it arrived (time.monotonic())."""
 
     @property
     def payload(self) -> Any:
@@ -73,7 +75,15 @@ class WebhookReceiver:
                         receiver.failures -= 1
                     status = 307 if receiver.redirect_to else (500 if failing else 204)
                     receiver.received.append(
-                        Received(self.path, dict(self.headers), body, valid, fresh, status)
+                        Received(
+                            self.path,
+                            dict(self.headers),
+                            body,
+                            valid,
+                            fresh,
+                            status,
+                            time.monotonic(),
+                        )
                     )
                 self.send_response(status)
                 if receiver.redirect_to:
