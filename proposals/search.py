@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from html import unescape
 from typing import Any
 
 from django.contrib.postgres.search import (
@@ -24,6 +25,7 @@ from django.contrib.postgres.search import (
 from django.db import connection
 from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
+from django.utils.html import strip_tags
 
 from proposals.models import Language, Proposal
 
@@ -47,6 +49,11 @@ def fold(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
+def plain_text(html: str) -> str:
+    """The words of rendered HTML, without its tags and entities: what a snippet shows."""
+    return unescape(strip_tags(html))
+
+
 def search_document(proposal: Proposal) -> str:
     """The words a proposal is found by, one part a line (related rows prefetched)."""
     authors = [f"{person.get_full_name()} {person.username}" for person in proposal.authors.all()]
@@ -54,7 +61,7 @@ def search_document(proposal: Proposal) -> str:
     submission = getattr(proposal, "submission", None)
     parts = [  # the title after the text, so that a snippet does not repeat it first
         proposal.summary,
-        proposal.text,
+        plain_text(proposal.text_html) if proposal.text_html else proposal.text,
         proposal.title,
         *authors,
         *organizations,
@@ -75,6 +82,7 @@ def search_document_refresh(*, proposal_ids: Iterable[int]) -> None:
             "title",
             "summary",
             "text",
+            "text_html",
             "search_document",
             "lead_organization__name",
             "lead_organization__short_name",

@@ -2,7 +2,10 @@
 the unaccent extension, one text search configuration per language (unaccent, then the
 language's stemmer), the search_vector column kept by a trigger, and its GIN index."""
 
+from html import unescape
+
 from django.db import migrations, models
+from django.utils.html import strip_tags
 
 LANGUAGES = {"fr": "french", "es": "spanish", "en": "english"}
 
@@ -71,7 +74,7 @@ def documents_fill(apps, schema_editor):
         ]
         parts = [
             proposal.summary,
-            proposal.text,
+            unescape(strip_tags(proposal.text_html)) if proposal.text_html else proposal.text,
             proposal.title,
             *authors,
             proposal.lead_organization.name,

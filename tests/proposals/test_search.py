@@ -58,6 +58,9 @@ def test_search_finds_words_only_in_the_text_summary_authors_and_organisations(
     other = written(group, title="Something else", language="en")
 
     assert found("microcredit") == {proposal.pk}
+    snippet = proposals_matching(Proposal.objects.all(), "microcredit").get().search_snippet
+    assert "microcrédit" in snippet
+    assert "**" not in snippet, "snippets show the words, not the Markdown"
     assert found("cooperatives") == {proposal.pk}
     assert found("france") == {proposal.pk, other.pk}
 
