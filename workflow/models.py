@@ -146,8 +146,8 @@ class AuditEvent(AppendOnlyModel):
 
 
 class Delivery(models.Model):
-    """One message to one person on one channel, written in the same transaction as what
-    caused it.
+    """One message to one person on one channel (or, on the webhook channel, to one endpoint
+    named by `target_type` and `target_id`), written in the same transaction as what caused it.
 
     The key makes a delivery exist once whatever happens: a reminder's key names the
     object, the deadline version, the offset and the person. `event` is the kind of what

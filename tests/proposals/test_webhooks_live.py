@@ -48,7 +48,13 @@ class Live:
     start_worker: Callable[..., Worker]
 
     def log(self) -> str:
-        return "\n".join(worker.log()[-4000:] for worker in self.workers)
+        rows = [
+            f"{row.pk} {row.status} attempts={row.attempts} next={row.next_attempt_at} "
+            f"queued={row.queued_at} {row.last_error[:100]}"
+            for row in webhook_rows()
+        ]
+        workers = "\n".join(worker.log()[-4000:] for worker in self.workers)
+        return "\n".join(["--- webhook rows ---", *rows, "--- workers ---", workers])
 
 
 @pytest.fixture
@@ -113,7 +119,7 @@ def webhook_rows() -> list[Delivery]:
     return list(Delivery.objects.filter(channel=Delivery.Channel.WEBHOOK).order_by("id"))
 
 
-def settle(live: Live, count: int, timeout: float = 60) -> list[Delivery]:
+def settle(live: Live, count: int, timeout: float = 120) -> list[Delivery]:
     """Wait until `count` webhook rows exist and each is sent or failed."""
 
     def settled() -> list[Delivery] | None:
@@ -158,6 +164,12 @@ def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_try(live: L
     assert [item.answered for item in received] == [500, 500, 500, 204]
     assert {item.event_id for item in received} == {str(row.event_id)}
     assert all(item.signature_valid for item in received)
+    # WEBHOOK_RETRY_SECONDS=1: the waits double, 1, 2 and 4 seconds.
+    waits = [later.at - earlier.at for earlier, later in zip(received, received[1:], strict=False)]
+    assert all(
+        expected - 0.2 <= wait < expected + 3
+        for wait, expected in zip(waits, [1, 2, 4], strict=True)
+    ), waits
 
 
 def test_a_worker_killed_in_the_middle_of_a_batch_loses_no_webhook(live: Live) -> None:
