@@ -112,6 +112,11 @@ def zone_city(zone: str | tzinfo | None) -> str:
         return name.rsplit("/", 1)[-1].replace("_", " ")
 
 
+def country_name(code: str) -> str:
+    """A country's name in the reader's language ("Maroc" for MA in French); "" if unknown."""
+    return str(Locale.parse(babel_locale()).territories.get((code or "").upper(), ""))
+
+
 def _unaccented(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 

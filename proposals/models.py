@@ -23,7 +23,7 @@ from proposals.limits import (
     TEXT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
-from proposals.localized import place_city
+from proposals.localized import country_name, place_city
 
 
 def validate_timezone(value: str) -> None:
@@ -135,7 +135,19 @@ class Organization(models.Model):
         ]
 
     def __str__(self) -> str:
+        """The name people read: a State by its country's name in the reader's language
+        ("Maroc", "Marruecos", "Morocco"), any other by its short name or name."""
+        if self.kind == self.Kind.STATE and self.country:
+            return self.display_name
         return self.short_name or self.name
+
+    @property
+    def display_name(self) -> str:
+        """The full name in the reader's language where one is known: a State's country name
+        from CLDR ("Équateur" in French), otherwise the name it was given."""
+        if self.kind == self.Kind.STATE and self.country:
+            return country_name(self.country) or self.name
+        return self.name
 
     @property
     def is_full_member(self) -> bool:

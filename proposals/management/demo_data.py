@@ -217,15 +217,19 @@ TWO_FACTOR_PEOPLE = ("sam", "admin")
 NATIONAL = Body.Level.NATIONAL
 INTERNATIONAL = Body.Level.INTERNATIONAL
 
+FRENCH_ASSEMBLY = "Assemblée nationale"
+ECUADOR_ASSEMBLY = "Asamblea Nacional del Ecuador"
+
 BODIES: list[tuple[str, str, str]] = [
     ("UN General Assembly", INTERNATIONAL, ""),
     ("UN Economic and Social Council (ECOSOC)", INTERNATIONAL, ""),
     ("International Labour Conference", INTERNATIONAL, ""),
     ("OECD", INTERNATIONAL, ""),
     ("Habitat III Conference", INTERNATIONAL, ""),
-    ("French National Assembly", NATIONAL, "FR"),
-    ("French Ministry for the Social and Solidarity Economy", NATIONAL, "FR"),
-    ("National Assembly of Ecuador", NATIONAL, "EC"),
+    # National bodies by their own names, in their country's language.
+    (FRENCH_ASSEMBLY, NATIONAL, "FR"),
+    ("Ministère chargé de l'économie sociale et solidaire", NATIONAL, "FR"),
+    (ECUADOR_ASSEMBLY, NATIONAL, "EC"),
 ]
 
 
@@ -252,7 +256,8 @@ class DemoOccasion:
 OCCASIONS = [
     DemoOccasion(
         "ecuador_consultation",
-        "Consultation on Ecuador's Organic Law of the Popular and Solidarity Economy",
+        # National consultations by their own names, in the country's language.
+        "Consulta sobre la Ley Orgánica de Economía Popular y Solidaria del Ecuador",
         Occasion.Kind.LAW_CONSULTATION,
         "Quito, Ecuador",
         "America/Guayaquil",
@@ -272,7 +277,7 @@ OCCASIONS = [
     ),
     DemoOccasion(
         "french_consultation",
-        "Consultation on the French draft law on the social and solidarity economy",
+        "Consultation sur le projet de loi relatif à l'économie sociale et solidaire",
         Occasion.Kind.LAW_CONSULTATION,
         "Paris, France",
         "Europe/Paris",
@@ -280,7 +285,7 @@ OCCASIONS = [
         starts_after_deadline=-35,
         ends_after_deadline=0,
         first_deadline_in_days=5,
-        move_reason="The ministry extended the public consultation by two days.",
+        move_reason="Le ministère a prolongé la consultation publique de deux jours.",
     ),
     DemoOccasion(
         "working_session",
@@ -416,7 +421,7 @@ PROPOSALS: list[DemoProposal] = [
         lead="France",
         author="claire",
         co_authors=("youssef",),
-        body="French National Assembly",
+        body=FRENCH_ASSEMBLY,
         occasion="french_consultation",
         themes=(8, 11),
         language="fr",
@@ -620,7 +625,7 @@ PROPOSALS: list[DemoProposal] = [
         lead="France",
         author="claire",
         co_authors=("youssef",),
-        body="National Assembly of Ecuador",
+        body=ECUADOR_ASSEMBLY,
         occasion="ecuador_consultation",
         themes=(1, 8, 10),
         language="es",
@@ -659,7 +664,7 @@ PROPOSALS: list[DemoProposal] = [
         """),
         lead="France",
         author="claire",
-        body="French National Assembly",
+        body=FRENCH_ASSEMBLY,
         occasion="french_consultation",
         themes=(8, 10),
         language="fr",
@@ -693,7 +698,7 @@ PROPOSALS: list[DemoProposal] = [
         """),
         lead="France",
         author="claire",
-        body="French National Assembly",
+        body=FRENCH_ASSEMBLY,
         occasion="french_consultation",
         themes=(11, 12),
         language="fr",

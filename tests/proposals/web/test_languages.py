@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from proposals.models import Occasion, Person
+from proposals.models import Body, Occasion, Person
 from proposals.rules import deadline_passed_reason
 from tests.factories import Group, proposal_draft
 from tests.proposals.web.helpers import signed_in
@@ -146,3 +146,26 @@ def test_a_zone_picked_from_the_grouped_list_is_saved(group: Group) -> None:
     assert response.status_code == 302
     group.drafter.refresh_from_db()
     assert group.drafter.timezone == "America/Guayaquil"
+
+
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("fr", ["Maroc", "Équateur", "Colombie", "Québec"]),
+        ("es", ["Marruecos", "Ecuador", "Colombia", "Québec"]),
+        ("en", ["Morocco", "Ecuador", "Colombia", "Québec"]),
+    ],
+)
+def test_the_demo_names_states_in_the_readers_language_and_national_bodies_in_their_own(
+    demo_loaded: None, language: str, names: list[str]
+) -> None:
+    claire = Person.objects.get(username="claire")
+    html = page_in(claire, language, reverse("proposals:group"))
+    for name in names:
+        assert name in html
+    assert Occasion.objects.filter(
+        name="Consultation sur le projet de loi relatif à l'économie sociale et solidaire"
+    ).exists()
+    assert {"Assemblée nationale", "Asamblea Nacional del Ecuador"} <= set(
+        Body.objects.values_list("name", flat=True)
+    )
