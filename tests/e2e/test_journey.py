@@ -136,9 +136,20 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
     expect(rita.page.locator(".message")).to_contain_text("The proposal is now draft.")
     assert state_of(proposal) == ProposalState.DRAFT
 
-    # The drafter reads the comment, revises the text and submits again.
+    # The drafter finds the draft marked on the dashboard, reads the request at the top of the
+    # proposal and of the edit page; saving nothing says so; she revises the text and submits.
+    claire.open("/")
+    expect(claire.page.locator("#drafts-heading + div")).to_contain_text(
+        "Changes requested by Rita"
+    )
     claire.proposal(proposal)
+    expect(claire.page.locator(".changes-request")).to_contain_text("Cite the 2023 UN resolution")
     expect(claire.page.locator(".reviews")).to_contain_text("Cite the 2023 UN resolution")
+    claire.link("Edit").click()
+    expect(claire.page.locator(".changes-request")).to_contain_text("Cite the 2023 UN resolution")
+    claire.button("Save").click()
+    expect(claire.page.locator(".message")).to_have_text("Nothing changed.")
+    expect(claire.page.locator("#why-submit_for_review")).to_contain_text("then submit it again")
     claire.link("Edit").click()
     claire.page.get_by_label("Text", exact=True).fill(
         "# Why\n\nThe *social and solidarity economy* creates decent jobs, as the UN "
@@ -151,6 +162,7 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
     claire.proposal(proposal)
     claire.button("Submit for review").click()
     expect(claire.page.locator(".message")).to_contain_text("now in review")
+    expect(claire.page.locator("#next-step")).to_contain_text("more approval is needed")
 
     # The reviewer approves: the proposal opens for endorsement.
     rita.proposal(proposal)
