@@ -64,6 +64,7 @@ def actions_panel_of(html: str) -> str:
     [
         ("en", "<strong>Endorse</strong>: Observers cannot endorse."),
         ("fr", "<strong>Soutenir</strong>: Les observateurs ne peuvent pas apporter leur soutien."),
+        ("es", "<strong>Respaldar</strong>: Los observadores no pueden respaldar propuestas."),
     ],
 )
 def test_the_observer_sees_endorse_refused_with_its_reason(
@@ -95,6 +96,7 @@ def test_a_representative_reads_why_a_draft_cannot_be_endorsed_yet(group: Group)
     [
         ("en", "Observers cannot endorse."),
         ("fr", "Les observateurs ne peuvent pas apporter leur soutien."),
+        ("es", "Los observadores no pueden respaldar propuestas."),
     ],
 )
 def test_endorse_reached_by_its_url_returns_to_the_proposal_with_the_reason(
@@ -443,6 +445,7 @@ def test_after_a_conflict_saving_keeps_ones_version_over_the_other(group: Group)
     [
         ("en", "Only an author of this proposal or the secretariat can withdraw it."),
         ("fr", "Seul un auteur de cette proposition ou le secrétariat peut la retirer."),
+        ("es", "Solo un autor de esta propuesta o la secretaría pueden retirarla."),
     ],
 )
 def test_an_actions_page_reached_by_url_when_refused_returns_to_the_proposal(
