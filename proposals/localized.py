@@ -15,7 +15,13 @@ from typing import Any
 
 from babel import Locale
 from babel.core import get_global
-from babel.dates import format_date, format_time, get_datetime_format, get_timezone_location
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    get_datetime_format,
+    get_timezone_location,
+)
 from django import template
 from django.conf import settings
 from django.utils import timezone, translation
@@ -68,6 +74,11 @@ def date_text(value: date | datetime | None, zone: str | tzinfo | None = None) -
     if isinstance(value, datetime):
         value = _local(value, zone).date()
     return format_date(value, "medium", locale=babel_locale())
+
+
+def month_text(value: date) -> str:
+    """ "December 2026", "décembre 2026", "diciembre de 2026": a month of a year."""
+    return format_skeleton("yMMMM", value, locale=babel_locale())
 
 
 def time_text(value: datetime, zone: str | tzinfo | None = None) -> str:
@@ -190,6 +201,7 @@ def punctuation(mark: str) -> str:
 
 register.simple_tag(punctuation, name="punct")
 register.filter("date_text", date_text)
+register.filter("month_text", month_text)
 register.filter("datetime_text", datetime_text)
 register.filter("zone_name", zone_name)
 register.filter("zone_city", zone_city)

@@ -169,3 +169,13 @@ def test_the_demo_names_states_in_the_readers_language_and_national_bodies_in_th
     assert {"Assemblée nationale", "Asamblea Nacional del Ecuador"} <= set(
         Body.objects.values_list("name", flat=True)
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "month"), [("en", "July 2099"), ("fr", "Juillet 2099"), ("es", "Julio de 2099")]
+)
+def test_the_calendar_names_its_month_as_the_language_does(
+    group: Group, language: str, month: str
+) -> None:
+    html = page_in(group.drafter, language, reverse("proposals:occasion_list"), month="2099-07")
+    assert f'<h2 id="calendar-heading">{month}</h2>' in html
