@@ -13,13 +13,23 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from proposals.management.demo_data import DEMO_TOTP_SECRET
-from proposals.models import Occasion, Proposal, ProposalState
+from proposals.models import Occasion, Person, Proposal, ProposalState
 from tests.e2e.test_journey import Visitor
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 900}
+
+
+class Anonymous(Visitor):
+    """A visitor who has not signed in, whose browser asks for the run's language."""
+
+    def __init__(self, browser: Any, base_url: str, language: str) -> None:
+        self.base_url = base_url
+        self.context = browser.new_context(viewport=LAPTOP, locale=language)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
 
 
 @pytest.fixture
@@ -52,6 +62,7 @@ def page_families() -> dict[str, list[str]]:
             "/settings/tokens/",
         ],
         "sam": ["/", "/deliveries/", "/security-events/", "/proposals/"],
+        "": ["/accounts/login/", "/accounts/password_reset/"],
     }
 
 
@@ -69,13 +80,21 @@ def shot_name(path: str, width: int) -> str:
     return f"phone-{slug}-{width}.png"
 
 
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
 def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
-    demo: None, live_server: Any, browser: Any, screenshots: Path
+    demo: None, live_server: Any, browser: Any, screenshots: Path, language: str
 ) -> None:
+    Person.objects.update(language=language)
     too_wide = []
     for username, paths in page_families().items():
-        secret = DEMO_TOTP_SECRET if username == "sam" else ""
-        visitor = Visitor(browser, live_server.url, username, secret)
+        if username:
+            secret = DEMO_TOTP_SECRET if username == "sam" else ""
+            people = Person.objects.filter(username=username)
+            people.update(language="en")  # the visitor signs in with the English labels
+            visitor = Visitor(browser, live_server.url, username, secret)
+            people.update(language=language)
+        else:
+            visitor = Anonymous(browser, live_server.url, language)
         for size in (PHONE, LAPTOP):
             visitor.page.set_viewport_size(size)
             for path in paths:
@@ -83,10 +102,14 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
                 assert response is not None and response.status == 200, path
                 extra = overflow(visitor.page)
                 if extra > 0:
-                    too_wide.append(f"{size['width']}px {username} {path}: {extra}px too wide")
+                    too_wide.append(
+                        f"{language} {size['width']}px {username or 'anonymous'} {path}: "
+                        f"{extra}px too wide"
+                    )
                 if size == PHONE:
                     visitor.page.screenshot(
-                        path=str(screenshots / shot_name(path, size["width"])), full_page=True
+                        path=str(screenshots / shot_name(f"{language}-{path}", size["width"])),
+                        full_page=True,
                     )
         visitor.context.close()
     assert too_wide == [], "\n".join(too_wide)
