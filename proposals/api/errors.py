@@ -21,6 +21,7 @@ from django.http import (
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -38,7 +39,7 @@ ERROR_CODES: dict[str, str] = {
     "method_not_allowed": "This address does not answer this HTTP method.",
     "not_acceptable": "None of the media types in Accept can be answered.",
     "transition_refused": "Not now: the proposal's state or an unmet condition forbids it.",
-    "conflict": "Someone changed it meanwhile: reload it and try again.",
+    "conflict": "Someone changed it meanwhile, or something with the same value exists.",
     "in_use": "It is still used elsewhere, so it cannot be deleted.",
     "precondition_failed": "If-Match names a version that is no longer the current one.",
     "precondition_required": "This write must name the version it was made on.",
@@ -273,12 +274,23 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             if isinstance(response.data, dict)
             else {"non_field_errors": response.data}
         )
+        codes = field_codes(data)
+        if codes and set(codes) == {"unique"}:
+            response.status_code = status.HTTP_409_CONFLICT
+            response.data = refusal_body(
+                field_messages(data),
+                detail=_("Something with the same value already exists."),
+                errors=data,
+                code="conflict",
+                reason_codes=codes,
+            )
+            return response
         response.data = refusal_body(
             field_messages(data),
             detail=_("The input is not valid."),
             errors=data,
             code="validation_error",
-            reason_codes=field_codes(data),
+            reason_codes=codes,
         )
     elif isinstance(response.data, dict) and "detail" in response.data:
         detail = response.data["detail"]
@@ -318,6 +330,7 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+@csrf_exempt
 def unknown_api_path(request: HttpRequest) -> HttpResponse:
     """Every address under /api/ that no route takes, in debug mode too: a JSON 404, or the
     redirection to the same address with its slash when that one exists (GET and HEAD)."""

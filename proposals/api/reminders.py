@@ -16,7 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
-from proposals.api.serializers import ModelSerializer, NullWhenBlankChoiceField
+from proposals.api.serializers import (
+    ModelSerializer,
+    NullWhenBlankChoiceField,
+    StrictIntegerField,
+    StrictPrimaryKeyRelatedField,
+)
 from proposals.api.views import (
     LIST_REFUSALS,
     READ_REFUSALS,
@@ -169,11 +174,11 @@ class ReminderRuleSerializer(ModelSerializer):
         default=None,
         help_text="The kind of occasion the rule is for; null for a rule of one occasion.",
     )
-    occasion = serializers.PrimaryKeyRelatedField(
+    occasion = StrictPrimaryKeyRelatedField(
         queryset=Occasion.objects.all(), allow_null=True, required=False, default=None
     )
     offsets = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=365),
+        child=StrictIntegerField(min_value=1, max_value=365),
         allow_empty=False,
         help_text="Whole days before the deadline, such as [30, 14, 7, 2, 1].",
     )

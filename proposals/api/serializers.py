@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 
 from proposals.lifecycle import TRANSITIONS, transitions_allowed
 from proposals.limits import (
@@ -96,6 +97,50 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, and nothing else: "yes", 1 or "true" are the wrong type."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: a string of digits, a fraction or a boolean is the wrong type."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictManyRelatedField(serializers.ManyRelatedField):
+    """A JSON array of ids: an object or a string is not a list."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
+    """An object's id as a JSON integer (many: an array of them)."""
+
+    @classmethod
+    def many_init(cls, *args: Any, **kwargs: Any) -> serializers.ManyRelatedField:
+        list_kwargs: dict[str, Any] = {"child_relation": cls(*args, **kwargs)}
+        for key in kwargs:
+            if key in MANY_RELATION_KWARGS:
+                list_kwargs[key] = kwargs[key]
+        return StrictManyRelatedField(**list_kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class ModelSerializer(serializers.ModelSerializer[Any]):
     """Model fields of text take strings only. It validates and shows; it never writes: the
     views hand what it validated to a service of the domain, which writes and audits."""
@@ -105,7 +150,14 @@ class ModelSerializer(serializers.ModelSerializer[Any]):
         models.CharField: TextField,
         models.TextField: TextField,
         models.EmailField: StrictEmailField,
+        models.BooleanField: StrictBooleanField,
+        models.IntegerField: StrictIntegerField,
+        models.SmallIntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+        models.BigIntegerField: StrictIntegerField,
     }
+    serializer_related_field = StrictPrimaryKeyRelatedField
 
     def create(self, validated_data: Any) -> Any:
         raise NotImplementedError("A serializer validates; a service of the domain writes.")
@@ -242,7 +294,7 @@ class OrganizationSerializer(ModelSerializer):
 class OrganizationRolesSerializer(serializers.Serializer):
     """One organisation a person acts for, with their roles in it."""
 
-    id = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
+    id = StrictPrimaryKeyRelatedField(queryset=Organization.objects.all())
     name = serializers.CharField(read_only=True)
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices), allow_empty=False, max_length=4
@@ -560,22 +612,20 @@ class ProposalSerializer(ModelSerializer):
     refuses an edit made on an older revision.
     """
 
-    authors = serializers.PrimaryKeyRelatedField(
+    authors = StrictPrimaryKeyRelatedField(
         many=True, required=False, queryset=Person.objects.filter(is_active=True)
     )
-    lead_organization = serializers.PrimaryKeyRelatedField(
+    lead_organization = StrictPrimaryKeyRelatedField(
         required=False, allow_null=True, queryset=Organization.objects.all()
     )
-    themes = serializers.PrimaryKeyRelatedField(
-        many=True, required=False, queryset=Theme.objects.all()
-    )
+    themes = StrictPrimaryKeyRelatedField(many=True, required=False, queryset=Theme.objects.all())
     language = serializers.ChoiceField(choices=Language.choices, required=False)
     text_html = serializers.CharField(read_only=True)
     deadline = serializers.SerializerMethodField()
     outcome = OutcomeSerializer(source="outcome_record", read_only=True, allow_null=True)
     submission = SubmissionSerializer(read_only=True, allow_null=True)
     transitions = serializers.SerializerMethodField()
-    expected_revision = serializers.IntegerField(
+    expected_revision = StrictIntegerField(
         write_only=True,
         required=False,
         min_value=1,
@@ -694,9 +744,9 @@ def input_field(form_field: forms.Field) -> serializers.Field:
     return TextField(allow_blank=True, max_length=max_length, **options)
 
 
-def seen_version_field() -> serializers.IntegerField:
+def seen_version_field() -> StrictIntegerField:
     """The version of the proposal the client acted on (an API field, not a lifecycle input)."""
-    return serializers.IntegerField(
+    return StrictIntegerField(
         required=False,
         min_value=1,
         max_value=2**31 - 1,
@@ -761,7 +811,7 @@ class EndorsementSerializer(ModelSerializer):
 
 
 class EndorsementCreateSerializer(serializers.Serializer):
-    organization = serializers.PrimaryKeyRelatedField(
+    organization = StrictPrimaryKeyRelatedField(
         queryset=Organization.objects.all(),
         required=False,
         allow_null=True,

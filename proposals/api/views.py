@@ -51,6 +51,7 @@ from proposals.api.languages import language_asked_activate
 from proposals.api.parsers import BoundedJSONParser
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
 from proposals.api.renderers import CSVRenderer
+from proposals.api.schema import ApiMetadata
 from proposals.diff import revisions_diff
 from proposals.exports import proposals_csv_response
 from proposals.lifecycle import TRANSITIONS, transition_options_for
@@ -85,6 +86,8 @@ def requester(request: Request) -> Person:
 class ApiConventions:
     """One shape of refusal, answers in the requester's own language and time zone, and JSON
     errors even where CSV was asked for."""
+
+    metadata_class = ApiMetadata
 
     def get_exception_handler(self) -> Any:
         return api_exception_handler
