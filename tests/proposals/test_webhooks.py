@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -520,3 +521,49 @@ def test_the_documented_receiver_verifies_a_real_webhook_and_refuses_replays(
     del old["X-Webhook-Signature"]
     old["X-Webhook-Signature"] = engine.signature(endpoint.secret, stale, received.body)
     assert receive(old, received.body) == 400
+
+
+# The broker carries ids only: what it loses, the sweep finds again
+
+
+def test_with_the_broker_down_the_change_succeeds_and_its_webhook_waits_for_the_sweep(
+    group: Group, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    endpoint_for(group, group.morocco)
+    task = current_app.tasks[engine.SEND_TASK]
+    queued: list[tuple[Any, Any]] = []
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("the broker does not answer")
+
+    monkeypatch.setattr(task, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = run(proposal_draft(group), "submit_for_review", group.drafter)
+    assert fresh(proposal).state == ProposalState.IN_REVIEW
+    (row,) = webhook_rows()
+    assert (row.status, row.queued_at) == ("pending", None)
+
+    monkeypatch.setattr(task, "apply_async", lambda args, **kwargs: queued.append((args, kwargs)))
+    queued_ids = engine.webhooks_sweep(
+        timezone.now() + dt.timedelta(minutes=2),
+        stuck_after=dt.timedelta(minutes=10),
+        requeue_after=dt.timedelta(minutes=5),
+    )
+    assert queued_ids == [row.pk]
+    assert queued == [(([row.pk],), {})]
+
+
+def test_the_task_queues_a_failed_webhook_again_for_its_next_try(group: Group, monkeypatch) -> None:
+    from workflow import tasks
+
+    queued: list[tuple[Any, Any]] = []
+    task = current_app.tasks[engine.SEND_TASK]
+    monkeypatch.setattr(task, "apply_async", lambda args, **kwargs: queued.append((args, kwargs)))
+    with WebhookReceiver(failures=1) as receiver:
+        endpoint_for(group, group.morocco, url=receiver.url)
+        proposal_in(group, ProposalState.IN_REVIEW)
+        (row,) = webhook_rows()
+        assert tasks.webhooks_send([row.pk]) == 0
+    ((args, options),) = queued
+    assert args == ([row.pk],)
+    assert 25 < options["countdown"] <= 30  # WEBHOOK_RETRY_SECONDS, then doubling
