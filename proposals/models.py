@@ -520,6 +520,10 @@ class Proposal(FSMModelMixin, models.Model):
         ordering = ["-updated_at", "-id"]
         indexes = [
             models.Index(fields=["state", "occasion"], name="proposal_state_occasion"),
+            # The API's orderings, each ended by the id: a cursor page starts in the index.
+            models.Index(fields=["updated_at", "id"], name="proposal_updated_id"),
+            models.Index(fields=["created_at", "id"], name="proposal_created_id"),
+            models.Index(fields=["title", "id"], name="proposal_title_id"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -69,8 +69,14 @@ class OrderKey:
         return condition
 
     def at_or_after(self, value: Any, *, reverse: bool = False) -> Q:
-        """`after`, or equal: the bound an index on this column can start from."""
-        return self.after(value, reverse=reverse) | self.equal(value)
+        """`after`, or equal: one range an index on this column can start from."""
+        if value is None:
+            return self.after(value, reverse=reverse) | self.equal(value)
+        descending = self.descending != reverse
+        condition = Q(**{f"{self.path}__{'lte' if descending else 'gte'}": value})
+        if self.nullable and not reverse:
+            condition |= Q(**{f"{self.path}__isnull": True})
+        return condition
 
     def equal(self, value: Any) -> Q:
         return Q(**{f"{self.path}__isnull": True}) if value is None else Q(**{self.path: value})

@@ -221,3 +221,66 @@ def test_the_schema_declares_both_ways_of_paging(group: Group) -> None:
     page = schema["components"]["schemas"]["PaginatedProposalList"]
     assert "count" not in page["required"]
     assert set(page["required"]) >= {"next", "previous", "results"}
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    nodes = [plan]
+    for child in plan.get("Plans", []):
+        nodes.extend(plan_nodes(child))
+    return nodes
+
+
+@pytest.mark.parametrize(
+    ("ordering", "index"),
+    [
+        ("", "proposal_updated_id"),
+        ("-updated_at", "proposal_updated_id"),
+        ("title", "proposal_title_id"),
+        ("created_at", "proposal_created_id"),
+        ("id", "proposals_proposal_pkey"),
+    ],
+)
+def test_a_cursor_page_deep_in_a_long_list_reads_only_its_rows_from_an_index(
+    postgres: None, ordering: str, index: str
+) -> None:
+    """With 20 000 proposals, the fifth page reads about a page of rows, starting in the
+    ordering's index where the fourth ended: what a page costs does not grow with its depth
+    (an offset would read every row before it)."""
+    from tests.factories import group_setup
+
+    group = group_setup()
+    model = proposal_draft(group)
+    with connection.cursor() as cursor:
+        columns = [f.column for f in Proposal._meta.concrete_fields if f.column != "id"]
+        varied = {
+            "title": "'Title ' || (g %% 700)",
+            "created_at": "now() - (g %% 5000) * interval '1 minute'",
+            "updated_at": "now() - (g %% 3000) * interval '1 minute'",
+        }
+        select = ", ".join(varied.get(column, column) for column in columns)
+        cursor.execute(
+            f"INSERT INTO proposals_proposal ({', '.join(columns)}) "
+            f"SELECT {select} FROM proposals_proposal, generate_series(1, 20000) g "
+            f"WHERE proposals_proposal.id = %s",
+            [model.pk],
+        )
+        cursor.execute("ANALYZE proposals_proposal")
+    client = client_for(group.secretariat)
+    order = f"&ordering={ordering}" if ordering else ""
+    page = page_of(client, f"/api/proposals/?pagination=cursor&page_size=100{order}")
+    for _ in range(3):
+        page = page_of(client, page["next"])
+    with CaptureQueriesContext(connection) as captured:
+        page_of(client, page["next"])
+    [sql] = [
+        query["sql"]
+        for query in captured.captured_queries
+        if 'FROM "proposals_proposal"' in query["sql"] and "LIMIT 101" in query["sql"]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0][0]["Plan"]
+    scans = [node for node in plan_nodes(plan) if node.get("Relation Name") == "proposals_proposal"]
+    assert [node["Node Type"] for node in scans] in (["Index Scan"], ["Index Only Scan"]), plan
+    assert scans[0]["Index Name"] == index
+    assert scans[0]["Actual Rows"] + scans[0].get("Rows Removed by Filter", 0) < 300
