@@ -179,3 +179,24 @@ def test_the_calendar_names_its_month_as_the_language_does(
 ) -> None:
     html = page_in(group.drafter, language, reverse("proposals:occasion_list"), month="2099-07")
     assert f'<h2 id="calendar-heading">{month}</h2>' in html
+
+
+def test_no_number_in_markup_is_written_with_a_decimal_comma(group: Group) -> None:
+    """Attributes (coordinates, sizes, values, data-*) hold numbers for machines, in every
+    language: a French page never writes one as "360,0"."""
+    proposal = proposal_draft(group)
+    urls = [
+        reverse("proposals:home"),
+        reverse("proposals:proposal_list"),
+        reverse("proposals:proposal_detail", args=[proposal.pk]),
+        reverse("proposals:occasion_list"),
+        reverse("proposals:occasion_detail", args=[group.occasion.pk]),
+        reverse("proposals:group"),
+        reverse("proposals:workflow"),
+        reverse("proposals:settings"),
+    ]
+    for language in ("fr", "es"):
+        for url in urls:
+            html = page_in(group.drafter, language, url)
+            localized = re.findall(r'\s[\w:-]+="-?\d+,\d+"', html)
+            assert localized == [], (language, url, localized)
