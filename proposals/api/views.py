@@ -431,7 +431,7 @@ PROPOSAL_LIST_RESPONSES = {
     ),
     retrieve=extend_schema(
         parameters=[IF_NONE_MATCH, ETAG_HEADER],
-        responses={200: serializers.ProposalSerializer, **NOT_MODIFIED, **READ_REFUSALS},
+        responses={200: serializers.ProposalSerializer, **NOT_MODIFIED, **LIST_REFUSALS},
     ),
     create=extend_schema(
         parameters=[ETAG_HEADER],
