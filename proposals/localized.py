@@ -22,7 +22,7 @@ from babel.dates import (
     get_datetime_format,
     get_timezone_location,
 )
-from django import template
+from django import forms, template
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -197,6 +197,16 @@ def punctuation(mark: str) -> str:
     if mark in HIGH_PUNCTUATION and babel_locale().split("_")[0] == "fr":
         return "\u202f" + mark
     return mark
+
+
+class ZoneSelect(forms.Select):
+    """A time-zone <select> of zone_choices: grouped by region, cities and countries in the
+    reader's language, values IANA names; the current zone is kept even where it is an old
+    alias. Its form field stays the model's (any valid IANA name passes)."""
+
+    def optgroups(self, name: str, value: list[Any], attrs: dict[str, Any] | None = None) -> Any:
+        self.choices = zone_choices(str(value[0]) if value and value[0] else "")
+        return super().optgroups(name, value, attrs)
 
 
 register.simple_tag(punctuation, name="punct")

@@ -38,7 +38,7 @@ from proposals.accounts import password_set, two_factor_verified
 from proposals.admin.writes import ServiceWritesAdmin, Writes
 from proposals.lifecycle import TRANSITIONS, TransitionOption, transition_options_for
 from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
-from proposals.localized import datetime_text
+from proposals.localized import ZoneSelect, datetime_text
 from proposals.models import (
     Body,
     DeadlineChange,
@@ -282,6 +282,12 @@ class PersonAdmin(UserAdmin):
         if obj is None and not request.user.is_superuser:
             kwargs["form"] = PersonInviteForm
         return super().get_form(request, obj, **kwargs)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """The time zone is chosen from zones grouped by region, named in the reader's language."""
+        if db_field.name == "timezone":
+            kwargs["widget"] = ZoneSelect
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """Only a superuser grants superuser status, groups and permissions, and only a
@@ -589,6 +595,12 @@ class OccasionAdmin(ServiceWritesAdmin):
     )
     readonly_fields = ("deadline_in_own_zone", "deadline_version")
     inlines = [DeadlineChangeInline]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """The time zone is chosen from zones grouped by region, named in the reader's language."""
+        if db_field.name == "timezone":
+            kwargs["widget"] = ZoneSelect
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description=_("deadline in its own time"), ordering="submission_deadline")
     def deadline_in_own_zone(self, occasion: Occasion) -> str:

@@ -501,3 +501,19 @@ def test_a_password_set_by_the_superuser_revokes_tokens_and_is_told(
     assert response.status_code == 302, response.content.decode()[:2000]
     assert not ApiToken.objects.filter(person=claire, revoked_at__isnull=True).exists()
     assert AuditEvent.objects.filter(action="password.changed", subject=claire).exists()
+
+
+def test_the_admin_picks_time_zones_by_region_in_the_readers_language(
+    client: Client, demo: None
+) -> None:
+    Person.objects.filter(username="sam").update(language="es")
+    log_in(client, "sam")
+    occasion = Occasion.objects.get(name__startswith="Habitat III")
+    page = client.get(admin_url(Occasion, "change", occasion.pk)).content.decode()
+    select = page[page.index('<select name="timezone"') :].split("</select>")[0]
+    assert "<optgroup" in select
+    assert '<option value="America/Guayaquil" selected>Guayaquil (Ecuador)</option>' in select
+    assert '<option value="America/New_York">Nueva York (Estados Unidos)</option>' in select
+    person = Person.objects.get(username="andres")
+    page = client.get(admin_url(Person, "change", person.pk)).content.decode()
+    assert '<option value="America/Guayaquil" selected>' in page
