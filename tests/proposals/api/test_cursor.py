@@ -285,3 +285,56 @@ def test_a_cursor_page_deep_in_a_long_list_reads_only_its_rows_from_an_index(
     assert [node["Node Type"] for node in scans] in (["Index Scan"], ["Index Only Scan"]), plan
     assert scans[0]["Index Name"] == index
     assert scans[0]["Actual Rows"] + scans[0].get("Rows Removed by Filter", 0) < 300
+
+
+@pytest.mark.parametrize("ordering", ["title", "-deadline"])
+def test_a_cursor_walk_while_another_connection_writes_repeats_nothing_and_skips_nothing(
+    postgres: None, ordering: str
+) -> None:
+    """A writer on its own connection inserts and deletes proposals all through the walk; of the
+    rows it never touches, each is seen once."""
+    import threading
+    import time
+
+    from tests.factories import group_setup
+
+    group = group_setup()
+    occasions = [group.occasion, OccasionFactory.create(), None]
+    rows = [proposal_draft(group, title=f"T{n % 7}", occasion=occasions[n % 3]) for n in range(60)]
+    lasting = {row.pk for row in rows[::2]}
+    deletable = [row.pk for row in rows[1::2]]
+    stop = threading.Event()
+    writes: list[str] = []
+
+    def writer() -> None:
+        try:
+            number = 0
+            while not stop.is_set():
+                number += 1
+                new = proposal_draft(group, title=f"T{number % 7}", occasion=occasions[number % 3])
+                deletable.append(new.pk)
+                Proposal.objects.filter(pk=deletable.pop(number % len(deletable))).delete()
+                writes.append("insert and delete")
+                time.sleep(0.005)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        client = client_for(group.secretariat)
+        seen: list[int] = []
+        next_url: str | None = f"/api/proposals/?pagination=cursor&page_size=5&ordering={ordering}"
+        while next_url:
+            page = page_of(client, next_url)
+            seen.extend(row["id"] for row in page["results"])
+            next_url = page["next"]
+            time.sleep(0.05)
+            assert len(seen) < 2000, "the pages do not end"
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+    assert len(writes) >= 5, "the writer wrote during the walk"
+    assert [pk for pk, times in Counter(seen).items() if times > 1] == []
+    assert lasting <= set(seen)
