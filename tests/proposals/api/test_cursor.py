@@ -251,7 +251,7 @@ def test_a_cursor_page_deep_in_a_long_list_reads_only_its_rows_from_an_index(
     group = group_setup()
     model = proposal_draft(group)
     with connection.cursor() as cursor:
-        columns = [f.column for f in Proposal._meta.concrete_fields if f.column != "id"]
+        columns = [str(f.column) for f in Proposal._meta.concrete_fields if f.column != "id"]
         varied = {
             "title": "'Title ' || (g %% 700)",
             "created_at": "now() - (g %% 5000) * interval '1 minute'",
