@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -36,6 +37,15 @@ from proposals.selectors import roles_of
 from proposals.services import calendar_token_regenerate
 
 # Deliveries
+
+ID_MAX = 2**63 - 1
+"""The largest id a database column holds: a larger one names nothing and is refused."""
+
+
+class IdFilter(filters.NumberFilter):
+    """An object's id: a whole number (1.5 is refused, not rounded)."""
+
+    field_class = forms.IntegerField
 
 
 class SecretariatOnly(BasePermission):
@@ -133,7 +143,12 @@ class DeliveryFilter(filters.FilterSet):
     channel = filters.ChoiceFilter(choices=Delivery.Channel.choices)
     recipient = filters.ModelChoiceFilter(queryset=Person.objects.all())
     recipient_username = filters.CharFilter(field_name="recipient__username")
-    proposal = filters.NumberFilter(method="filter_proposal")
+    proposal = IdFilter(
+        method="filter_proposal",
+        min_value=1,
+        max_value=ID_MAX,
+        help_text="Deliveries about this proposal (its id).",
+    )
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
@@ -141,7 +156,8 @@ class DeliveryFilter(filters.FilterSet):
         model = Delivery
         fields = ["status", "kind", "recipient"]
 
-    def filter_proposal(self, queryset: QuerySet[Delivery], name: str, value: Any) -> Any:
+    def filter_proposal(self, queryset: QuerySet[Delivery], name: str, value: int) -> Any:
+        """Deliveries about the proposal with this id (the schema reads its type here)."""
         return queryset.filter(content_type__model="proposal", object_id=value)
 
 

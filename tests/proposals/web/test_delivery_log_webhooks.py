@@ -79,3 +79,20 @@ def test_the_api_log_names_the_channel_and_the_endpoint(with_webhooks: Group) ->
     assert row["event_id"] == str(Delivery.objects.get(pk=row["id"]).event_id)
     emails = client.get(reverse("delivery-list"), {"channel": "email"}).json()["results"]
     assert emails and all(item["endpoint"] is None for item in emails)
+
+
+@pytest.mark.parametrize("value", ["y", "1.5", "0", "99999999999999999999999"])
+def test_the_api_log_refuses_a_proposal_filter_that_is_no_id(group: Group, value: str) -> None:
+    answer = client_for(group.secretariat).get(reverse("delivery-list"), {"proposal": value})
+    assert answer.status_code == 400
+    assert "proposal" in answer.json()
+
+
+def test_the_api_log_filters_by_proposal(with_webhooks: Group) -> None:
+    group = with_webhooks
+    proposal = proposal_in(group, ProposalState.IN_REVIEW)
+    rows = client_for(group.secretariat).get(
+        reverse("delivery-list"), {"proposal": proposal.pk, "channel": "webhook"}
+    )
+    assert rows.status_code == 200
+    assert {row["about"]["id"] for row in rows.json()["results"]} == {proposal.pk}
