@@ -23,8 +23,9 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.db import connection
-from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
+from django.db.models import Case, F, FloatField, Func, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 from django.utils.html import strip_tags
 
 from proposals.models import Language, Proposal
@@ -151,7 +152,9 @@ def proposals_matching(queryset: QuerySet[Proposal], text: str) -> QuerySet[Prop
             queryset.alias(search_vector=vector)
             .filter(search_vector=query)
             .annotate(
-                search_rank=SearchRank(F("search_vector"), query),
+                # ts_rank is a real (float4): as a double it survives a round trip through
+                # Python and back exactly, so that pages keyed on it neither skip nor repeat.
+                search_rank=Cast(SearchRank(F("search_vector"), query), FloatField()),
                 search_snippet=SearchHeadline(
                     "search_document",
                     query,

@@ -191,3 +191,27 @@ def test_an_unknown_sort_is_shown_as_an_error_like_the_other_filters(group: Grou
 
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
+
+
+def test_the_api_walks_search_results_page_by_page_and_by_cursor(group: Group) -> None:
+    expected = {written(group, title=f"Économie {number}").pk for number in range(5)}
+    written(group, title="Fair trade")
+    client = client_for(group.drafter)
+
+    numbered = set()
+    for page in (1, 2, 3):
+        answer = client.get("/api/proposals/", {"search": "economie", "page_size": 2, "page": page})
+        numbered |= {row["id"] for row in answer.json()["results"]}
+    walked: list[int] = []
+    answer = client.get(
+        "/api/proposals/", {"search": "economie", "page_size": 2, "pagination": "cursor"}
+    )
+    for _ in range(5):
+        assert answer.status_code == 200, answer.content
+        walked += [row["id"] for row in answer.json()["results"]]
+        if not answer.json()["next"]:
+            break
+        answer = client.get(answer.json()["next"])
+
+    assert numbered == expected
+    assert sorted(walked) == sorted(expected)
