@@ -124,6 +124,26 @@ def test_plural_messages_have_every_form_the_language_needs(language: str) -> No
     assert [label(e) for e in plurals if sorted(e.msgstr) != list(range(nplurals))] == []
 
 
+CODE = re.compile(r"`[^`]*`|Authorization: \w+|\d\d:\d\d|https?://\S*|\{[^}]*\}|<[^>]*>|\w+:\d+")
+
+
+def test_french_typography_narrow_no_break_space_before_double_marks_and_inside_guillemets() -> (
+    None
+):
+    """French writes U+202F before : ; ! ? and U+00A0 inside « » (code, times and URLs aside)."""
+    wrong = []
+    for entry in catalogue("fr"):
+        if entry.is_header:
+            continue
+        for text in entry.msgstr.values():
+            prose = CODE.sub("", text)
+            if re.search(r"(?<!\u202f)[:;!?](?=\s|$)", prose) or re.search(
+                r"«(?!\u00a0)|(?<!\u00a0)»", prose
+            ):
+                wrong.append(f"{label(entry)} {text!r}")
+    assert wrong == []
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_compiled_catalogue_holds_exactly_the_messages_of_the_po_file(language: str) -> None:
     with (LOCALE_DIR / language / "LC_MESSAGES" / "django.mo").open("rb") as compiled:
