@@ -32,7 +32,7 @@ def test_deeply_nested_json_to_token_endpoint_is_a_400_in_the_api_shape() -> Non
 
     assert response.status_code == 400
     body = response.json()
-    assert set(body) == {"detail", "reasons"}
+    assert set(body) == {"detail", "reasons", "code", "reason_codes"}
     assert "nested" in body["detail"]
 
 
@@ -47,7 +47,7 @@ def test_json_nested_just_past_the_limit_is_refused_and_within_it_is_parsed() ->
 
     assert refused.status_code == 400
     assert "nested" in refused.json()["detail"]
-    assert parsed.status_code == 400
+    assert parsed.status_code == 401
     assert "nested" not in parsed.json()["detail"]
     assert "password" in parsed.json()["detail"]
 
@@ -183,7 +183,7 @@ def test_a_nul_byte_refusal_of_an_api_address_is_in_the_api_shape() -> None:
     response = hostile_client().get("/api/proposals/", {"search": "\x00"})
 
     assert response.status_code == 400
-    assert set(response.json()) == {"detail", "reasons"}
+    assert set(response.json()) == {"detail", "reasons", "code", "reason_codes"}
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

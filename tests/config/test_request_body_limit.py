@@ -67,7 +67,7 @@ def test_an_api_body_over_the_limit_is_a_413_in_the_refusal_shape(group: Group) 
     )
     assert response.status_code == 413
     refusal = response.json()
-    assert set(refusal) == {"detail", "reasons"}
+    assert set(refusal) == {"detail", "reasons", "code", "reason_codes"}
     assert "more than the 2.0\xa0MB this address accepts" in refusal["detail"]
     assert not Proposal.objects.exists()
 
@@ -115,7 +115,7 @@ def test_an_api_view_class_declares_its_own_limit() -> None:
     six_mib = SimpleUploadedFile("minutes.pdf", b"x" * (6 * 1024 * 1024))
     refused = Client().post("/api/uploads/", {"file": six_mib})
     assert refused.status_code == 413
-    assert set(refused.json()) == {"detail", "reasons"}
+    assert set(refused.json()) == {"detail", "reasons", "code", "reason_codes"}
 
 
 def test_the_limit_is_read_from_the_environment() -> None:

@@ -40,10 +40,14 @@ def generator() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def client_package(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The client package generated from the schema the live server serves, imported."""
+def client_package(
+    live_server: Any, tmp_path_factory: pytest.TempPathFactory, django_db_blocker: Any
+) -> Iterator[Any]:
+    """The client package generated from the schema the live server serves, imported (the
+    server reads no row for it, but Django looks at its connection on every request)."""
     folder = tmp_path_factory.mktemp("generated")
-    schema = httpx.get(f"{live_server.url}/api/schema/?format=json", timeout=30)
+    with django_db_blocker.unblock():
+        schema = httpx.get(f"{live_server.url}/api/schema/?format=json", timeout=30)
     assert schema.status_code == 200
     (folder / "schema.json").write_bytes(schema.content)
     (folder / "config.yaml").write_text(f"package_name_override: {PACKAGE}\n")
