@@ -105,17 +105,53 @@ PROPOSAL_SORT_CHOICES = [
 ]
 
 
-def proposals_sorted(queryset: QuerySet[Proposal], sort: str) -> QuerySet[Proposal]:
-    """The proposals in the order `sort` names (a PROPOSAL_SORTS key, "-" first to reverse),
-    empty values last, the id breaking ties in the same direction."""
+# The columns of the delivery log and of the security events, as they sort.
+DELIVERY_SORTS: dict[str, Callable[[], list[Any]]] = {
+    "created": lambda: [F("created_at")],
+    "recipient": lambda: [
+        Lower("recipient__first_name"),
+        Lower("recipient__last_name"),
+        F("recipient__username"),
+        F("target_id"),
+    ],
+    "message": lambda: [F("template"), F("event")],
+    "channel": lambda: [F("channel")],
+    "kind": lambda: [F("kind")],
+    "status": lambda: [F("status")],
+    "attempts": lambda: [F("attempts")],
+    "sent": lambda: [F("sent_at")],
+    "error": lambda: [F("last_error")],
+}
+SECURITY_EVENT_SORTS: dict[str, Callable[[], list[Any]]] = {
+    "when": lambda: [F("at")],
+    "event": lambda: [F("action")],
+    "subject": lambda: [Lower("subject__first_name"), Lower("subject__last_name")],
+    "actor": lambda: [Lower("actor__first_name"), Lower("actor__last_name")],
+    "address": lambda: [F("ip_address")],
+}
+
+
+def sorted_by(
+    queryset: QuerySet[Any], sort: str, sorts: dict[str, Callable[[], list[Any]]]
+) -> QuerySet[Any]:
+    """The rows in the order `sort` names (a key of `sorts`, "-" first to reverse), empty
+    values last, the id breaking ties in the same direction; unchanged for a key not known."""
+    key = sort.removeprefix("-")
+    if key not in sorts:
+        return queryset
     descending = sort.startswith("-")
-    expressions = [*PROPOSAL_SORTS[sort.removeprefix("-")](), F("id")]
+    expressions = [*sorts[key](), F("id")]
     return queryset.order_by(
         *(
             expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
             for expression in expressions
         )
     )
+
+
+def proposals_sorted(queryset: QuerySet[Proposal], sort: str) -> QuerySet[Proposal]:
+    """The proposals in the order `sort` names (a PROPOSAL_SORTS key, "-" first to reverse)."""
+    return sorted_by(queryset, sort, PROPOSAL_SORTS)
 
 
 class ProposalSortFilter(filters.ChoiceFilter):

@@ -18,9 +18,11 @@ from proposals.models import Proposal
 from proposals.people import person_update
 from proposals.reference import organization_update
 from proposals.search import proposals_matching, snippet_parts
+from proposals.security import security_event_record
 from tests.factories import Group, OccasionFactory, proposal_draft
 from tests.proposals.api.helpers import client_for
 from tests.proposals.web.helpers import endorsed, run, signed_in
+from workflow.models import Delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +60,8 @@ def test_search_finds_words_only_in_the_text_summary_authors_and_organisations(
     other = written(group, title="Something else", language="en")
 
     assert found("microcredit") == {proposal.pk}
-    snippet = proposals_matching(Proposal.objects.all(), "microcredit").get().search_snippet
+    matched = proposals_matching(Proposal.objects.all(), "microcredit")
+    snippet = str(getattr(matched.get(), "search_snippet"))  # noqa: B009 (an annotation)
     assert "microcrédit" in snippet
     assert "**" not in snippet, "snippets show the words, not the Markdown"
     assert found("cooperatives") == {proposal.pk}
@@ -200,11 +203,13 @@ def test_the_api_walks_search_results_page_by_page_and_by_cursor(group: Group) -
 
     numbered = set()
     for page in (1, 2, 3):
-        answer = client.get("/api/proposals/", {"search": "economie", "page_size": 2, "page": page})
+        answer = client.get(
+            "/api/proposals/", {"search": "economie", "page_size": "2", "page": str(page)}
+        )
         numbered |= {row["id"] for row in answer.json()["results"]}
     walked: list[int] = []
     answer = client.get(
-        "/api/proposals/", {"search": "economie", "page_size": 2, "pagination": "cursor"}
+        "/api/proposals/", {"search": "economie", "page_size": "2", "pagination": "cursor"}
     )
     for _ in range(5):
         assert answer.status_code == 200, answer.content
@@ -215,3 +220,46 @@ def test_the_api_walks_search_results_page_by_page_and_by_cursor(group: Group) -
 
     assert numbered == expected
     assert sorted(walked) == sorted(expected)
+
+
+# The other lists with columns: the delivery log and the security events
+
+
+def test_every_column_of_the_delivery_log_sorts_with_aria_sort(group: Group) -> None:
+    written(group, title="Fair trade")
+    people = (group.reviewer, group.drafter, group.observer)
+    for attempts, person in zip((3, 1, 2), people, strict=True):
+        Delivery.objects.create(
+            key=f"test-{person.pk}",
+            kind=Delivery.Kind.NOTIFICATION,
+            recipient=person,
+            address=person.email,
+            template="proposals/email/approved",
+            attempts=attempts,
+        )
+    client = signed_in(group.secretariat)
+    url = reverse("proposals:delivery_log")
+
+    html = client.get(url, {"sort": "attempts"}).content.decode()
+    assert 'aria-sort="ascending"' in html
+    shown = re.findall(r'data-label="Attempts">(\d+)', html)
+    assert shown == sorted(shown)
+    html = client.get(url, {"sort": "-attempts"}).content.decode()
+    shown = re.findall(r'data-label="Attempts">(\d+)', html)
+    assert shown == sorted(shown, reverse=True)
+    for column in ("created", "recipient", "message", "channel", "kind", "status", "sent", "error"):
+        assert f'href="?sort={column}"' in html
+        assert client.get(url, {"sort": column}).status_code == 200
+
+
+def test_every_column_of_the_security_events_sorts(group: Group) -> None:
+    for person in (group.drafter, group.reviewer):
+        security_event_record(action="login.failed", subject=person, notify=False)
+    client = signed_in(group.secretariat)
+    url = reverse("proposals:security_events")
+
+    html = client.get(url, {"sort": "-when"}).content.decode()
+    assert 'aria-sort="descending"' in html
+    for column in ("when", "event", "subject", "actor", "address"):
+        assert f'href="?sort={column}"' in html or f'href="?sort=-{column}"' in html
+        assert client.get(url, {"sort": f"-{column}"}).status_code == 200

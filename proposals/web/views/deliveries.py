@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from proposals.filtersets import DELIVERY_SORTS, sorted_by
 from proposals.models import Proposal, WebhookEvent
 from proposals.notices import email_event_label
 from proposals.records import Delivery, deliveries_logged
@@ -37,6 +38,7 @@ def delivery_log(request: PersonRequest) -> HttpResponse:
     channel = request.GET.get("channel", "")
     if channel in Delivery.Channel.values:
         deliveries = deliveries.filter(channel=channel)
+    deliveries = sorted_by(deliveries, request.GET.get("sort", ""), DELIVERY_SORTS)
     page, query = page_with_query(request, deliveries, DELIVERY_PAGE_SIZE)
     webhook_labels = dict(WebhookEvent.choices)
     for delivery in page.object_list:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from proposals import people
+from proposals.filtersets import SECURITY_EVENT_SORTS, sorted_by
 from proposals.security import SECURITY_EVENTS, security_event_label, security_events_visible_to
 from proposals.selectors import roles_of
 from proposals.web.views.common import page_with_query
@@ -107,6 +108,7 @@ def _security_events_page(request: HttpRequest, *, everyone: bool) -> HttpRespon
     username = request.GET.get("person", "").strip()[:150]
     if everyone and username:
         events = events.filter(subject__username=username)
+    events = sorted_by(events, request.GET.get("sort", ""), SECURITY_EVENT_SORTS)
     page, query = page_with_query(request, events, SECURITY_PAGE_SIZE)
     for event in page.object_list:
         event.label = security_event_label(event.action)
