@@ -121,7 +121,7 @@ class StrictManyRelatedField(serializers.ManyRelatedField):
     def to_internal_value(self, data: Any) -> list[Any]:
         if not isinstance(data, list):
             self.fail("not_a_list", input_type=type(data).__name__)
-        return super().to_internal_value(data)
+        return list(super().to_internal_value(data))
 
 
 class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):

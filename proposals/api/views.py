@@ -21,6 +21,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotAcceptable
 from rest_framework.filters import BaseFilterBackend
+from rest_framework.metadata import BaseMetadata
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -87,7 +88,7 @@ class ApiConventions:
     """One shape of refusal, answers in the requester's own language and time zone, and JSON
     errors even where CSV was asked for."""
 
-    metadata_class = ApiMetadata
+    metadata_class: str | type[BaseMetadata] | None = ApiMetadata
 
     def get_exception_handler(self) -> Any:
         return api_exception_handler

@@ -4,6 +4,7 @@ ISO 8601, the rules of input are in the schema, and every refusal has one shape 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,11 +73,12 @@ def test_a_proposal_without_an_occasion_answers_a_null_deadline_the_schema_allow
     headers = token_headers(group.drafter)
     created = wsgi.post("/api/proposals/", json={"title": "No occasion yet"}, headers=headers)
     assert created.status_code == 201, created.get_data(as_text=True)
-    assert created.json["deadline"] is None
+    body = created.get_json()
+    assert body["deadline"] is None
     conforms(created, "/api/proposals/", "POST")
     listed = wsgi.get("/api/proposals/", headers=headers)
     conforms(listed, "/api/proposals/", "GET")
-    one = wsgi.get(f"/api/proposals/{created.json['id']}/", headers=headers)
+    one = wsgi.get(f"/api/proposals/{body['id']}/", headers=headers)
     conforms(one, "/api/proposals/{id}/", "GET")
 
 
@@ -158,7 +160,7 @@ def test_an_occasion_date_in_a_local_format_is_refused(group: Group) -> None:
 
 def test_an_iso_date_records_the_outcome_on_that_day(group: Group) -> None:
     proposal = proposal_in(group, "submitted")
-    day = (timezone.localdate() - timezone.timedelta(days=3)).isoformat()
+    day = (timezone.localdate() - dt.timedelta(days=3)).isoformat()
     response = client_for(group.secretariat).post(
         f"/api/proposals/{proposal.pk}/transitions/record_outcome/",
         {"outcome": "adopted_in_part", "decided_on": day},
