@@ -38,6 +38,8 @@ VARY = ("Authorization", "Accept-Language")
 ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
 ENTITY_TAG_LIST = re.compile(rf"\s*{ENTITY_TAG}(?:\s*,\s*{ENTITY_TAG})*\s*")
 PROPOSAL_TAG = re.compile(r'"v(\d{1,10})-[^"]*"')
+# The same rule for the schema (ECMA regex): *, or quoted tags separated by commas.
+ENTITY_TAGS_PATTERN = r'^\s*(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)\s*$'
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -153,12 +155,14 @@ IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=ENTITY_TAGS_PATTERN,
     description="An ETag read before: 304 Not Modified, without a body, while it is current.",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=ENTITY_TAGS_PATTERN,
     description=(
         "The proposal's ETag as last read: the write is refused with 412 if the proposal "
         "changed since (its version moved on). A value that is not a list of ETags is a 400. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -327,3 +328,32 @@ def test_the_schema_declares_the_conditional_headers_and_answers(group: Group) -
         assert "412" in operation["responses"]
     assert "ETag" in edit["responses"]["200"]["headers"]
     assert "ETag" in transition["responses"]["200"]["headers"]
+
+
+@pytest.mark.parametrize(
+    ("header", "well_formed"),
+    [
+        ('"v3-en-0123456789abcdef"', True),
+        ('W/"a", "b" ,"c"', True),
+        ("*", True),
+        ('""', True),
+        ("v3-en-abc", False),
+        ('"a" "b"', False),
+        ('"a",', False),
+        ("", False),
+    ],
+)
+def test_the_schema_pattern_of_if_match_takes_what_the_server_takes(
+    header: str, well_formed: bool
+) -> None:
+    from rest_framework.exceptions import ValidationError
+
+    from proposals.api.conditional import ENTITY_TAGS_PATTERN, entity_tags
+
+    assert bool(re.fullmatch(ENTITY_TAGS_PATTERN.strip("^$"), header)) == well_formed
+    try:
+        entity_tags(header, name="If-Match")
+    except ValidationError:
+        assert not well_formed
+    else:
+        assert well_formed
