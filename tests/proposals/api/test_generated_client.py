@@ -50,7 +50,8 @@ def client_package(
         schema = httpx.get(f"{live_server.url}/api/schema/?format=json", timeout=30)
     assert schema.status_code == 200
     (folder / "schema.json").write_bytes(schema.content)
-    (folder / "config.yaml").write_text(f"package_name_override: {PACKAGE}\n")
+    # No post hooks: the generated code is imported as written, with no formatter to run.
+    (folder / "config.yaml").write_text(f"package_name_override: {PACKAGE}\npost_hooks: []\n")
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     result = subprocess.run(
         [
