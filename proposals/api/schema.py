@@ -117,7 +117,7 @@ def enum_member_name(value: str) -> str:
 def contract_postprocess(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """The last touches of the schema, after drf-spectacular's own: no component that nothing
     uses (a read-only nested serializer leaves an unused request twin), the years a filter of
-    dates accepts, and enums of names
+    dates accepts, the least id a filter takes, and enums of names
     with signs (time zones) name their members (x-enum-varnames) so that no two collide."""
     schemas = result.get("components", {}).get("schemas", {})
     used = components_used(result)
@@ -129,6 +129,12 @@ def contract_postprocess(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
                 rule = parameter.get("schema", {})
                 if rule.get("format") in YEAR_BOUND_FORMATS and "pattern" not in rule:
                     rule["pattern"] = YEAR_BOUND_FORMATS[rule["format"]]
+                if (
+                    parameter.get("in") == "query"
+                    and rule.get("type") == "integer"
+                    and "minimum" not in rule
+                ):
+                    rule["minimum"] = 1  # ids and revision numbers count from 1
     for component in schemas.values():
         values = component.get("enum")
         if values and any(isinstance(v, str) and ("+" in v or "-" in v) for v in values):

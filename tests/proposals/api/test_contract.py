@@ -253,6 +253,19 @@ def test_a_page_size_that_is_no_positive_number_is_refused(group: Group, value: 
     assert response.json()["code"] == "validation_error"
 
 
+def test_id_filters_and_revision_bounds_state_that_they_count_from_1() -> None:
+    paths = openapi()["paths"]
+    for path, name in [
+        ("/api/proposals/", "occasion"),
+        ("/api/proposals/", "target_body"),
+        ("/api/proposals/{proposal_id}/revisions/diff/", "from"),
+        ("/api/proposals/{proposal_id}/revisions/diff/", "to"),
+    ]:
+        parameters = paths[path]["get"]["parameters"]
+        rule = next(p for p in parameters if p["name"] == name)["schema"]
+        assert rule["minimum"] == 1, (path, name)
+
+
 def test_the_page_size_is_an_integer_from_1_in_the_schema() -> None:
     operation = openapi()["paths"]["/api/proposals/"]["get"]
     page_size = next(p for p in operation["parameters"] if p["name"] == "page_size")
