@@ -65,7 +65,7 @@ def demo_pages() -> dict[str, list[str]]:
         "claire": [
             "/",
             "/proposals/",
-            "/proposals/?q=economie",
+            "/proposals/?search=economie&sort=-deadline",
             *details_seen_by("claire"),
             f"/proposals/{draft.pk}/edit/",
             f"/proposals/{draft.pk}/diff/",
