@@ -357,3 +357,19 @@ def test_the_schema_pattern_of_if_match_takes_what_the_server_takes(
         assert not well_formed
     else:
         assert well_formed
+
+
+def test_a_change_of_the_occasions_time_zone_changes_the_etag_of_its_proposals(
+    group: Group,
+) -> None:
+    """The deadline is shown in the occasion's zone: a new zone is a new answer, whose ETag
+    (a digest of the answer) is new although the proposal's version is not."""
+    proposal = proposal_draft(group)
+    client = client_for(group.drafter)
+    before = etag_of(client, proposal)
+    type(group.occasion).objects.filter(pk=group.occasion.pk).update(timezone="Asia/Tokyo")
+
+    response = client.get(url_of(proposal), HTTP_IF_NONE_MATCH=before)
+
+    assert response.status_code == 200
+    assert response.json()["deadline"].endswith("+09:00")
