@@ -373,3 +373,19 @@ def test_a_change_of_the_occasions_time_zone_changes_the_etag_of_its_proposals(
 
     assert response.status_code == 200
     assert response.json()["deadline"].endswith("+09:00")
+
+
+def test_the_etag_names_the_language_asked_in_accept_language(group: Group) -> None:
+    proposal = proposal_draft(group)
+    client = client_for(group.drafter)
+    english = etag_of(client, proposal)
+
+    spanish = client.get(url_of(proposal), HTTP_ACCEPT_LANGUAGE="es")
+
+    assert spanish["Content-Language"] == "es"
+    assert spanish["ETag"].startswith(f'"v{proposal.version}-es-')
+    assert client.get(url_of(proposal), HTTP_IF_NONE_MATCH=english).status_code == 304
+    revalidated = client.get(
+        url_of(proposal), HTTP_ACCEPT_LANGUAGE="es", HTTP_IF_NONE_MATCH=english
+    )
+    assert revalidated.status_code == 200
