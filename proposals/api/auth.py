@@ -11,7 +11,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import ValidationError
@@ -37,6 +42,7 @@ from proposals.api.views import ApiConventions, ApiViewSet, requester
 from proposals.models import ApiToken
 
 
+@extend_schema_serializer(component_name="Login")
 class TokenRequestSerializer(serializers.Serializer):
     username = TextField(max_length=150)
     password = TextField(max_length=4096, trim_whitespace=False)
