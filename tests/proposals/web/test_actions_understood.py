@@ -63,7 +63,10 @@ def actions_panel_of(html: str) -> str:
     ("language", "expected"),
     [
         ("en", "<strong>Endorse</strong>: Observers cannot endorse."),
-        ("fr", "<strong>Soutenir</strong>: Les observateurs ne peuvent pas apporter leur soutien."),
+        (  # French typography: a narrow no-break space before the colon
+            "fr",
+            "<strong>Soutenir</strong>\u202f: Les observateurs ne peuvent pas apporter leur soutien.",
+        ),
         ("es", "<strong>Respaldar</strong>: Los observadores no pueden respaldar propuestas."),
     ],
 )
