@@ -284,7 +284,7 @@ def test_the_csv_export_is_a_declared_answer_of_the_list(group: Group) -> None:
     answer = client_for(group.drafter).get("/api/proposals/?format=csv")
     assert answer.status_code == 200
     assert answer["Content-Type"].split(";")[0] in declared
-    assert b"".join(answer.streaming_content).startswith(b"id,")
+    assert b"".join(answer.streaming_content).startswith(b"id,")  # type: ignore[attr-defined]
 
 
 # 8. Errors
