@@ -75,7 +75,7 @@ def test_the_admin_asks_for_the_declared_input(name: str) -> None:
 
 def test_the_api_schema_derives_from_the_declared_inputs() -> None:
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    properties = schema["components"]["schemas"]["TransitionInput"]["properties"]
+    properties = schema["components"]["schemas"]["TransitionInputRequest"]["properties"]
     declared = {
         field: form_field
         for action in TRANSITIONS.values()
