@@ -17,34 +17,26 @@ from rest_framework.authentication import (
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from proposals.accounts import TokenRefused, api_token_authenticate, session_two_factor_missing
+from proposals.accounts import (
+    AUTHORIZATION_SCHEME,
+    TokenRefused,
+    api_token_from_header,
+    session_two_factor_missing,
+)
 
 
 class ApiTokenAuthentication(BaseAuthentication):
     """`Authorization: Token <token>`: the request acts as the token's person; an unknown,
     expired or revoked token is a 401 that says which."""
 
-    keyword = "Token"
+    keyword = AUTHORIZATION_SCHEME
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        header = get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
-        if len(header) != 2:
-            raise AuthenticationFailed(
-                _("Send the header as `Authorization: Token <token>`, the token in one piece.")
-            )
         try:
-            key = header[1].decode()
-        except UnicodeError:
-            raise AuthenticationFailed(
-                _("This token is not known: check that it was copied whole, or create a new one.")
-            ) from None
-        try:
-            token = api_token_authenticate(key)
+            token = api_token_from_header(get_authorization_header(request))
         except TokenRefused as refusal:
             raise AuthenticationFailed(refusal.reason) from None
-        return token.person, token
+        return None if token is None else (token.person, token)
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
