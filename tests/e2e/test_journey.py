@@ -136,28 +136,29 @@ class Visitor:
                 text = translation.gettext(msgid)
         return text % params if params else text
 
-    def pattern(self, msgid: Msgid, **params: str | re.Pattern[str]) -> re.Pattern[str]:
+    def pattern(self, msgid: Msgid, **params: str | int | re.Pattern[str]) -> re.Pattern[str]:
         """The text of `msgid` as a pattern: the given params as they are (a pattern as a
-        pattern), the others as any text."""
+        pattern), the others as any text; a (singular, plural) msgid as `t`."""
         with translation.override(self.language):
             if isinstance(msgid, tuple):
                 count = params["count"]
-                assert isinstance(count, str)
-                text = translation.ngettext(msgid[0], msgid[1], int(count))
+                assert isinstance(count, int)
+                text = translation.ngettext(msgid[0], msgid[1], count)
             else:
                 text = translation.gettext(msgid)
         parts = []
         for part in re.split(r"(%\(\w+\)s)", text):
             name = part[2:-2] if re.fullmatch(r"%\(\w+\)s", part) else None
+            value = params.get(name) if name else None
             if name is None:
                 parts.append(re.escape(part))
-            elif isinstance(params.get(name), re.Pattern):
-                parts.append(params[name].pattern)  # type: ignore[union-attr]
-            elif name in params:
-                parts.append(re.escape(str(params[name])))
+            elif isinstance(value, re.Pattern):
+                parts.append(value.pattern)
+            elif value is not None:
+                parts.append(re.escape(str(value)))
             else:
                 parts.append(".+?")
-        return re.compile("".join(parts))
+        return re.compile("^" + "".join(parts) + "$")
 
     def read(self, value: Any) -> str:
         """A label, a name or an object as the person's language writes it."""
@@ -419,7 +420,7 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
                 "Next: %(count)s more approval is needed, from the reviewers: %(names)s.",
                 "Next: %(count)s more approvals are needed, from the reviewers: %(names)s.",
             ),
-            count="1",
+            count=1,
         )
     )
     expect(claire.page.locator("#next-step")).to_contain_text("Rita")
@@ -440,7 +441,7 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
                 "%(members)s.",
                 "Next: %(count)s more endorsements are needed, from these members: %(members)s.",
             ),
-            count="2",
+            count=2,
         )
     )
     for code, person in (("FR", "Marianne"), ("MA", "Youssef")):
