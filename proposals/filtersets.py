@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import Case, F, Q, QuerySet, Value, When
@@ -165,14 +165,48 @@ class ProposalSortFilter(filters.ChoiceFilter):
         return proposals_sorted(qs, value) if value else qs
 
 
+NAMES_NOTHING = object()
+"""What a filter of objects holds when the id it was given names no object."""
+
+
+class AnyIdModelChoiceField(forms.ModelChoiceField):
+    """An object's id (or other key): one that names no object is no error, it matches
+    nothing; a key of the wrong form (letters for a number) is still an error."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            model = cast(QuerySet[Any], self.queryset).model
+            key_field = model._meta.pk if not self.to_field_name else None
+            key_field = key_field or model._meta.get_field(self.to_field_name)
+            try:
+                key_field.to_python(value)
+            except Exception:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice"
+                ) from None
+            return NAMES_NOTHING
+
+
+class ModelChoiceFilter(filters.ModelChoiceFilter):
+    """A filter by an object: an id that names nothing gives no rows, not a 400 (a filter
+    cannot know which ids exist, nor can the API's schema say it)."""
+
+    field_class = AnyIdModelChoiceField
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if value is NAMES_NOTHING:
+            return qs.none()
+        return super().filter(qs, value)
+
+
 class ProposalFilter(filters.FilterSet):
     state = filters.MultipleChoiceFilter(choices=ProposalState.choices)
-    occasion = filters.ModelChoiceFilter(queryset=Occasion.objects.all())
-    target_body = filters.ModelChoiceFilter(queryset=Body.objects.all())
-    lead_organization = filters.ModelChoiceFilter(queryset=Organization.objects.all())
-    theme = filters.ModelChoiceFilter(
-        field_name="themes", queryset=Theme.objects.all(), distinct=True
-    )
+    occasion = ModelChoiceFilter(queryset=Occasion.objects.all())
+    target_body = ModelChoiceFilter(queryset=Body.objects.all())
+    lead_organization = ModelChoiceFilter(queryset=Organization.objects.all())
+    theme = ModelChoiceFilter(field_name="themes", queryset=Theme.objects.all(), distinct=True)
     deadline_before = DateTimeFilter(field_name="occasion__submission_deadline", lookup_expr="lte")
     deadline_after = DateTimeFilter(field_name="occasion__submission_deadline", lookup_expr="gte")
     search = ProposalSearchFilter()
@@ -195,7 +229,7 @@ class ProposalFilter(filters.FilterSet):
 class OrganizationFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=Organization.Kind.choices)
     status = filters.ChoiceFilter(choices=Organization.Status.choices)
-    parent = filters.ModelChoiceFilter(queryset=Organization.objects.all())
+    parent = ModelChoiceFilter(queryset=Organization.objects.all())
     search = SearchFilter(search_fields=("name", "short_name"))
     ordering = filters.OrderingFilter(fields=("id", "name", "joined_on"))
 
@@ -205,7 +239,7 @@ class OrganizationFilter(filters.FilterSet):
 
 
 class PersonFilter(filters.FilterSet):
-    organization = filters.ModelChoiceFilter(
+    organization = ModelChoiceFilter(
         field_name="memberships__organization", queryset=Organization.objects.all(), distinct=True
     )
     role = filters.ChoiceFilter(field_name="memberships__role", choices=Role.choices, distinct=True)
@@ -218,7 +252,7 @@ class PersonFilter(filters.FilterSet):
 
 
 class PresidencyTermFilter(filters.FilterSet):
-    organization = filters.ModelChoiceFilter(queryset=Organization.objects.all())
+    organization = ModelChoiceFilter(queryset=Organization.objects.all())
     ordering = filters.OrderingFilter(fields=("id", "starts_on"))
 
     class Meta:
@@ -253,7 +287,7 @@ class OccasionFilter(filters.FilterSet):
 
 class SecurityEventFilter(filters.FilterSet):
     action = filters.ChoiceFilter(choices=[(code, code) for code in SECURITY_EVENTS])
-    subject = filters.ModelChoiceFilter(
+    subject = ModelChoiceFilter(
         field_name="subject", to_field_name="username", queryset=Person.objects.all()
     )
     at_after = DateTimeFilter(field_name="at", lookup_expr="gte")

@@ -253,6 +253,29 @@ def test_a_page_size_that_is_no_positive_number_is_refused(group: Group, value: 
     assert response.json()["code"] == "validation_error"
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["occasion=999999", "target_body=999999", "lead_organization=999999", "theme=999999"],
+)
+def test_a_filter_by_an_id_that_names_nothing_finds_nothing(group: Group, query: str) -> None:
+    proposal_in(group, "draft")
+    response = client_for(group.drafter).get(f"/api/proposals/?{query}")
+    assert response.status_code == 200, response.json()
+    assert response.json()["results"] == []
+
+
+def test_a_filter_by_a_username_that_names_nobody_finds_nothing(group: Group) -> None:
+    response = client_for(group.secretariat).get("/api/security-events/?subject=nobody-here")
+    assert response.status_code == 200, response.json()
+    assert response.json()["results"] == []
+
+
+def test_a_filter_by_an_id_of_the_wrong_form_is_still_a_400(group: Group) -> None:
+    response = client_for(group.drafter).get("/api/proposals/?occasion=abc")
+    assert response.status_code == 400
+    assert response.json()["reason_codes"] == ["invalid_choice"]
+
+
 def test_id_filters_and_revision_bounds_state_that_they_count_from_1() -> None:
     paths = openapi()["paths"]
     for path, name in [

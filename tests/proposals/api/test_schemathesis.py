@@ -38,8 +38,6 @@ RULES_THE_SCHEMA_CANNOT_STATE = {
     "country": "a national body names its country (a rule across two fields)",
     "non_field_errors": "a rule across fields, such as a reminder rule's kind or occasion",
     "password": "the requester's current password, which no schema knows",
-    "subject": "a username that names somebody",
-    "actor": "a username that names somebody",
     "token": "a confirmation link that is still valid",
     "cursor": "a cursor handed out by an earlier page, read with cursor pagination",
     "page": "a page number or a cursor, not both",
@@ -69,16 +67,6 @@ OPERATIONS_REFUSING_WHAT_THE_SCHEMA_CANNOT_STATE = {
 }
 
 
-def id_filters(operation: Any) -> set[str]:
-    """The query parameters of the operation that take an object's id."""
-    definition = operation.definition.raw
-    return {
-        parameter["name"]
-        for parameter in definition.get("parameters", [])
-        if parameter.get("in") == "query" and parameter.get("schema", {}).get("type") == "integer"
-    }
-
-
 def refused_only_for_rules_the_schema_cannot_state(case: Any, response: Any) -> bool:
     """A 400 whose every error is a rule OpenAPI cannot state, or an id that names nothing."""
     if response.status_code != 400:
@@ -88,8 +76,7 @@ def refused_only_for_rules_the_schema_cannot_state(case: Any, response: Any) -> 
     body = json.loads(response.content)
     fields = {key for key in body if key not in ("detail", "reasons", "code", "reason_codes")}
     unknown_ids = set(body.get("reason_codes", [])) == {"does_not_exist"}
-    stateless = set(RULES_THE_SCHEMA_CANNOT_STATE) | id_filters(case.operation)
-    return unknown_ids or (bool(fields) and fields <= stateless)
+    return unknown_ids or (bool(fields) and fields <= set(RULES_THE_SCHEMA_CANNOT_STATE))
 
 
 def failures_of(operation: Any, mode: GenerationMode, person: Person) -> list[str]:
