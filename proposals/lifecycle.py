@@ -319,7 +319,7 @@ APPROVE = Action(
     label=gettext_lazy("Approve"),
     help_text=gettext_lazy(
         "A reviewer who did not write it. The proposal opens for endorsement once the occasion's "
-        "required number of reviewers approved its current revision."
+        "required number of reviewers have approved its current revision."
     ),
     who=[rules.independent_reviewer],
     when=[rules.not_reviewed_yet],
@@ -327,7 +327,7 @@ APPROVE = Action(
     own_page=True,
     confirmation=gettext_lazy(
         "Your approval is recorded for the current revision. The proposal opens for "
-        "endorsement once the occasion's required number of reviewers approved it."
+        "endorsement once the occasion's required number of reviewers have approved it."
     ),
     before=approval_record,
     after=endorsement_opened_told,

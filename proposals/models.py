@@ -889,7 +889,7 @@ class WebhookEndpoint(models.Model):
         verbose_name=_("organisation"),
         on_delete=models.PROTECT,
         related_name="webhook_endpoints",
-        help_text=_("It receives only events about proposals this organisation may see."),
+        help_text=_("The endpoint receives only events about proposals this organisation may see."),
     )
     events = models.JSONField(
         _("events"), default=list, validators=[validate_webhook_events], blank=False

@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                 (
                     "organization",
                     models.ForeignKey(
-                        help_text="It receives only events about proposals this organisation may see.",
+                        help_text="The endpoint receives only events about proposals this organisation may see.",
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="webhook_endpoints",
                         to="proposals.organization",
