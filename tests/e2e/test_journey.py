@@ -74,6 +74,10 @@ TITLES = {
     "es": "Una ley de economía social para cada Estado miembro",
 }
 
+# What the observer types in the header's search: a word of the text only, in capitals (en);
+# a word of the title without its accent (fr, es).
+SEARCHED = {"en": "SOLIDARITY", "fr": "economie", "es": "economia"}
+
 Msgid = str | tuple[str, str]
 
 
@@ -461,6 +465,13 @@ def test_a_proposal_goes_from_draft_to_outcome_in_the_browser(
     expect(gabriel.page.locator("details.unavailable")).to_be_visible()
     refused = f"{endorse}{gabriel.colon()} {gabriel.t('Observers cannot endorse.')}"
     assert refused in gabriel.text_of("details.unavailable")
+    # He finds it from the header's search, typing without accents or capitals.
+    gabriel.page.get_by_role("searchbox", name=gabriel.t("Search proposals")).fill(SEARCHED[cast])
+    gabriel.page.get_by_role("searchbox", name=gabriel.t("Search proposals")).press("Enter")
+    expect(gabriel.page.locator("main").get_by_role("link", name=title)).to_be_visible()
+    expect(
+        gabriel.page.get_by_role("link", name="Public procurement open to cooperatives")
+    ).to_have_count(0)
     gabriel.open(f"/proposals/{proposal.pk}/endorse/")
     expect(gabriel.page).to_have_url(f"{url}/proposals/{proposal.pk}/")
     expect(gabriel.page.locator(".message.error")).to_have_text(
