@@ -25,6 +25,7 @@ from proposals.management.demo_data import DEMO_TOTP_SECRET
 from proposals.models import (
     Endorsement,
     Occasion,
+    Organization,
     OutcomeResult,
     Person,
     Proposal,
@@ -290,9 +291,10 @@ def the_workflow_diagram_reads_in_words(visitor: Visitor) -> None:
 
 @pytest.fixture
 def demo(transactional_db: None) -> Group:
+    """The group, France and Morocco named by their countries in each reader's language."""
     group = group_setup()
     for organization, country in ((group.france, "FR"), (group.morocco, "MA")):
-        type(organization).objects.filter(pk=organization.pk).update(country=country)
+        Organization.objects.filter(pk=organization.pk).update(country=country)
     summit = OccasionFactory(
         name="Habitat IV",
         location="Quito, Ecuador",
