@@ -75,6 +75,24 @@ def overflow(page: Any) -> int:
     )
 
 
+def placeholder_cut(page: Any) -> int:
+    """How many pixels of the header search's placeholder do not fit in its box (0: all)."""
+    return int(
+        page.evaluate(
+            """() => {
+              const box = document.querySelector('#header-search');
+              if (!box || !box.offsetParent) return 0;
+              const style = getComputedStyle(box);
+              const context = document.createElement('canvas').getContext('2d');
+              context.font = style.font;
+              const room = box.clientWidth - parseFloat(style.paddingLeft)
+                - parseFloat(style.paddingRight);
+              return Math.max(0, Math.ceil(context.measureText(box.placeholder).width - room));
+            }"""
+        )
+    )
+
+
 def shot_name(path: str, width: int) -> str:
     slug = path.strip("/").replace("/", "-").replace("?", "-").replace("&", "-") or "home"
     return f"phone-{slug}-{width}.png"
@@ -105,6 +123,12 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
                     too_wide.append(
                         f"{language} {size['width']}px {username or 'anonymous'} {path}: "
                         f"{extra}px too wide"
+                    )
+                cut = placeholder_cut(visitor.page) if path == paths[0] else 0
+                if cut > 0:
+                    too_wide.append(
+                        f"{language} {size['width']}px {path}: the search box cuts "
+                        f"{cut}px of its placeholder"
                     )
                 if size == PHONE:
                     visitor.page.screenshot(
