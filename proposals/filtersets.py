@@ -165,6 +165,9 @@ class ProposalSortFilter(filters.ChoiceFilter):
         return proposals_sorted(qs, value) if value else qs
 
 
+LARGEST_KEY = 2**63 - 1
+"""The largest id a database key holds (a bigint): a larger number is no id at all."""
+
 NAMES_NOTHING = object()
 """What a filter of objects holds when the id it was given names no object."""
 
@@ -181,7 +184,11 @@ class AnyIdModelChoiceField(forms.ModelChoiceField):
             key_field = model._meta.pk if not self.to_field_name else None
             key_field = key_field or model._meta.get_field(self.to_field_name)
             try:
-                key_field.to_python(value)
+                key = key_field.to_python(value)
+                if isinstance(key, int) and not 1 <= key <= LARGEST_KEY:
+                    raise ValueError(key)
+                if not isinstance(key, int):  # a username: of the form the field validates
+                    key_field.run_validators(key)
             except Exception:
                 raise forms.ValidationError(
                     self.error_messages["invalid_choice"], code="invalid_choice"

@@ -30,6 +30,7 @@ from proposals.api.views import (
     ApiViewSet,
     refusals,
 )
+from proposals.filtersets import LARGEST_KEY, ModelChoiceFilter
 from proposals.models import Occasion, Person, ReminderRule, validate_reminder_offsets
 from proposals.records import Delivery
 from proposals.reference import reminder_rule_create, reminder_rule_delete, reminder_rule_update
@@ -37,9 +38,6 @@ from proposals.selectors import roles_of
 from proposals.services import calendar_token_regenerate
 
 # Deliveries
-
-ID_MAX = 2**63 - 1
-"""The largest id a database column holds: a larger one names nothing and is refused."""
 
 
 class IdFilter(filters.NumberFilter):
@@ -141,12 +139,12 @@ class DeliveryFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Delivery.Status.choices)
     kind = filters.ChoiceFilter(choices=Delivery.Kind.choices)
     channel = filters.ChoiceFilter(choices=Delivery.Channel.choices)
-    recipient = filters.ModelChoiceFilter(queryset=Person.objects.all())
+    recipient = ModelChoiceFilter(queryset=Person.objects.all())
     recipient_username = filters.CharFilter(field_name="recipient__username")
     proposal = IdFilter(
         method="filter_proposal",
         min_value=1,
-        max_value=ID_MAX,
+        max_value=LARGEST_KEY,
         help_text="Deliveries about this proposal (its id).",
     )
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
