@@ -92,7 +92,7 @@ def test_the_api_log_filters_by_proposal(with_webhooks: Group) -> None:
     group = with_webhooks
     proposal = proposal_in(group, ProposalState.IN_REVIEW)
     rows = client_for(group.secretariat).get(
-        reverse("delivery-list"), {"proposal": proposal.pk, "channel": "webhook"}
+        reverse("delivery-list"), {"proposal": str(proposal.pk), "channel": "webhook"}
     )
     assert rows.status_code == 200
     assert {row["about"]["id"] for row in rows.json()["results"]} == {proposal.pk}
