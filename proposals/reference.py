@@ -203,9 +203,7 @@ def organization_update(
             request=request,
         )
         if {"name", "short_name"} & set(changes):
-            search_document_refresh(
-                proposal_ids=updated.led_proposals.values_list("pk", flat=True)
-            )
+            search_document_refresh(proposal_ids=updated.led_proposals.values_list("pk", flat=True))
         return updated
 
 
