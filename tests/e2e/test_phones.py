@@ -98,6 +98,7 @@ def shot_name(path: str, width: int) -> str:
     return f"phone-{slug}-{width}.png"
 
 
+@pytest.mark.accessibility  # a sweep of every page (WCAG 2.1 reflow): on the CI line of axe-core's
 @pytest.mark.parametrize("language", ["en", "fr", "es"])
 def test_no_page_scrolls_sideways_on_a_phone_or_a_laptop(
     demo: None, live_server: Any, browser: Any, screenshots: Path, language: str
