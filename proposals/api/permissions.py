@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from proposals.selectors import roles_of
@@ -26,4 +27,17 @@ class ReadByGroupWriteBySecretariat(BasePermission):
             self.message = _("Only people of the group's organisations can read this.")
             return roles.in_group
         self.message = _("Only the secretariat can change the group's reference data.")
+        return roles.secretariat or roles.is_superuser
+
+
+class SecretariatOnly(BasePermission):
+    """The secretariat (and superusers) read the delivery log; nobody else."""
+
+    message = gettext_lazy("Only the secretariat can read the delivery log.")
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        roles = roles_of(user)
         return roles.secretariat or roles.is_superuser

@@ -7,16 +7,14 @@ from typing import Any, cast
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from proposals.api.permissions import ReadByGroupWriteBySecretariat
+from proposals.api.permissions import ReadByGroupWriteBySecretariat, SecretariatOnly
 from proposals.api.serializers import (
     ModelSerializer,
     NullWhenBlankChoiceField,
@@ -34,7 +32,6 @@ from proposals.filtersets import LARGEST_KEY, ModelChoiceFilter
 from proposals.models import Occasion, Person, ReminderRule, validate_reminder_offsets
 from proposals.records import Delivery
 from proposals.reference import reminder_rule_create, reminder_rule_delete, reminder_rule_update
-from proposals.selectors import roles_of
 from proposals.services import calendar_token_regenerate
 
 # Deliveries
@@ -44,19 +41,6 @@ class IdFilter(filters.NumberFilter):
     """An object's id: a whole number (1.5 is refused, not rounded)."""
 
     field_class = forms.IntegerField
-
-
-class SecretariatOnly(BasePermission):
-    """The secretariat (and superusers) read the delivery log; nobody else."""
-
-    message = gettext_lazy("Only the secretariat can read the delivery log.")
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        roles = roles_of(user)
-        return roles.secretariat or roles.is_superuser
 
 
 class DeliveryRecipientSerializer(serializers.Serializer):

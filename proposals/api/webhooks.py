@@ -12,13 +12,12 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from proposals.api.permissions import SecretariatOnly
 from proposals.api.views import LIST_REFUSALS, READ_REFUSALS, WRITE_REFUSALS, ApiViewSet
 from proposals.models import Organization, Person, WebhookEndpoint, WebhookEvent
-from proposals.selectors import roles_of
 from proposals.webhooks import (
     NAME_MAX_LENGTH,
     URL_MAX_LENGTH,
@@ -29,17 +28,10 @@ from proposals.webhooks import (
 )
 
 
-class SecretariatManagesWebhooks(BasePermission):
+class SecretariatManagesWebhooks(SecretariatOnly):
     """The secretariat (and superusers) read and write webhook endpoints; nobody else."""
 
     message = gettext_lazy("Only the secretariat can manage webhook endpoints.")
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        roles = roles_of(user)
-        return roles.secretariat or roles.is_superuser
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
