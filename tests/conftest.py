@@ -22,6 +22,12 @@ REDIS_DATABASES = 16  # Redis's default number of databases: 0 to 15
 RUN_FIRST = (
     "test_every_route_answers_hostile_input_without_5xx_or_a_change_of_data",
     "test_a_proposal_goes_from_draft_to_outcome_in_the_browser",
+    "test_every_operation_answers_as_the_schema_says_for_each_role",
+    "test_the_api_answers_as_its_schema_says_and_never_with_a_5xx",
+    "test_a_worker_killed_in_the_middle_of_a_batch_loses_no_webhook",
+    "test_a_generated_client_drives_a_proposal_from_draft_to_outcome",
+    "test_every_demo_person_lists_every_proposal_they_see_through_the_generated_client",
+    "test_an_edit_conflict_between_two_tabs_keeps_the_typed_text",
     "test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing",
     "test_with_the_broker_down_transitions_and_moves_succeed_and_everything_goes_out_later",
     "test_gunicorn_workers_share_their_request_metrics",
