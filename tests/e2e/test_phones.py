@@ -87,7 +87,9 @@ def placeholder_cut(page: Any) -> int:
               context.font = style.font;
               const room = box.clientWidth - parseFloat(style.paddingLeft)
                 - parseFloat(style.paddingRight);
-              return Math.max(0, Math.ceil(context.measureText(box.placeholder).width - room));
+              const clearButton = 16;  // Chromium keeps room for a search box's clear button
+              const text = context.measureText(box.placeholder).width;
+              return Math.max(0, Math.ceil(text + clearButton - room));
             }"""
         )
     )
