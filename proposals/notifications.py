@@ -25,10 +25,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from proposals import rules
 from proposals.audited import audited
 from proposals.models import Proposal, WebhookEndpoint
 from proposals.selectors import presidency_current
-from proposals.webhooks import organization_may_view
 from workflow.errors import Reason, RefusalKind, Refused
 from workflow.models import Delivery
 from workflow.outbox import outbox_write
@@ -218,7 +218,9 @@ def webhook_events_write(
         readers = [
             endpoint
             for endpoint in endpoints
-            if organization_may_view(proposal, endpoint.organization, presidency_organization_id)
+            if rules.organization_may_view(
+                proposal, endpoint.organization, presidency_organization_id
+            )
         ]
         if not readers:
             continue

@@ -15,7 +15,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from proposals.localized import date_text, time_text
-from proposals.models import Endorsement, Occasion, Proposal, ProposalState, Review, Role
+from proposals.models import (
+    Endorsement,
+    Occasion,
+    Organization,
+    Proposal,
+    ProposalState,
+    Review,
+    Role,
+)
 from proposals.selectors import roles_of
 from workflow.errors import Reason
 
@@ -135,6 +143,19 @@ def may_view(proposal: Proposal, person: Any) -> bool:
     if proposal.lead_organization_id in roles.organization_ids:
         return True
     return roles.in_group and proposal.state != ProposalState.DRAFT
+
+
+def organization_may_view(
+    proposal: Proposal, organization: Organization, presidency_organization_id: int | None
+) -> bool:
+    """`may_view` read for an organisation (a webhook endpoint's): the secretariat and the presidency see every proposal; another
+    organisation sees the drafts it leads and every proposal from review on; a former member
+    sees none."""
+    if organization.status == Organization.Status.FORMER:
+        return False
+    if organization.is_secretariat or organization.pk == presidency_organization_id:
+        return True
+    return proposal.lead_organization_id == organization.pk or proposal.state != ProposalState.DRAFT
 
 
 def create_reasons(person: Any, lead_organization_id: int | None) -> list[str]:

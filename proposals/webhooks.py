@@ -1,7 +1,7 @@
 """Webhook endpoints: the secretariat registers them; each write here leaves its audit row.
 
 An endpoint names an organisation, and is told only of events about proposals that
-organisation may see (`organization_may_view`). The events themselves are written by
+organisation may see (`rules.organization_may_view`). The events themselves are written by
 `proposals.notifications.webhook_events_write`, in the transaction of what happened, and posted
 by the engine (`workflow.webhooks`), which documents the request and its signature.
 """
@@ -21,8 +21,6 @@ from django.utils.translation import gettext as _
 from proposals.audited import SYSTEM, audited
 from proposals.models import (
     Organization,
-    Proposal,
-    ProposalState,
     WebhookEndpoint,
     WebhookEvent,
     new_webhook_secret,
@@ -38,20 +36,6 @@ ENDPOINT_SECRET_RENEWED = "webhook_endpoint.secret_renewed"  # noqa: S105 (an au
 ENDPOINT_DELETED = "webhook_endpoint.deleted"
 NAME_MAX_LENGTH = 100
 URL_MAX_LENGTH = 500
-
-
-def organization_may_view(
-    proposal: Proposal, organization: Organization, presidency_organization_id: int | None
-) -> bool:
-    """The API's visibility rule (`rules.may_view`, `selectors.proposals_visible_to`) read for
-    an organisation: the secretariat and the presidency see every proposal; another
-    organisation sees the drafts it leads and every proposal from review on; a former member
-    sees none."""
-    if organization.status == Organization.Status.FORMER:
-        return False
-    if organization.is_secretariat or organization.pk == presidency_organization_id:
-        return True
-    return proposal.lead_organization_id == organization.pk or proposal.state != ProposalState.DRAFT
 
 
 def _secretariat_check(actor: Any) -> None:

@@ -97,7 +97,6 @@ NOT_WRITES = {
     "proposals.notifications.webhook_events_write": (
         "outbox rows, in the transaction of the audited write that caused the event"
     ),
-    "proposals.webhooks.organization_may_view": "reads",
     "proposals.webhooks.webhook_url_reasons": "checks a URL",
 }
 
