@@ -248,9 +248,6 @@ class ReminderRuleViewSet(
     queryset = ReminderRule.objects.select_related("occasion").order_by("occasion_kind", "pk")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def writer(self) -> dict[str, Any]:
-        return {"actor": cast(Person, self.request.user), "request": self.request._request}
-
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = reminder_rule_create(**self.writer(), **serializer.validated_data)
 

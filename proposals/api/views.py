@@ -136,6 +136,10 @@ class ApiViewSet(ApiConventions, viewsets.GenericViewSet):
     parser_classes: list[type[BaseParser]] = [BoundedJSONParser]
     filter_backends: list[type[BaseFilterBackend]] = [DjangoFilterBackend]
 
+    def writer(self) -> dict[str, Any]:
+        """Who writes, as the services take it: the actor and the request (for its address)."""
+        return {"actor": requester(self.request), "request": self.request._request}
+
 
 class ApiRootView(ApiConventions, routers.APIRootView):
     """The API's entry point: links to every list."""
@@ -168,10 +172,6 @@ class ReferenceViewSet(
         serializer.is_valid(raise_exception=True)
         self.perform_update(serializer)
         return Response(self.get_serializer(self.get_object()).data)
-
-    def writer(self) -> dict[str, Any]:
-        """Who writes, as the services take it: the actor and the request (for its address)."""
-        return {"actor": requester(self.request), "request": self.request._request}
 
     # The serializer validates; a service of proposals.reference or proposals.people writes.
 

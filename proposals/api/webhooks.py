@@ -6,7 +6,7 @@ the creation and to `POST /api/webhooks/{id}/secret/` (which renews it), and now
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -121,9 +121,6 @@ class WebhookEndpointViewSet(
     filter_backends: list[Any] = []
     queryset = WebhookEndpoint.objects.select_related("organization").order_by("name", "id")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def writer(self) -> dict[str, Any]:
-        return {"actor": cast(Person, self.request.user), "request": self.request._request}
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = webhook_endpoint_create(**self.writer(), **serializer.validated_data)
