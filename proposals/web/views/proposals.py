@@ -131,10 +131,7 @@ def proposal_create(request: PersonRequest) -> HttpResponse:
     preview = None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
-            try:
-                preview = _preview(request, form.cleaned_data["text"])
-            except PreviewBudgetSpent as spent:
-                form.add_error("text", str(spent))
+            preview = _form_preview(request, form)
         else:
             try:
                 proposal = services.proposal_create(author=person, **form.service_fields())
@@ -178,10 +175,7 @@ def proposal_edit(request: PersonRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
-            try:
-                preview = _preview(request, form.cleaned_data["text"])
-            except PreviewBudgetSpent as spent:
-                form.add_error("text", str(spent))
+            preview = _form_preview(request, form)
         else:
             fields = form.service_fields()
             try:
@@ -300,6 +294,15 @@ def _preview(request: PersonRequest, text: str) -> str:
             )
         )
     return demote_headings(markdown_to_html(text))
+
+
+def _form_preview(request: PersonRequest, form: ProposalForm) -> str | None:
+    """The preview of the form's text, or None with the reason as an error of the text."""
+    try:
+        return _preview(request, form.cleaned_data["text"])
+    except PreviewBudgetSpent as spent:
+        form.add_error("text", str(spent))
+        return None
 
 
 @login_required
