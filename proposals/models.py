@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from proposals.limits import (
+    ATTACHMENT_TITLE_MAX_LENGTH,
+    DISCUSSION_COMMENT_MAX_LENGTH,
     LINK_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
     SUMMARY_MAX_LENGTH,
@@ -66,6 +68,30 @@ class Person(AbstractUser):
     )
     calendar_token = models.CharField(
         _("calendar token"), max_length=64, unique=True, default=new_calendar_token
+    )
+    welcomed_at = models.DateTimeField(
+        _("welcomed at"),
+        null=True,
+        blank=True,
+        help_text=_("When the person saw the first-visit page; empty until then."),
+    )
+    last_visit_at = models.DateTimeField(
+        _("last visit"),
+        null=True,
+        blank=True,
+        help_text=_('When the person last opened the dashboard (for "since your last visit").'),
+    )
+    left_on = models.DateField(
+        _("left on"),
+        null=True,
+        blank=True,
+        help_text=_("The day the person left the group; their roles end on it."),
+    )
+    erased_at = models.DateTimeField(
+        _("erased at"),
+        null=True,
+        blank=True,
+        help_text=_("When the person's personal data was erased; they are named by a pseudonym."),
     )
 
     class Meta:
@@ -915,3 +941,287 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Comment(models.Model):
+    """A message in a proposal's discussion, in Markdown; a reply answers a comment that is not
+    itself a reply. An anchored comment names a paragraph of a revision and keeps its text."""
+
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="comments",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("reply to"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="replies",
+    )
+    body = models.TextField(_("comment"), max_length=DISCUSSION_COMMENT_MAX_LENGTH)
+    body_html = models.TextField(_("comment as HTML"), blank=True, editable=False)
+    revision = models.ForeignKey(
+        Revision,
+        verbose_name=_("revision"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="comments",
+        help_text=_("The revision whose paragraph the comment is about."),
+    )
+    paragraph = models.PositiveIntegerField(
+        _("paragraph"),
+        null=True,
+        blank=True,
+        help_text=_("The paragraph of the revision the comment is about, counted from 1."),
+    )
+    quoted = models.TextField(_("quoted paragraph"), blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    hidden_at = models.DateTimeField(_("hidden at"), null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("hidden by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    hidden_reason = models.TextField(_("reason for hiding"), blank=True)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["proposal", "created_at"], name="comment_thread")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revision__isnull=True, paragraph__isnull=True)
+                | Q(revision__isnull=False, paragraph__gte=1),
+                name="comment_anchor_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id} #{self.pk}"
+
+
+class CommentEdit(models.Model):
+    """The text a comment had before one edit: the edit history stays readable."""
+
+    comment = models.ForeignKey(
+        Comment, verbose_name=_("comment"), on_delete=models.CASCADE, related_name="edits"
+    )
+    body = models.TextField(_("previous text"))
+    replaced_at = models.DateTimeField(_("replaced at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("comment edit")
+        verbose_name_plural = _("comment edits")
+        ordering = ["comment", "replaced_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.comment_id} @ {self.replaced_at:%Y-%m-%d %H:%M}"
+
+
+class Mention(models.Model):
+    """A person named with @username in a comment."""
+
+    comment = models.ForeignKey(
+        Comment, verbose_name=_("comment"), on_delete=models.CASCADE, related_name="mentions"
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="mentions",
+    )
+
+    class Meta:
+        verbose_name = _("mention")
+        verbose_name_plural = _("mentions")
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "person"], name="one_mention_per_comment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.person_id} in {self.comment_id}"
+
+
+def attachment_upload_to(instance: Attachment, filename: str) -> str:
+    """Files are stored under a random name: the name a person gave is kept in `filename`."""
+    return f"attachments/{instance.proposal_id}/{secrets.token_hex(16)}"
+
+
+class Attachment(models.Model):
+    """A file on a proposal. A removed attachment keeps its record (and its file) in the history."""
+
+    proposal = models.ForeignKey(
+        Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    title = models.CharField(_("title"), max_length=ATTACHMENT_TITLE_MAX_LENGTH)
+    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=300)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    revision = models.ForeignKey(
+        Revision,
+        verbose_name=_("revision"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        help_text=_("The revision the file belongs to, if any."),
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("removed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["uploaded_at", "id"]
+        indexes = [models.Index(fields=["proposal", "uploaded_at"], name="attachment_list")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Follow(models.Model):
+    """A person follows a proposal or an occasion. Unfollowing keeps the row with
+    `active` off, so following automatically (as an author, reviewer or endorser) does not
+    follow again what the person chose to leave."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="follows",
+    )
+    proposal = models.ForeignKey(
+        Proposal,
+        verbose_name=_("proposal"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="follows",
+    )
+    occasion = models.ForeignKey(
+        Occasion,
+        verbose_name=_("occasion"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="follows",
+    )
+    active = models.BooleanField(_("following"), default=True)
+    automatic = models.BooleanField(
+        _("automatic"), default=False, help_text=_("Followed as an author, reviewer or endorser.")
+    )
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("follow")
+        verbose_name_plural = _("follows")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(proposal__isnull=False, occasion__isnull=True)
+                | Q(proposal__isnull=True, occasion__isnull=False),
+                name="follow_one_thing",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "proposal"],
+                condition=Q(proposal__isnull=False),
+                name="follow_proposal_once",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "occasion"],
+                condition=Q(occasion__isnull=False),
+                name="follow_occasion_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        followed = (
+            f"proposal {self.proposal_id}" if self.proposal_id else f"occasion {self.occasion_id}"
+        )
+        return f"{self.person_id} → {followed}"
+
+
+class Invitation(models.Model):
+    """The secretariat's invitation of a person, by email, to an organisation with roles.
+
+    Only the digest of the link's token is stored; the link works once, until `expires_at`.
+    """
+
+    email = models.EmailField(_("email"))
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    roles = models.JSONField(_("roles"), default=list)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    digest = models.CharField(_("digest"), max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        help_text=_("The account made when the invitation was accepted."),
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization}"

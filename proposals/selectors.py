@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 from datetime import date
+from collections.abc import Iterable
 from functools import reduce
 from typing import Any
 
@@ -219,6 +220,43 @@ def presidency_ids(today: date | None = None) -> set[int]:
         Membership.objects.filter(
             role=Role.REPRESENTATIVE, organization_id=presidency.organization_id
         ).values_list("person_id", flat=True)
+    )
+
+
+def people_who_may_view(proposal: Proposal, person_ids: Iterable[int]) -> set[int]:
+    """The ids among `person_ids` of the active people who may see the proposal (`may_view`
+    read for many people at once, in two queries): whoever may not see it is told nothing
+    about it."""
+    wanted = set(person_ids)
+    if not wanted:
+        return set()
+    current = Membership.objects.filter(person=OuterRef("pk")).exclude(
+        organization__status=Organization.Status.FORMER
+    )
+    sees = (
+        Q(is_superuser=True)
+        | Q(Exists(current.filter(role=Role.SECRETARIAT, organization__is_secretariat=True)))
+        | Q(
+            Exists(
+                Proposal.authors.through.objects.filter(proposal=proposal, person=OuterRef("pk"))
+            )
+        )
+    )
+    if proposal.lead_organization_id is not None:
+        sees |= Q(Exists(current.filter(organization_id=proposal.lead_organization_id)))
+    presidency = presidency_current()
+    if presidency is not None:
+        sees |= Q(
+            Exists(
+                current.filter(role=Role.REPRESENTATIVE, organization_id=presidency.organization_id)
+            )
+        )
+    if proposal.state != ProposalState.DRAFT:
+        sees |= Q(Exists(current))
+    return set(
+        Person.objects.filter(pk__in=wanted, is_active=True)
+        .filter(sees)
+        .values_list("pk", flat=True)
     )
 
 

@@ -160,6 +160,7 @@ class Delivery(models.Model):
         webhook rows."""
 
         EMAIL = "email", _("Email")
+        PAGE = "page", _("In the pages")
         WEBHOOK = "webhook", _("Webhook")
 
     class Kind(models.TextChoices):
@@ -257,6 +258,12 @@ class Delivery(models.Model):
         help_text=_("Which reminder of the deadline: v2:d7 is 7 days before version 2."),
     )
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    read_at = models.DateTimeField(
+        _("read at"),
+        null=True,
+        blank=True,
+        help_text=_("When the person marked an in-page notification as read."),
+    )
     next_attempt_at = models.DateTimeField(
         _("next attempt at"),
         null=True,
@@ -292,6 +299,12 @@ class Delivery(models.Model):
                 condition=Q(kind="reminder"),
             ),
             models.Index(fields=["target_type", "target_id"], name="delivery_target"),
+            # The notification centre: a person's unread notices in the pages.
+            models.Index(
+                fields=["recipient", "created_at"],
+                name="delivery_unread",
+                condition=Q(channel="page", read_at__isnull=True),
+            ),
         ]
         constraints = [
             # An email or a notice goes to a person; a webhook delivery to an endpoint.

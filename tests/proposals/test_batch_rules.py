@@ -12,12 +12,14 @@ from django.utils import timezone
 
 from proposals.lifecycle import transition_options_for, transitions_allowed
 from proposals.selectors import (
+    people_who_may_view,
     proposals_awaiting_review_by,
     proposals_ready_to_submit,
     proposals_visible_to,
     proposals_with_rule_data,
     roles_of,
 )
+from proposals.rules import may_view
 from proposals.services import endorsement_create
 from tests.factories import Group, proposal_draft
 from tests.proposals.web.helpers import endorsed, fresh, in_endorsement, in_review, run
@@ -101,3 +103,19 @@ def test_the_page_form_reads_nothing_once_the_page_and_the_roles_are_read(group:
     with CaptureQueriesContext(connection) as many:
         transitions_allowed(page, group.secretariat)
     assert len(few) == len(many) == 0
+
+
+def test_who_may_view_a_proposal_agrees_with_may_view_for_every_person(group: Group) -> None:
+    one_of_each_state(group)
+    everyone = [*people(group), group.representative_fr, group.outsider]
+    for proposal in proposals_with_rule_data():
+        expected = {person.pk for person in everyone if may_view(proposal, person)}
+        assert people_who_may_view(proposal, [p.pk for p in everyone]) == expected, proposal.state
+
+
+def test_nobody_inactive_may_view_a_proposal_for_a_notice(group: Group) -> None:
+    proposal = in_review(group)
+    group.reviewer.is_active = False
+    group.reviewer.save(update_fields=["is_active"])
+    assert group.reviewer.pk not in people_who_may_view(proposal, [group.reviewer.pk])
+    assert group.drafter.pk in people_who_may_view(proposal, [group.drafter.pk])
