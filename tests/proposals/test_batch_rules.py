@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from proposals.lifecycle import transition_options_for, transitions_allowed
+from proposals.rules import may_view
 from proposals.selectors import (
     people_who_may_view,
     proposals_awaiting_review_by,
@@ -19,7 +20,6 @@ from proposals.selectors import (
     proposals_with_rule_data,
     roles_of,
 )
-from proposals.rules import may_view
 from proposals.services import endorsement_create
 from tests.factories import Group, proposal_draft
 from tests.proposals.web.helpers import endorsed, fresh, in_endorsement, in_review, run
