@@ -251,7 +251,8 @@ def email_context(
     """Labels, deadlines in both time zones, and links, for the emails about proposals."""
     extra: dict[str, Any] = {
         "state_label": "",
-        "link": site_link(proposal_path(context.get("proposal_id"))),
+        # A notice about one place of the proposal (a comment) names its path; else the page.
+        "link": site_link(context.get("path") or proposal_path(context.get("proposal_id"))),
         "settings_link": site_link(settings_path()),
         "deadline_for_you": "",
         "deadline_there": "",
