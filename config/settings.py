@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import Env
+from config.storage import file_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local data (SQLite, the filesystem broker, collected static files). Settings only name it:
@@ -203,6 +204,12 @@ if REQUEST_BODY_MAX_BYTES < 1024 * 1024:
     )
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
+# Attachments (proposals/attachments.py): the largest file, and ClamAV's daemon when one scans
+# them (tcp://host:port or the path of its Unix socket; unset: files are not scanned).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+CLAMAV_URL = env.str("CLAMAV_URL", default="")
+CLAMAV_TIMEOUT_SECONDS = env.int("CLAMAV_TIMEOUT_SECONDS", default=30)
+
 # Password reset requests allowed per hour from one client address, and for one email address.
 PASSWORD_RESET_LIMIT_PER_CLIENT = env.int("PASSWORD_RESET_LIMIT_PER_CLIENT", default=5)
 PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
@@ -329,7 +336,8 @@ TIME_ZONE = "UTC"
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Stored files: var/files, or an S3-compatible store (config/storage.py); never served.
+    "default": file_storage(env, VAR_DIR),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
