@@ -190,6 +190,9 @@ SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 # makes for scripts last until the date they choose, a year at most.
 API_LOGIN_TOKEN_HOURS = env.int("API_LOGIN_TOKEN_HOURS", default=10)
 
+# Invitations: a link sent by the secretariat works once, for this many days after it was sent.
+INVITATION_LIFETIME_DAYS = env.int("INVITATION_LIFETIME_DAYS", default=14)
+
 # Two-factor authentication (django-otp): the name authenticator apps show beside the code.
 OTP_TOTP_ISSUER = "Policy tracker"
 
