@@ -10,6 +10,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -85,7 +86,10 @@ def _redis_check(url: str) -> CheckResult:
 
 
 def _folder_check(folder: str) -> CheckResult:
+    """The folder can take a message: made first if missing, as the Celery app makes it when
+    it first sends a task (a fresh deployment has not yet)."""
     try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".ready-", delete=True):
             pass
     except OSError as error:

@@ -93,14 +93,16 @@ def test_readiness_fails_when_the_filesystem_broker_folder_cannot_be_written(
 ) -> None:
     reminders_scan()
     settings.REDIS_URL = ""
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "missing")}
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(not_a_folder / "queue")}
     response = client.get("/health/ready")
     assert response.status_code == 503
     assert response.json()["failed"] == ["broker"]
 
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path)}
     assert client.get("/health/ready").status_code == 200
-    assert list(tmp_path.iterdir()) == []  # the probe file is gone
+    assert list(tmp_path.iterdir()) == [not_a_folder]  # the probe file is gone
 
 
 @pytest.mark.django_db
@@ -121,3 +123,19 @@ def test_readiness_reports_a_database_that_does_not_answer(
 
 def test_health_endpoints_refuse_writes(client: Client) -> None:
     assert client.post("/health/live").status_code == 405
+
+
+@pytest.mark.django_db
+def test_readiness_is_200_on_a_fresh_machine_whose_broker_folder_is_not_made_yet(
+    client: Client, settings: Any, tmp_path: Any
+) -> None:
+    settings.REDIS_URL = ""
+    queue = tmp_path / "broker" / "queue"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "data_folder_in": str(queue),
+    }
+    reminders_scan()
+    response = client.get("/health/ready")
+    assert response.status_code == 200, response.json()
+    assert queue.is_dir()
