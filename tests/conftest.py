@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 from io import StringIO
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -88,6 +89,14 @@ def pytest_configure(config: pytest.Config) -> None:
         # test_throttle.py sets its own rates.
         "API_THROTTLE_READ_RATE": "1000000/second",
         "API_THROTTLE_WRITE_RATE": "1000000/second",
+        # Stored files (attachments) go to a folder of the run's own, never to var/files.
+        "STORAGES": {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": tempfile.mkdtemp(prefix="policy-tracker-files-")},
+            },
+        },
     }
     index = worker_index()
     redis_url = getattr(settings, "REDIS_URL", "")
