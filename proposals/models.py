@@ -102,6 +102,13 @@ class Person(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    def get_full_name(self) -> str:
+        """The first and last names; an erased person is "Former member <id>" in the reader's
+        language (proposals/personal_data.py)."""
+        if self.erased_at is not None:
+            return str(_("Former member %(number)s") % {"number": self.pk})
+        return super().get_full_name()
+
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
