@@ -25,8 +25,9 @@ LIMIT_ATTRIBUTE = "request_body_max_bytes"
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def request_body_limit(max_bytes: int) -> Callable[[View], View]:
-    """Let the view (a function, or a view or viewset class) take bodies of up to `max_bytes`."""
+def request_body_limit(max_bytes: int | Callable[[], int]) -> Callable[[View], View]:
+    """Let the view (a function, or a view or viewset class) take bodies of up to `max_bytes`
+    (a number, or a function that reads it from the settings at each request)."""
 
     def declare(view: View) -> View:
         setattr(view, LIMIT_ATTRIBUTE, max_bytes)
@@ -44,7 +45,7 @@ def body_limit_for(request: HttpRequest) -> int:
     for holder in (view, getattr(view, "cls", None), getattr(view, "view_class", None)):
         limit = getattr(holder, LIMIT_ATTRIBUTE, None)
         if limit is not None:
-            return int(limit)
+            return int(limit() if callable(limit) else limit)
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
@@ -57,10 +58,13 @@ def declared_length(request: HttpRequest) -> int:
 
 
 def too_large(request: HttpRequest, length: int, limit: int) -> HttpResponse:
+    if limit == settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        advice = _("Shorten the text and send it again.")
+    else:  # a route that takes files
+        advice = _("Send a smaller file.")
     reason = _(
-        "The request holds %(size)s, more than the %(limit)s this address accepts. "
-        "Shorten the text and send it again."
-    ) % {"size": filesizeformat(length), "limit": filesizeformat(limit)}
+        "The request holds %(size)s, more than the %(limit)s this address accepts. %(advice)s"
+    ) % {"size": filesizeformat(length), "limit": filesizeformat(limit), "advice": advice}
     if request.path.startswith("/api/"):
         return JsonResponse(refusal_body([reason], status=413), status=413)
     return render(request, "413.html", {"reason": reason}, status=413)

@@ -76,6 +76,15 @@ REASON_CODES: dict[str, str] = {
     "changed_meanwhile": "The proposal changed since the version the client acted on.",
     "notification_unknown": "No optional notification has that name.",
     "notification_not_boolean": "Each notification is turned on or off with true or false.",
+    # Attachments (proposals.attachments).
+    "file_empty": "The file sent is empty.",
+    "file_too_large": "The file is larger than ATTACHMENT_MAX_BYTES.",
+    "file_type": "The file's content is not PDF, ODT, DOCX, XLSX, PNG or JPEG.",
+    "file_name_mismatch": "The file's name ends otherwise than its content's type.",
+    "malware": "ClamAV found malware in the file.",
+    "scanner_unavailable": "The malware scanner gave no verdict: try again later.",
+    "revision_unknown": "The proposal has no such revision.",
+    "already_removed": "The file was already removed.",
     # A field of the input (DRF's codes of field errors).
     "required": "A required field is missing.",
     "null": "A field that takes a value was given null.",

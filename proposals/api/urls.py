@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from proposals.api import auth, views
+from proposals.api import attachments, auth, views
 
 router = views.ApiRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -73,6 +73,21 @@ urlpatterns = [
         PROPOSAL + "history/",
         views.ProposalHistoryViewSet.as_view({"get": "list"}),
         name="proposal-history-list",
+    ),
+    path(
+        PROPOSAL + "attachments/",
+        attachments.ProposalAttachmentViewSet.as_view({"get": "list", "post": "create"}),
+        name="proposal-attachment-list",
+    ),
+    path(
+        PROPOSAL + "attachments/<int:pk>/",
+        attachments.ProposalAttachmentViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+        name="proposal-attachment-detail",
+    ),
+    path(
+        PROPOSAL + "attachments/<int:pk>/download/",
+        attachments.ProposalAttachmentViewSet.as_view({"get": "download"}),
+        name="proposal-attachment-download",
     ),
     *router.urls,
 ]
