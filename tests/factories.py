@@ -41,6 +41,7 @@ class PersonFactory(factory.django.DjangoModelFactory[Person]):
     password = factory.django.Password("demo")
     language = "en"
     timezone = "UTC"
+    welcomed_at = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC))  # past the first visit
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):

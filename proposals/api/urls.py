@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from proposals.api import attachments, auth, views
+from proposals.api import attachments, auth, invitations, views
 
 router = views.ApiRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -14,6 +14,7 @@ router.register("bodies", views.BodyViewSet, basename="body")
 router.register("occasions", views.OccasionViewSet, basename="occasion")
 router.register("proposals", views.ProposalViewSet, basename="proposal")
 router.register("security-events", views.SecurityEventViewSet, basename="security-event")
+router.register("invitations", invitations.InvitationViewSet, basename="invitation")
 
 PROPOSAL = "proposals/<int:proposal_id>/"
 

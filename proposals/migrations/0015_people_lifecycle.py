@@ -6,6 +6,12 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def welcome_people_already_there(apps, schema_editor):
+    """People who used the site before the first-visit page have no need of it."""
+    Person = apps.get_model("proposals", "Person")
+    Person.objects.filter(welcomed_at__isnull=True).update(welcomed_at=django.utils.timezone.now())
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -34,6 +40,7 @@ class Migration(migrations.Migration):
             name='welcomed_at',
             field=models.DateTimeField(blank=True, help_text='When the person saw the first-visit page; empty until then.', null=True, verbose_name='welcomed at'),
         ),
+        migrations.RunPython(welcome_people_already_there, migrations.RunPython.noop),
         migrations.CreateModel(
             name='Invitation',
             fields=[

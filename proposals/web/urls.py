@@ -12,12 +12,31 @@ from proposals.web.views import (
     person_settings,
     proposals,
 )
+from proposals.web.views import invitations as invitation_views
 from proposals.web.views import people as people_views
 
 app_name = "proposals"
 
 urlpatterns = [
-    path("", dashboard.dashboard, name="home"),
+    path("", invitation_views.welcome_first(dashboard.dashboard), name="home"),
+    path("welcome/", invitation_views.welcome, name="welcome"),
+    path("invitations/", invitation_views.invitation_list, name="invitation_list"),
+    path("invitations/new/", invitation_views.invitation_create, name="invitation_create"),
+    path(
+        "invitations/<int:pk>/resend/",
+        invitation_views.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "invitations/<int:pk>/revoke/",
+        invitation_views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path(
+        "invitations/accept/<str:token>/",
+        invitation_views.invitation_accept,
+        name="invitation_accept",
+    ),
     path("proposals/", proposals.proposal_list, name="proposal_list"),
     path("proposals/export.csv", proposals.proposal_list_csv, name="proposal_list_csv"),
     path("proposals/export.xlsx", proposals.proposal_list_xlsx, name="proposal_list_xlsx"),

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from proposals import accounts, people, reference, services
+from proposals import accounts, invitations, people, reference, services
 from proposals.audited import SYSTEM
 from proposals.management import demo_data
 from proposals.management.demo_data import DemoOccasion, DemoProposal
@@ -165,7 +165,8 @@ class DemoLoader:
                 person = self.person_create(item, roles)
             else:
                 person = self.person_complete(person, roles)
-            self.people[item.username] = person
+            # The demo's people know the site: no first-visit page for them.
+            self.people[item.username] = invitations.person_welcome(person=person)
 
     def person_create(
         self, item: demo_data.DemoPerson, roles: set[tuple[Organization, str]]
