@@ -289,6 +289,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 14 * 60},
     },
+    # Every hour: the departures whose day came are carried out (proposals.departures).
+    "departures-due": {
+        "task": "proposals.departures_due",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 55 * 60},
+    },
 }
 
 # Email

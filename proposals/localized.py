@@ -67,10 +67,13 @@ def _local(value: datetime, zone: str | tzinfo | None) -> datetime:
     return timezone.localtime(value, _zone(zone)) if timezone.is_aware(value) else value
 
 
-def date_text(value: date | datetime | None, zone: str | tzinfo | None = None) -> str:
-    """ "8 Dec 2026", "8 déc. 2026", "8 dic 2026": a day (of a moment, in the zone)."""
+def date_text(value: date | datetime | str | None, zone: str | tzinfo | None = None) -> str:
+    """ "8 Dec 2026", "8 déc. 2026", "8 dic 2026": a day (of a moment, in the zone; a day
+    also as an ISO string, as an email's context keeps it)."""
     if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = _local(value, zone).date()
     return format_date(value, "medium", locale=babel_locale())

@@ -160,6 +160,13 @@ def organization_may_view(
 
 def create_reasons(person: Any, lead_organization_id: int | None) -> list[str]:
     roles = roles_of(person)
+    if getattr(person, "left_on", None) is not None:
+        return [
+            _(
+                "Your departure from the group is recorded: a drafter of your organisation who "
+                "stays starts new proposals."
+            )
+        ]
     if not roles.drafter_organization_ids:
         return [_("Only drafters of a member or observer organisation can write proposals.")]
     if (

@@ -49,6 +49,8 @@ SECURITY_EVENTS: dict[str, Any] = {
     "person.calendar_link_renewed": gettext_lazy("The calendar link was renewed"),
     "person.permissions_changed": gettext_lazy("The admin groups and permissions were changed"),
     "person.deleted": gettext_lazy("The account was deleted"),
+    "person.departure_recorded": gettext_lazy("A departure from the group was recorded"),
+    "person.left": gettext_lazy("The person left the group: roles ended, access revoked"),
     "permission_group.created": gettext_lazy("An admin group was created"),
     "permission_group.changed": gettext_lazy("The permissions of an admin group were changed"),
 }

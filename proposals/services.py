@@ -154,7 +154,7 @@ def proposal_update(
         raise TypeError(f"Cannot edit {', '.join(sorted(unknown))}.")
     if co_authors is not None:
         co_authors = list(co_authors)
-        already = {proposal.created_by_id, editor.pk}
+        already = {*_creator_kept(proposal), editor.pk}
         _co_authors_check([person for person in co_authors if person.pk not in already])
     # Rendered before the row lock is taken, so that no one waits on it while it renders.
     text_html = markdown_to_html(fields["text"]) if "text" in fields else None
@@ -219,7 +219,7 @@ def proposal_update(
             locked.themes.set(list(themes))
         author_ids = rules.author_ids(locked)
         if co_authors is not None:
-            author_ids = {locked.created_by_id, editor.pk, *(p.pk for p in co_authors)}
+            author_ids = {*_creator_kept(locked), editor.pk, *(p.pk for p in co_authors)}
             locked.authors.set(author_ids)
         # Whoever is or was an author, or wrote a revision, may never review this proposal.
         locked.contributors.add(editor.pk, *author_ids)
@@ -244,6 +244,12 @@ def proposal_update(
     return proposals_with_rule_data().get(pk=locked.pk)
 
 
+def _creator_kept(proposal: Proposal) -> set[int]:
+    """The creator stays an author through every edit, unless they no longer are one (they
+    left the group and handed the proposal over: proposals.departures)."""
+    return {proposal.created_by_id} & rules.author_ids(proposal)
+
+
 def _edit_changes(
     proposal: Proposal,
     editor: Person,
@@ -258,7 +264,7 @@ def _edit_changes(
     if themes is not None and sorted(theme.pk for theme in themes) != before["themes"]:
         return True
     if co_authors is not None:
-        authors = {proposal.created_by_id, editor.pk, *(person.pk for person in co_authors)}
+        authors = {*_creator_kept(proposal), editor.pk, *(person.pk for person in co_authors)}
         return sorted(authors) != before["authors"]
     return False
 
@@ -446,13 +452,17 @@ def occasion_move_deadline(
 
 
 @audited("person.calendar_link_renewed")
-def calendar_token_regenerate(*, person: Person) -> str:
-    """Give the person a new secret calendar link; the old link stops working at once."""
+def calendar_token_regenerate(*, person: Person, actor: Any = None) -> str:
+    """Give the person a new secret calendar link; the old link stops working at once. The
+    actor is the person, unless someone else renews it (a departure)."""
     with transaction.atomic():
         person.calendar_token = new_calendar_token()
         person.save(update_fields=["calendar_token"])
         security_event_record(
-            action="person.calendar_link_renewed", subject=person, actor=person, notify=False
+            action="person.calendar_link_renewed",
+            subject=person,
+            actor=person if actor is None else actor,
+            notify=False,
         )
     return person.calendar_token
 

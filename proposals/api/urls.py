@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from proposals.api import attachments, auth, invitations, views
+from proposals.api import attachments, auth, departures, invitations, views
 
 router = views.ApiRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -90,5 +90,6 @@ urlpatterns = [
         attachments.ProposalAttachmentViewSet.as_view({"get": "download"}),
         name="proposal-attachment-download",
     ),
+    *departures.urlpatterns,
     *router.urls,
 ]
