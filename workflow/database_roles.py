@@ -3,14 +3,16 @@
 Migrations run as the owner of the tables. The application connects as another role that may
 read and write rows but not TRUNCATE, ALTER (so not DISABLE TRIGGER) or change
 session_replication_role (only superusers may), and that may only SELECT and INSERT on the
-append-only tables: their UPDATE and DELETE are refused by privilege before the trigger.
+append-only tables: their UPDATE and DELETE are refused by privilege before the trigger, but
+for the UPDATE of the log's redactable columns (workflow/integrity.py), which the trigger lets
+through only for a row with a recorded redaction.
 """
 
 from __future__ import annotations
 
 from psycopg import sql
 
-from workflow.models import AuditEvent, TransitionLog
+from workflow.models import AuditEvent, LogRedaction, LogSeal, TransitionLog
 
 ROW_PRIVILEGES = sql.SQL("SELECT, INSERT, UPDATE, DELETE")
 APPEND_ONLY_PRIVILEGES = sql.SQL("SELECT, INSERT")
@@ -19,7 +21,20 @@ SEQUENCE_PRIVILEGES = sql.SQL("USAGE, SELECT")
 
 def append_only_tables() -> list[str]:
     """The tables whose rows are never changed nor deleted."""
-    return [TransitionLog._meta.db_table, AuditEvent._meta.db_table]
+    return [
+        TransitionLog._meta.db_table,
+        AuditEvent._meta.db_table,
+        LogRedaction._meta.db_table,
+        LogSeal._meta.db_table,
+    ]
+
+
+def redactable_columns() -> dict[str, list[str]]:
+    """The columns of each log that a recorded redaction may replace (none is a foreign key,
+    so each column is named as its field)."""
+    return {
+        model._meta.db_table: list(model.redactable_fields) for model in (TransitionLog, AuditEvent)
+    }
 
 
 def app_role_grants(*, role: str, database: str, schema: str = "public") -> list[sql.Composed]:
@@ -56,6 +71,14 @@ def app_role_grants(*, role: str, database: str, schema: str = "public") -> list
         composed.append(
             sql.SQL("GRANT {append_only} ON {table} TO {role}").format(
                 table=sql.Identifier(schema, table), **names
+            )
+        )
+    for table, columns in redactable_columns().items():
+        composed.append(
+            sql.SQL("GRANT UPDATE ({columns}) ON {table} TO {role}").format(
+                columns=sql.SQL(", ").join(sql.Identifier(column) for column in columns),
+                table=sql.Identifier(schema, table),
+                role=names["role"],
             )
         )
     for statement in (

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from workflow.digests import object_digest
 from workflow.events import event_validator
 
 
@@ -52,14 +53,47 @@ class AppendOnlyModel(models.Model):
         raise _append_only(self, "deleted")
 
 
+class DigestedLogModel(AppendOnlyModel):
+    """A row of the log whose digest, a keyed hash of `integrity_fields`, is written with it
+    (workflow/integrity.py verifies it; only a recorded redaction may change those fields)."""
+
+    integrity_name = ""
+    integrity_fields: tuple[str, ...] = ()
+    redactable_fields: tuple[str, ...] = ()
+
+    digest = models.CharField(_("digest"), max_length=64, blank=True, default="", editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding:
+            self.digest = object_digest(self.integrity_name, self, self.integrity_fields)
+        super().save(*args, **kwargs)
+
+
 class TransitionLogQuerySet(AppendOnlyQuerySet):
     def for_object(self, obj: models.Model) -> TransitionLogQuerySet:
         content_type = ContentType.objects.get_for_model(obj)
         return self.filter(content_type=content_type, object_id=obj.pk)
 
 
-class TransitionLog(AppendOnlyModel):
+class TransitionLog(DigestedLogModel):
     """One action on a workflow object: who, when, from which state to which, and why."""
+
+    integrity_name = "transition"
+    integrity_fields = (
+        "content_type",
+        "object_id",
+        "transition",
+        "source",
+        "target",
+        "actor",
+        "at",
+        "comment",
+        "data",
+    )
+    redactable_fields = ("comment", "data")
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     object_id = models.PositiveBigIntegerField()
@@ -96,12 +130,28 @@ class AuditEventQuerySet(AppendOnlyQuerySet):
         return self.filter(security=True)
 
 
-class AuditEvent(AppendOnlyModel):
+class AuditEvent(DigestedLogModel):
     """One write to the system: who did what to which object, its values before and after.
 
     The object is named by its kind and id as text, so the trail outlives the object; `subject`
     is the person the event concerns (for a person's own reading of the trail).
     """
+
+    integrity_name = "audit"
+    integrity_fields = (
+        "at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "subject",
+        "before",
+        "after",
+        "security",
+        "ip_address",
+    )
+    redactable_fields = ("object_repr", "before", "after", "ip_address")
 
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -399,3 +449,57 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.job
+
+
+class LogName(models.TextChoices):
+    """The two append-only logs whose rows carry a digest."""
+
+    TRANSITION = "transition", _("transition log")
+    AUDIT = "audit", _("audit trail")
+
+
+class LogRedaction(AppendOnlyModel):
+    """One field of one log row replaced by a redaction (an erasure's pseudonym, a client
+    address removed after its retention period): the keyed hashes of the value before and
+    after, never the value, so the row's digest still verifies and nothing else may change."""
+
+    log = models.CharField(_("log"), max_length=16, choices=LogName.choices)
+    row_id = models.PositiveBigIntegerField(_("row"))
+    field = models.CharField(_("field"), max_length=32)
+    original = models.CharField(_("hash of the value replaced"), max_length=64)
+    replacement = models.CharField(_("hash of the new value"), max_length=64)
+    reason = models.CharField(_("reason"), max_length=64)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    signature = models.CharField(_("signature"), max_length=64)
+
+    class Meta:
+        verbose_name = _("log redaction")
+        verbose_name_plural = _("log redactions")
+        ordering = ["log", "row_id", "id"]
+        indexes = [models.Index(fields=["log", "row_id"], name="log_redaction_row")]
+
+    def __str__(self) -> str:
+        return f"{self.log} {self.row_id}.{self.field} ({self.reason})"
+
+
+class LogSeal(AppendOnlyModel):
+    """The chain of a log's digests up to one row: a row deleted, added or moved among those
+    it covers no longer gives the same chain."""
+
+    log = models.CharField(_("log"), max_length=16, choices=LogName.choices)
+    through_id = models.PositiveBigIntegerField(_("through row"))
+    rows = models.PositiveBigIntegerField(_("rows covered"))
+    running = models.CharField(_("chain"), max_length=64)
+    signature = models.CharField(_("signature"), max_length=64)
+    sealed_at = models.DateTimeField(_("sealed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("log seal")
+        verbose_name_plural = _("log seals")
+        ordering = ["log", "through_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["log", "through_id"], name="one_seal_per_log_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.log} ≤ {self.through_id}"

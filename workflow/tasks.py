@@ -11,7 +11,7 @@ from datetime import datetime
 from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
-from workflow import delivery, reminders, webhooks
+from workflow import delivery, integrity, reminders, webhooks
 
 RETRY_BACKOFF_MAX = 600
 
@@ -67,3 +67,9 @@ def webhooks_send(ids: list[int]) -> int:
     report = webhooks.webhooks_send(ids)
     webhooks.webhooks_retry_later(ids)
     return report.sent
+
+
+@shared_task(name="workflow.log_seal", ignore_result=True)
+def log_seal() -> int:
+    """Chain the log's rows written since the last seal; returns how many seals were made."""
+    return len(integrity.log_seal())
