@@ -355,6 +355,12 @@ STORAGES = {
         )
     },
 }
+# Backups to s3://bucket/prefix (manage.py backup): the store's address and keys; unset, boto3's
+# own AWS_* variables and files. A folder needs none of them.
+BACKUP_S3_ENDPOINT_URL = env.str("BACKUP_S3_ENDPOINT_URL", default="")
+BACKUP_S3_REGION = env.str("BACKUP_S3_REGION", default="")
+BACKUP_S3_ACCESS_KEY_ID = env.str("BACKUP_S3_ACCESS_KEY_ID", default="")
+BACKUP_S3_SECRET_ACCESS_KEY = env.str("BACKUP_S3_SECRET_ACCESS_KEY", default="")
 
 # API
 
