@@ -87,7 +87,7 @@ def _handover_errors_to_fields(form: DepartureForm, refused: Refused) -> None:
     """Each hand-over reason beside the proposal it names; the others above the form."""
     by_title = {handover.proposal.title: name for handover, name in _field_names(form)}
     for reason in refused.errors.get("handovers", []):
-        target = next((name for title, name in by_title.items() if f"“{title}”" in reason), None)
+        target = next((name for title, name in by_title.items() if title in reason), None)
         form.add_error(target, reason)
     refusal_to_form(
         form,

@@ -254,6 +254,19 @@ def token_body(scene: Scene) -> dict[str, Any]:
     )
 
 
+def departure_url(scene: Scene) -> str:
+    return reverse("person-departure", kwargs={"person_id": scene.group.co_drafter.pk})
+
+
+def _today() -> str:
+    return timezone.localdate().isoformat()
+
+
+def departure_asked(actor: str, state: str) -> int:
+    """Only a representative of the person's organisation (France: the presidency) asks."""
+    return {"anonymous": 401, "presidency": 202}.get(actor, 403)
+
+
 def proposal_detail(scene: Scene) -> str:
     return reverse("proposal-detail", kwargs={"pk": scene.proposal.pk})
 
@@ -373,6 +386,16 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
         secretariat_writes(200),
         lambda s: reverse("person-detail", kwargs={"pk": s.group.drafter.pk}),
         lambda s: {"language": "fr"},
+    ),
+    # Departures (proposals/api/departures.py): of the co-drafter, who writes no proposal here.
+    ("person-departure", "get"): Entry(secretariat_only(200), departure_url),
+    ("person-departure", "post"): Entry(
+        secretariat_writes(201), departure_url, lambda s: {"left_on": _today()}
+    ),
+    ("person-departure-request", "post"): Entry(
+        departure_asked,
+        lambda s: reverse("person-departure-request", kwargs={"person_id": s.group.co_drafter.pk}),
+        lambda s: {"left_on": _today()},
     ),
     ("presidency-list", "get"): Entry(group_reads, lambda s: reverse("presidency-list")),
     ("presidency-list", "post"): Entry(
