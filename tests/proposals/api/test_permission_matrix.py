@@ -181,6 +181,18 @@ def own_token_revoke(actor: str, state: str) -> int:
     return {"anonymous": 401, "author": 204}.get(actor, 404)
 
 
+def invitation_pk(scene: Scene) -> int:
+    """A pending invitation of the secretariat, made for the one request (rolled back with it)."""
+    from proposals.invitations import invitation_create
+
+    return invitation_create(
+        actor=scene.group.secretariat,
+        email="invited@ministry.example",
+        organization=scene.group.morocco,
+        roles=["drafter"],
+    ).pk
+
+
 def script_token_body(scene: Scene) -> dict[str, Any]:
     return {
         "name": "Nightly export",
@@ -488,6 +500,24 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
     ),
     ("webhook-secret", "post"): Entry(
         secretariat_writes(200), lambda s: reverse("webhook-secret", args=[s.extra["webhook"]])
+    ),
+    # Invitations (proposals/api/invitations.py): the secretariat only, reads too.
+    ("invitation-list", "get"): Entry(secretariat_only(200), lambda s: reverse("invitation-list")),
+    ("invitation-list", "post"): Entry(
+        secretariat_writes(201),
+        lambda s: reverse("invitation-list"),
+        lambda s: {
+            "email": "new@ministry.example",
+            "organization": s.group.morocco.pk,
+            "roles": ["drafter", "representative"],
+            "language": "fr",
+        },
+    ),
+    ("invitation-detail", "delete"): Entry(
+        secretariat_writes(204), lambda s: reverse("invitation-detail", args=[invitation_pk(s)])
+    ),
+    ("invitation-resend", "post"): Entry(
+        secretariat_writes(200), lambda s: reverse("invitation-resend", args=[invitation_pk(s)])
     ),
     ("calendar-link", "get"): Entry(anyone_signed_in(200), lambda s: reverse("calendar-link")),
     ("calendar-link", "post"): Entry(anyone_signed_in(201), lambda s: reverse("calendar-link")),
