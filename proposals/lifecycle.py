@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from proposals import rules
+from proposals.following import followers_told_of_transition, follows_automatic
 from proposals.limits import (
     COMMENT_MAX_LENGTH,
     LINK_MAX_LENGTH,
@@ -167,6 +168,7 @@ def review_record(run: ActionRun, decision: str) -> None:
         decision=decision,
         comment=run.comment,
     )
+    follows_automatic(proposal=run.proposal, person_ids=[run.actor.pk])
 
 
 def approval_record(run: ActionRun) -> dict[str, Any]:
@@ -713,6 +715,9 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
         log: TransitionLog,
     ) -> list[Notice]:
         notices = TRANSITIONS[name].after(ActionRun(obj, actor, comment, arguments), log)
+        notices += followers_told_of_transition(
+            obj, name, actor, comment, told={notice.recipient_id for notice in notices}
+        )
         webhook_events_write(
             proposals=[obj],
             event=WebhookEvent.TRANSITION,

@@ -19,12 +19,18 @@ EMAIL_EVENT_LABELS = {
     "submitted": gettext_lazy("Submitted to its body"),
     "outcome_recorded": gettext_lazy("Outcome recorded"),
     "withdrawn": gettext_lazy("Withdrawn"),
+    "moved": gettext_lazy("A proposal you follow moved on"),
+    "revised": gettext_lazy("New revision"),
+    "deadline_moved": gettext_lazy("Deadline moved"),
     "reminder_draft": gettext_lazy("Reminder: finish the draft"),
     "reminder_review": gettext_lazy("Reminder: review"),
     "reminder_endorse": gettext_lazy("Reminder: endorse"),
     "reminder_endorsements_missing": gettext_lazy("Reminder: endorsements missing"),
     "reminder_submit": gettext_lazy("Reminder: submit to the body"),
     "reminder_overdue": gettext_lazy("Deadline passed, not submitted"),
+    "comment_posted": gettext_lazy("New comment"),
+    "comment_mentioned": gettext_lazy("Mentioned in a comment"),
+    "comment_hidden": gettext_lazy("Comment hidden by the secretariat"),
 }
 """What each email is about, as the delivery log names it (by its template's event)."""
 
@@ -61,15 +67,10 @@ def notices_for(
     *,
     essential: bool,
 ) -> list[Notice]:
-    """One notice per person told of the event, except the actor.
-
-    News that does not ask to act (not `essential`) skips people who turned it off; nobody
-    inactive is told anything.
-    """
+    """One notice per person told of the event, except the actor; nobody inactive is told
+    anything. How news (not `essential`) reaches each person, the outbox decides."""
     actor_id = getattr(actor, "pk", None)
     people = Person.objects.filter(pk__in=recipients - {actor_id}, is_active=True)
-    if not essential:
-        people = people.filter(optional_notifications=True)
     told = set(people.values_list("pk", flat=True))
     if not told:
         return []

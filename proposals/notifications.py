@@ -1,11 +1,15 @@
-"""The kinds of email a person may turn off one by one, and their choices.
+"""The kinds of notice a person chooses for, and their choices.
 
-Optional are the notices about a proposal that do not ask its reader to act (sent with
-`essential=False` in `proposals.lifecycle`): news of a proposal one wrote. Notices that ask to
-act, reminders and security notices always go, whatever is chosen here. The engine keeps the
-choices per kind and channel (`workflow.preferences`) and the outbox applies them when it
-writes (`workflow.outbox.outbox_write`); `Person.optional_notifications` turns every optional
-notice off at once, over these choices. Only email exists as a channel today.
+Every notice to a person reaches the pages (the notification centre); each kind may also come
+by email, one email each or in the daily digest (`NOTIFICATION_GROUPS`). News (sent with
+`essential=False`: news of a proposal one wrote or follows) may come in the pages only;
+notices that ask to act and reminders always come by email, singly or in the digest;
+security notices by email at once. The engine keeps the choices per kind
+(`workflow.preferences`) and the outbox applies them when it writes
+(`workflow.outbox.outbox_write`); `Person.optional_notifications` off keeps all news in the
+pages, over these choices, and `Person.daily_digest` makes the digest the default of every
+kind the person did not choose for. The API's older `notification_choices_*` say, for the
+news of one's own proposals, whether it comes by email (singly or in the digest) or not.
 """
 
 from __future__ import annotations
@@ -34,9 +38,13 @@ from workflow.models import Delivery
 from workflow.outbox import outbox_write
 from workflow.preferences import (
     PREFERENCE_CHANGED,
+    REMINDERS,
+    Mode,
+    notification_mode_set,
     notification_preference_set,
     notification_preferences_of,
 )
+from workflow.preferences import notification_modes_of as notification_modes_read
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -76,6 +84,180 @@ OPTIONAL_NOTIFICATIONS: tuple[NotificationKind, ...] = (
     ),
 )
 """The kinds a person may turn off, in the order the settings show them."""
+
+PAGE, BY_EMAIL, DIGEST = Mode.PAGE.value, Mode.EMAIL.value, Mode.DIGEST.value
+ANY_MODE = (PAGE, BY_EMAIL, DIGEST)
+ALWAYS_EMAILED = (BY_EMAIL, DIGEST)
+
+
+@dataclass(frozen=True)
+class NotificationGroup:
+    """Kinds of notice the settings show together, and how each may reach a person."""
+
+    title: StrOrPromise
+    modes: tuple[str, ...]
+    kinds: tuple[NotificationKind, ...]
+
+
+NOTIFICATION_GROUPS: tuple[NotificationGroup, ...] = (
+    NotificationGroup(gettext_lazy("The proposals I wrote"), ANY_MODE, OPTIONAL_NOTIFICATIONS),
+    NotificationGroup(
+        gettext_lazy("What I follow"),
+        ANY_MODE,
+        (
+            NotificationKind(
+                "proposal.moved",
+                gettext_lazy("A proposal I follow moves on"),
+                gettext_lazy("When it is submitted for review, approved, sent back, submitted…"),
+            ),
+            NotificationKind(
+                "proposal.revised",
+                gettext_lazy("A new revision of a proposal I follow"),
+                gettext_lazy("When its authors change its title, summary or text."),
+            ),
+            NotificationKind(
+                "comment.posted",
+                gettext_lazy("A comment on a proposal I follow"),
+                gettext_lazy("When someone writes in the discussion of the proposal."),
+            ),
+            NotificationKind(
+                "comment.mentioned",
+                gettext_lazy("Someone mentions me"),
+                gettext_lazy("When a comment names you with @ and your username."),
+            ),
+            NotificationKind(
+                "occasion.deadline_moved",
+                gettext_lazy("A deadline moves"),
+                gettext_lazy("When the secretariat moves the deadline of an occasion you follow."),
+            ),
+        ),
+    ),
+    NotificationGroup(
+        gettext_lazy("What asks me to act"),
+        ALWAYS_EMAILED,
+        (
+            NotificationKind(
+                "proposal.review_requested",
+                gettext_lazy("A proposal awaits my review"),
+                gettext_lazy("When a proposal is submitted for review."),
+            ),
+            NotificationKind(
+                "proposal.changes_requested",
+                gettext_lazy("Changes are requested"),
+                gettext_lazy("When a reviewer sends a proposal you wrote back to its authors."),
+            ),
+            NotificationKind(
+                "proposal.endorsement_opened",
+                gettext_lazy("A proposal awaits my organisation's endorsement"),
+                gettext_lazy("When a proposal opens for endorsement."),
+            ),
+            NotificationKind(
+                "proposal.quorum_reached",
+                gettext_lazy("A proposal is ready to submit"),
+                gettext_lazy("When a proposal has the endorsements it needs."),
+            ),
+        ),
+    ),
+    NotificationGroup(
+        gettext_lazy("Deadline reminders"),
+        ALWAYS_EMAILED,
+        (
+            NotificationKind(
+                REMINDERS,
+                gettext_lazy("Reminders before a deadline"),
+                gettext_lazy(
+                    "What is left to do before an occasion's deadline, and once it has passed."
+                ),
+            ),
+        ),
+    ),
+)
+"""Every kind a person chooses for, in the order the settings show them. Every notice reaches
+the pages; news may also come by email or in the daily digest; what asks to act and reminders
+come by email, singly or in the digest; security notices come by email at once, always."""
+
+
+@dataclass(frozen=True)
+class NotificationModeChoice:
+    """One kind of notice, the ways it may reach a person, and the one they have now."""
+
+    event: str
+    label: StrOrPromise
+    description: StrOrPromise
+    modes: tuple[str, ...]
+    mode: str
+
+
+def notification_modes_of(
+    person: Any,
+) -> list[tuple[NotificationGroup, list[NotificationModeChoice]]]:
+    """Each group of kinds with the person's mode of each kind; two queries."""
+    kinds = [kind.event for group in NOTIFICATION_GROUPS for kind in group.kinds]
+    modes = notification_modes_read(person, kinds)
+    return [
+        (
+            group,
+            [
+                NotificationModeChoice(
+                    event=kind.event,
+                    label=kind.label,
+                    description=kind.description,
+                    modes=group.modes,
+                    mode=modes[kind.event] if modes[kind.event] in group.modes else BY_EMAIL,
+                )
+                for kind in group.kinds
+            ],
+        )
+        for group in NOTIFICATION_GROUPS
+    ]
+
+
+@audited(PREFERENCE_CHANGED)
+def notification_modes_set(
+    *,
+    person: Any,
+    wanted: Mapping[str, str],
+    actor: Any,
+    request: HttpRequest | None = None,
+) -> None:
+    """Choose how kinds reach the person (event kind → page, email or digest), in one
+    transaction; kinds not named stay as they are, each change is one audit row
+    (`notification_preference.changed`). A kind nobody chooses for, or a mode the kind cannot
+    take (what asks to act and reminders are always emailed), refuses the whole change."""
+    allowed = {kind.event: group.modes for group in NOTIFICATION_GROUPS for kind in group.kinds}
+    errors: dict[str, list[str]] = {}
+    for event, mode in wanted.items():
+        if event not in allowed:
+            errors[str(event)] = [
+                Reason(
+                    "notification_unknown",
+                    _("“%(event)s” is not a kind of notification.") % {"event": event},
+                )
+            ]
+        elif mode not in allowed[event]:
+            errors[event] = [
+                Reason(
+                    "notification_mode_refused",
+                    _(
+                        "This kind comes by email, singly or in the daily digest: choose one of those."
+                    )
+                    if allowed[event] == ALWAYS_EMAILED
+                    else _("Choose in the pages only, by email too, or in the daily digest."),
+                )
+            ]
+    if errors:
+        raise Refused(
+            RefusalKind.INVALID,
+            [reason for reasons in errors.values() for reason in reasons],
+            errors,
+        )
+    with transaction.atomic():
+        current = notification_modes_read(person, list(wanted))
+        for event, mode in wanted.items():
+            if current[event] != mode:
+                notification_mode_set(
+                    person=person, event=event, mode=mode, actor=actor, request=request
+                )
 
 
 @dataclass(frozen=True)

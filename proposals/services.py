@@ -13,6 +13,11 @@ from django.utils.translation import gettext as _
 
 from proposals import rules
 from proposals.audited import audited
+from proposals.following import (
+    followers_told_of_deadline_move,
+    followers_told_of_revision,
+    follows_automatic,
+)
 from proposals.lifecycle import ENDORSE, TRANSITIONS, WITHDRAW_ENDORSEMENT, changed_meanwhile
 from proposals.markdown import markdown_to_html
 from proposals.models import (
@@ -115,6 +120,7 @@ def proposal_create(
         )
         proposal.authors.add(author, *co_authors)
         proposal.contributors.add(author, *co_authors)
+        follows_automatic(proposal=proposal, person_ids=[author.pk, *(p.pk for p in co_authors)])
         proposal.themes.set(list(themes))
         Revision.objects.create(
             proposal=proposal,
@@ -223,6 +229,9 @@ def proposal_update(
             locked.authors.set(author_ids)
         # Whoever is or was an author, or wrote a revision, may never review this proposal.
         locked.contributors.add(editor.pk, *author_ids)
+        follows_automatic(proposal=locked, person_ids=author_ids)
+        if text_changed:
+            followers_told_of_revision(locked, editor, now)
         search_document_refresh(proposal_ids=[locked.pk])
         changed_before, changed_after = changed_fields(
             before,
@@ -353,6 +362,7 @@ def endorsement_create(
                 RefusalKind.CONFLICT, [_("Your organisation has already endorsed this proposal.")]
             ) from None
         _version_raise(locked)
+        follows_automatic(proposal=locked, person_ids=[person.pk])
         action_log(
             obj=locked, action="endorse", actor=person, data={"organization": organization_id}
         )
@@ -418,7 +428,7 @@ def occasion_move_deadline(
         locked = Occasion.objects.select_for_update().get(pk=occasion.pk)
         if locked.submission_deadline == new_deadline:
             return locked
-        DeadlineChange.objects.create(
+        change = DeadlineChange.objects.create(
             occasion=locked,
             old_deadline=locked.submission_deadline,
             new_deadline=new_deadline,
@@ -439,6 +449,7 @@ def occasion_move_deadline(
         locked.save(update_fields=["submission_deadline", "deadline_version"])
         # Its proposals show the deadline: each is one version further.
         Proposal.objects.filter(occasion=locked).update(version=F("version") + 1)
+        followers_told_of_deadline_move(change, actor)
         webhook_events_write(
             proposals=Proposal.objects.filter(occasion=locked).order_by("pk"),
             event=WebhookEvent.DEADLINE_MOVED,

@@ -374,8 +374,11 @@ class Delivery(models.Model):
 class NotificationPreference(models.Model):
     """Whether a person wants one kind of event on one channel; without a row, they do.
 
-    It only holds back notices that do not ask to act: essential and security notices are
-    written whatever it says.
+    On the email channel it says how the kind reaches the person besides the pages: not at
+    all (`enabled` off: in the pages only), one email each, or in the daily digest
+    (`digest`). It only holds back notices that do not ask to act: essential notices and
+    reminders are emailed whatever it says (singly or in the digest), security notices
+    always at once.
     """
 
     person = models.ForeignKey(
@@ -392,6 +395,15 @@ class NotificationPreference(models.Model):
         default=Delivery.Channel.EMAIL,
     )
     enabled = models.BooleanField(_("wanted"), default=True)
+    digest = models.BooleanField(
+        _("in the daily digest"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Emails of this kind wait for the daily digest; empty: as the person's daily "
+            "digest setting says."
+        ),
+    )
     updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:

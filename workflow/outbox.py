@@ -3,53 +3,34 @@
 Rows are written in the transaction of what caused them, each once (a key that exists is
 skipped), and their ids go to the workers after that transaction commits. Each row names its
 channel, its event kind and its event's id (shared by the rows one event wrote). Webhook rows
-go to an endpoint, not a person, and to the webhook workers (`workflow.webhooks`). Decided
-here, when a row to a person is written: nothing but security notices is written for a person
-whose account is inactive (they left the group, or were deactivated: reminders and notices stop
-for them here, whoever raised them), a notice that does not ask to act is not written for a
-person who turned its kind off on its channel (essential and security notices always are), and
-an email waits for its recipient's daily digest if they chose one (security notices never
-wait).
+go to an endpoint, not a person, and to the webhook workers (`workflow.webhooks`).
+
+Decided here, once for every caller, when a notice to a person is written (an email row):
+- nothing but security notices is written for a person whose account is inactive (they left
+  or were deactivated);
+- it also reaches the pages: one in-page row per person and event (its key names the event
+  and the person), written as delivered (`sent`: no worker takes it, nothing counts it as
+  waiting); security notices do not, they go by email only;
+- its email goes as its recipient chose for its kind (`workflow.preferences`): one email,
+  in the daily digest, or none ("in the pages only"). Only news may be held back: a notice
+  that asks to act and a reminder are emailed singly or in the digest whatever is chosen,
+  and a security notice is emailed at once. A person whose optional notifications are off
+  gets news in the pages only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
-from django.db.models import F, Value
 
 from workflow.delivery import deliveries_dispatch
 from workflow.events import event_name_valid
 from workflow.models import Delivery
-from workflow.preferences import notifications_turned_off
+from workflow.preferences import Mode, Standing, email_modes, preference_event
 from workflow.webhooks import webhooks_dispatch_on_commit
 
 WEBHOOK = Delivery.Channel.WEBHOOK
-
-
-def recipients_standing(person_ids: Iterable[int]) -> tuple[set[int], set[int]]:
-    """Of these people, in one query: the ids of those whose account is inactive, and of those
-    who chose the daily digest (nobody, if the person model has no `daily_digest`)."""
-    wanted = set(person_ids)
-    if not wanted:
-        return set(), set()
-    model = get_user_model()
-    try:
-        model._meta.get_field("daily_digest")
-    except FieldDoesNotExist:
-        digest_wanted: Any = Value(False)
-    else:
-        digest_wanted = F("daily_digest")
-    rows = model._default_manager.filter(pk__in=wanted).values_list(
-        "pk", "is_active", digest_wanted
-    )
-    inactive = {pk for pk, active, _digest in rows if not active}
-    digest = {pk for pk, _active, chose in rows if chose}
-    return inactive, digest
 
 
 def deliveries_dispatch_on_commit(ids: Sequence[int]) -> None:
@@ -59,59 +40,102 @@ def deliveries_dispatch_on_commit(ids: Sequence[int]) -> None:
         transaction.on_commit(lambda: deliveries_dispatch(batch))
 
 
-def _optional(row: Delivery) -> bool:
-    """A row its recipient may turn off: it goes to a person, neither asks to act nor concerns
-    security (a webhook row goes to an endpoint, which turns events off by its subscription)."""
-    return row.recipient_id is not None and not row.essential and row.kind != Delivery.Kind.SECURITY
+def _to_a_person(row: Delivery) -> bool:
+    """An email notice to a person (not a security notice): it reaches the pages too, and its
+    email goes as the person chose."""
+    return (
+        row.channel == Delivery.Channel.EMAIL
+        and row.recipient_id is not None
+        and row.kind != Delivery.Kind.SECURITY
+    )
+
+
+def _may_hold_back(row: Delivery) -> bool:
+    """News: neither asks to act nor is a reminder (those are always emailed)."""
+    return not row.essential and row.kind != Delivery.Kind.REMINDER
+
+
+def page_key(row: Delivery) -> str:
+    """One in-page row per person and event."""
+    return f"page:{row.event_id}:p{row.recipient_id}"
+
+
+def _page_row(row: Delivery) -> Delivery:
+    """The in-page copy of an email notice: the same event, data and object; delivered."""
+    return Delivery(
+        key=page_key(row),
+        kind=row.kind,
+        channel=Delivery.Channel.PAGE,
+        event=row.event,
+        event_id=row.event_id,
+        recipient_id=row.recipient_id,
+        template=row.template,
+        context=row.context,
+        essential=row.essential,
+        content_type_id=row.content_type_id,
+        object_id=row.object_id,
+        created_at=row.created_at,
+        status=Delivery.Status.SENT,
+        sent_at=row.created_at,
+        topic=row.topic,
+        stage=row.stage,
+        due_at=row.due_at,
+    )
 
 
 def outbox_write(rows: Sequence[Delivery]) -> list[int]:
     """Insert the rows in key order (so that writers running at once wait for each other rather
-    than deadlock), skipping keys that exist and optional rows their recipient turned off; the
-    ids of those now pending are dispatched after commit and returned.
+    than deadlock), with the in-page row of each notice to a person, skipping keys that exist
+    and emails their recipient does not want; the ids of those now pending are dispatched
+    after commit and returned.
 
-    Its reads are three queries whatever the number of rows (preferences, and the recipients'
-    active flags and digests, before the insert; the pending ids after); the insert is one query, split only where the
-    database limits the parameters of one (SQLite).
+    Its reads are three queries whatever the number of rows (choices, and the recipients'
+    standing, before the insert; the pending ids after); the insert is one query, split only
+    where the database limits the parameters of one (SQLite).
     """
     unique = {row.key: row for row in reversed(rows)}
     for row in unique.values():
         if not event_name_valid(row.event):
             raise ValueError(f"Delivery {row.key} has no event kind: {row.event!r}")
-    turned_off = notifications_turned_off(
-        (row.recipient_id, row.event, row.channel)
-        for row in unique.values()
-        if _optional(row) and row.recipient_id is not None
+    to_people = [
+        row
+        for row in rows
+        if unique.get(row.key) is row
+        and row.recipient_id is not None
+        and row.kind != Delivery.Kind.SECURITY
+    ]
+    modes, standing = email_modes(
+        (row.recipient_id or 0, preference_event(row.event, row.kind)) for row in to_people
     )
-    unique = {
-        key: row
-        for key, row in unique.items()
-        if not (_optional(row) and (row.recipient_id, row.event, row.channel) in turned_off)
-    }
-    inactive, digest = recipients_standing(
-        {
-            row.recipient_id
-            for row in unique.values()
-            if row.kind != Delivery.Kind.SECURITY and row.recipient_id is not None
-        }
-    )
-    unique = {
-        key: row
-        for key, row in unique.items()
-        if row.kind == Delivery.Kind.SECURITY or row.recipient_id not in inactive
-    }
-    if not unique:
-        return []
-    for row in unique.values():
-        if (
-            row.kind != Delivery.Kind.SECURITY
-            and row.channel == Delivery.Channel.EMAIL
-            and row.recipient_id in digest
-        ):
+    written: dict[str, Delivery] = {}
+    for row in rows:  # in the callers' order: the first notice of an event to a person (the
+        # one that says the most) gives its in-page row
+        if unique.get(row.key) is not row:
+            continue
+        recipient_id = row.recipient_id or 0
+        person = standing.get(recipient_id, Standing())
+        if row.recipient_id is not None and row.kind != Delivery.Kind.SECURITY:
+            if not person.active:
+                continue
+            if row.channel == Delivery.Channel.PAGE:
+                row.status, row.sent_at = Delivery.Status.SENT, row.sent_at or row.created_at
+        if not _to_a_person(row):
+            written.setdefault(row.key, row)
+            continue
+        written.setdefault(page_key(row), _page_row(row))
+        mode = modes[(recipient_id, preference_event(row.event, row.kind))]
+        if _may_hold_back(row) and (mode == Mode.PAGE or not person.optional_by_email):
+            continue
+        if mode == Mode.PAGE:  # not for what asks to act: by email, as the person's default
+            mode = Mode.DIGEST if person.daily_digest else Mode.EMAIL
+        if mode == Mode.DIGEST:
             row.status = Delivery.Status.DIGEST
-    Delivery.objects.bulk_create([unique[key] for key in sorted(unique)], ignore_conflicts=True)
+        written.setdefault(row.key, row)
+    if not written:
+        return []
+    Delivery.objects.bulk_create([written[key] for key in sorted(written)], ignore_conflicts=True)
     pending = list(
-        Delivery.objects.filter(key__in=list(unique), status=Delivery.Status.PENDING).values_list(
+        Delivery.objects.filter(key__in=list(written), status=Delivery.Status.PENDING).values_list(
             "id", "channel"
         )
     )

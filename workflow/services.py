@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_fsm import RETURN_VALUE, can_proceed
 
 from workflow.errors import RefusalKind, Refused, UnknownTransition
+from workflow.events import event_id_named
 from workflow.models import Delivery, TransitionLog
 from workflow.outbox import outbox_write
 from workflow.policy import Notice, WorkflowPolicy, policy_for
@@ -198,14 +199,15 @@ def deliveries_enqueue(
     now: datetime | None = None,
     event_id: uuid.UUID | None = None,
 ) -> list[int]:
-    """Write one email row per notice, all with one event id (one call is one event, unless
-    the caller passes the id of an event it already wrote); they are dispatched once the
-    transaction commits.
+    """Write one email row per notice, all with one event id (one call is one event, named by
+    its key prefix, unless the caller passes the id of an event it already wrote); the outbox
+    adds their in-page rows, and they are dispatched once the transaction commits.
 
-    A notice whose key already exists is skipped, so a repeat never sends twice.
+    A notice whose key already exists is skipped, so a repeat never sends twice (nor shows
+    twice in the pages: a repeat is the same event).
     """
     now = now or timezone.now()
-    event_id = event_id or uuid.uuid4()
+    event_id = event_id or event_id_named(f"enqueue:{key_prefix}")
     content_type = ContentType.objects.get_for_model(about) if about is not None else None
     rows = []
     for notice in notices:

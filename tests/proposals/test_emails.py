@@ -53,7 +53,11 @@ def html_of(message: EmailMultiAlternatives) -> str:
 
 def reminder_email(group: Group) -> EmailMultiAlternatives:
     reminders_scan(now=NOW)
-    row = Delivery.objects.select_related("recipient").get(recipient=group.drafter)
+    row = (
+        Delivery.objects.filter(channel="email")
+        .select_related("recipient")
+        .get(recipient=group.drafter)
+    )
     return delivery_message(row, NOW)
 
 
@@ -125,11 +129,15 @@ def test_the_endorsement_reminder_counts_what_is_missing(group: Group) -> None:
     ).obj
     transition_run(obj=fresh(proposal), name="approve", actor=group.reviewer)
     reminders_scan(now=NOW)
-    author = Delivery.objects.select_related("recipient").get(
-        recipient=group.drafter, kind=Delivery.Kind.REMINDER
+    author = (
+        Delivery.objects.filter(channel="email")
+        .select_related("recipient")
+        .get(recipient=group.drafter, kind=Delivery.Kind.REMINDER)
     )
-    representative = Delivery.objects.select_related("recipient").get(
-        recipient=group.representative_lu, kind=Delivery.Kind.REMINDER
+    representative = (
+        Delivery.objects.filter(channel="email")
+        .select_related("recipient")
+        .get(recipient=group.representative_lu, kind=Delivery.Kind.REMINDER)
     )
     assert "still needs 2 endorsements" in delivery_message(author, NOW).subject
     assert "needs 2 more endorsements" in delivery_message(representative, NOW).body
@@ -145,7 +153,7 @@ def test_a_sent_email_has_a_plain_text_and_an_html_part(group: Group) -> None:
     assert message.to == ["claire@example.org"]
     assert isinstance(message, EmailMultiAlternatives)
     assert message.alternatives[0][1] == "text/html"
-    assert Delivery.objects.get().status == Delivery.Status.SENT
+    assert Delivery.objects.filter(channel="email").get().status == Delivery.Status.SENT
 
 
 @pytest.mark.parametrize(
@@ -167,9 +175,11 @@ def test_the_time_left_is_said_in_days_and_hours(left: dt.timedelta, said: str) 
 
 
 def notified(proposal: Proposal) -> set[tuple[str, str]]:
-    rows = Delivery.objects.filter(
-        object_id=proposal.pk, kind=Delivery.Kind.NOTIFICATION
-    ).values_list("recipient__username", "template")
+    rows = (
+        Delivery.objects.filter(channel="email")
+        .filter(object_id=proposal.pk, kind=Delivery.Kind.NOTIFICATION)
+        .values_list("recipient__username", "template")
+    )
     return {(user, template.rsplit("/", 1)[-1]) for user, template in rows}
 
 
@@ -181,7 +191,11 @@ def test_authors_are_told_when_changes_are_requested_with_the_comment(group: Gro
         obj=fresh(proposal), name="request_changes", actor=group.reviewer, comment="Cite ILO."
     )
     assert ("claire", "changes_requested") in notified(proposal)
-    row = Delivery.objects.select_related("recipient").get(template__endswith="changes_requested")
+    row = (
+        Delivery.objects.filter(channel="email")
+        .select_related("recipient")
+        .get(template__endswith="changes_requested")
+    )
     message = delivery_message(row)
     assert "Cite ILO." in message.body
     assert "rita asked for changes" in message.body.replace("Rita", "rita")
@@ -209,7 +223,7 @@ def test_each_notification_renders_in_text_and_html(group: Group) -> None:
         obj=fresh(proposal_draft(group)), name="submit_for_review", actor=group.drafter
     ).obj
     transition_run(obj=fresh(proposal), name="approve", actor=group.reviewer)
-    for row in Delivery.objects.select_related("recipient"):
+    for row in Delivery.objects.filter(channel="email").select_related("recipient"):
         message = delivery_message(row)
         assert message.subject and "{%" not in message.body
         assert "<html" in html_of(message)
@@ -226,7 +240,9 @@ def test_people_who_chose_the_digest_get_one_email_a_day_with_everything(group: 
     proposal_draft(group, title="Second")
     ids = reminders_scan(now=NOW)
     assert ids == []
-    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.DIGEST}
+    assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {
+        Delivery.Status.DIGEST
+    }
     assert digests_send(now=NOW + dt.timedelta(hours=1)).sent == 0  # not the morning yet
     report = digests_send(now=NEXT_MORNING_UTC)
     assert report.sent == 2
@@ -235,7 +251,9 @@ def test_people_who_chose_the_digest_get_one_email_a_day_with_everything(group: 
     assert "2 messages" in message.subject
     assert "“First”" in message.body and "“Second”" in message.body
     assert message.body.count("because you chose one daily email") == 1
-    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+    assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {
+        Delivery.Status.SENT
+    }
 
 
 def test_a_notification_to_someone_who_chose_the_digest_waits_for_it(group: Group) -> None:
@@ -245,10 +263,16 @@ def test_a_notification_to_someone_who_chose_the_digest_waits_for_it(group: Grou
     proposal = transition_run(
         obj=fresh(proposal_draft(group)), name="submit_for_review", actor=group.drafter
     ).obj
-    ids = list(Delivery.objects.filter(object_id=proposal.pk).values_list("id", flat=True))
+    ids = list(
+        Delivery.objects.filter(channel="email")
+        .filter(object_id=proposal.pk)
+        .values_list("id", flat=True)
+    )
     assert deliveries_send(ids).sent == 0
     assert mail.outbox == []
-    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.DIGEST}
+    assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {
+        Delivery.Status.DIGEST
+    }
     digests_send(now=timezone.now() + dt.timedelta(days=1))
     assert sorted(m.to[0] for m in mail.outbox) == ["ines@example.org", "rita@example.org"]
 
@@ -264,7 +288,7 @@ def test_the_digest_leaves_out_reminders_that_a_later_one_replaced(group: Group)
     digests_send(now=DEADLINE - dt.timedelta(days=2) + dt.timedelta(hours=2, minutes=6))
     (message,) = mail.outbox
     assert "1 message" in message.subject
-    statuses = dict(Delivery.objects.values_list("stage", "status"))
+    statuses = dict(Delivery.objects.filter(channel="email").values_list("stage", "status"))
     assert statuses == {"v1:d7": "superseded", "v1:d2": "sent"}
 
 
@@ -274,7 +298,7 @@ def test_a_person_without_an_email_address_fails_with_the_reason_kept(group: Gro
     at_deadline(group)
     proposal_draft(group)
     deliveries_send(reminders_scan(now=NOW), now=NOW)
-    row = Delivery.objects.get()
+    row = Delivery.objects.filter(channel="email").get()
     assert row.status == Delivery.Status.FAILED
     assert row.last_error == "The recipient has no email address."
 

@@ -27,6 +27,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+import proposals.following
+import proposals.notification_centre
 from proposals import accounts, notifications, people, reference, services, webhooks
 from proposals.audited import AUDITED, SYSTEM, audited_write
 from proposals.models import (
@@ -63,6 +65,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     accounts,
     notifications,
     webhooks,
+    proposals.following,
+    proposals.notification_centre,
 )
 
 # Public functions of the service modules that write nothing the audit trail holds.
@@ -98,6 +102,26 @@ NOT_WRITES = {
         "outbox rows, in the transaction of the audited write that caused the event"
     ),
     "proposals.webhooks.webhook_url_reasons": "checks a URL",
+    "proposals.notifications.notification_modes_of": "reads",
+    "proposals.following.proposal_follower_ids": "reads",
+    "proposals.following.occasion_follower_ids": "reads",
+    "proposals.following.is_following": "reads",
+    "proposals.following.follows_automatic": (
+        "part of the audited write that makes the person an author, reviewer or endorser"
+    ),
+    "proposals.following.follower_notices": "computes",
+    "proposals.following.followers_told_of_transition": "computes",
+    "proposals.following.followers_told_of_revision": (
+        "outbox rows, in the transaction of the audited edit that wrote the revision"
+    ),
+    "proposals.following.followers_told_of_deadline_move": (
+        "outbox rows, in the transaction of the audited move of the deadline"
+    ),
+    "proposals.notification_centre.notifications_of": "reads",
+    "proposals.notification_centre.unread_count": "reads",
+    "proposals.notification_centre.notification_sentence": "computes",
+    "proposals.notification_centre.notification_path": "computes",
+    "proposals.notification_centre.notification_groups": "computes",
 }
 
 
@@ -139,6 +163,14 @@ def _webhook_endpoint(group: Group) -> Any:
         organization=group.morocco,
         events=["proposal.transitioned"],
     )
+
+
+def _page_notice(group: Group) -> Any:
+    """A notice in the pages of the reviewer: the proposal awaits their review."""
+    from workflow.models import Delivery
+
+    proposal_in(group, ProposalState.IN_REVIEW)
+    return Delivery.objects.filter(recipient=group.reviewer, channel="page").first()
 
 
 def _superuser() -> Any:
@@ -475,6 +507,50 @@ SCENARIOS: dict[str, Scenario] = {
         lambda g: lambda: accounts.locked_out_record(None, username="claire"),
     ),
     # proposals.notifications
+    "proposals.notifications.notification_modes_set": (
+        "notification_preference.changed",
+        lambda g: (
+            lambda: notifications.notification_modes_set(
+                person=g.drafter, wanted={"proposal.revised": "digest"}, actor=g.drafter
+            )
+        ),
+    ),
+    # proposals.following
+    "proposals.following.follow_start": (
+        "follow.started",
+        lambda g: (
+            lambda proposal: (
+                lambda: proposals.following.follow_start(person=g.co_drafter, proposal=proposal)
+            )
+        )(proposal_in(g, ProposalState.IN_REVIEW)),
+    ),
+    "proposals.following.follow_stop": (
+        "follow.stopped",
+        lambda g: (
+            lambda proposal: (
+                lambda: proposals.following.follow_stop(person=g.drafter, proposal=proposal)
+            )
+        )(proposal_in(g, ProposalState.IN_REVIEW)),
+    ),
+    # proposals.notification_centre
+    "proposals.notification_centre.notification_mark_read": (
+        "notification.read",
+        lambda g: (
+            lambda row: (
+                lambda: proposals.notification_centre.notification_mark_read(
+                    person=g.reviewer, notification_id=row.pk
+                )
+            )
+        )(_page_notice(g)),
+    ),
+    "proposals.notification_centre.notifications_mark_all_read": (
+        "notification.all_read",
+        lambda g: (
+            lambda row: (
+                lambda: proposals.notification_centre.notifications_mark_all_read(person=g.reviewer)
+            )
+        )(_page_notice(g)),
+    ),
     "proposals.notifications.notification_choices_set": (
         "notification_preference.changed",
         lambda g: (

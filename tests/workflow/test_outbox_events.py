@@ -101,11 +101,11 @@ def test_a_row_without_an_event_kind_is_refused_by_the_outbox() -> None:
 
 def test_one_transition_is_one_event_whatever_the_kinds_it_sends(group: Group) -> None:
     proposal = run(proposal_draft(group), "submit_for_review", group.drafter)
-    requested = Delivery.objects.filter(event="proposal.review_requested")
+    requested = Delivery.objects.filter(event="proposal.review_requested", channel="email")
     assert requested.count() == 2  # the two reviewers
     assert len({row.event_id for row in requested}) == 1
     run(proposal, "approve", group.reviewer)
-    approval = Delivery.objects.exclude(event="proposal.review_requested")
+    approval = Delivery.objects.exclude(event="proposal.review_requested").filter(channel="email")
     assert {row.event for row in approval} == {"proposal.approved", "proposal.endorsement_opened"}
     assert len({row.event_id for row in approval}) == 1
     assert approval[0].event_id != requested[0].event_id
@@ -144,7 +144,7 @@ def test_a_kind_turned_off_holds_back_news_but_never_what_asks_to_act_or_securit
     deliveries_enqueue(notices([muted], essential=True), key_prefix="act")
     deliveries_enqueue(notices([muted]), key_prefix="security", kind=Delivery.Kind.SECURITY)
     deliveries_enqueue(notices([muted], "proposal.approved"), key_prefix="other-kind")
-    written = set(Delivery.objects.values_list("key", "recipient_id"))
+    written = set(Delivery.objects.filter(channel="email").values_list("key", "recipient_id"))
     assert written == {
         (f"news:{TEMPLATE}:p{listening.pk}", listening.pk),
         (f"act:{TEMPLATE}:p{muted.pk}", muted.pk),
@@ -171,7 +171,9 @@ def test_the_global_switch_still_silences_news_of_proposals(group: Group) -> Non
         run(proposal_draft(group), "submit_for_review", group.drafter), "approve", group.reviewer
     )
     assert proposal.state == "endorsement"
-    assert not Delivery.objects.filter(event="proposal.approved", recipient=group.drafter).exists()
+    approved = Delivery.objects.filter(event="proposal.approved", recipient=group.drafter)
+    assert not approved.filter(channel="email").exists()
+    assert approved.filter(channel="page").exists()  # news stays in the pages
 
 
 def outbox_queries(count: int, prefix: str) -> list[str]:
@@ -206,8 +208,9 @@ def test_the_outbox_reads_preferences_and_digests_in_a_constant_number_of_querie
     small = outbox_queries(3, "small")
     medium = outbox_queries(15, "medium")
     large = outbox_queries(60, "large")
-    assert small == medium == ["SELECT", "SELECT", "INSERT", "SELECT"]
-    assert [verb for verb in large if verb != "INSERT"] == ["SELECT", "SELECT", "SELECT"]
+    assert small == ["SELECT", "SELECT", "INSERT", "SELECT"]
+    for more in (medium, large):  # their in-page rows too: SQLite splits the insert sooner
+        assert [verb for verb in more if verb != "INSERT"] == ["SELECT", "SELECT", "SELECT"]
     if connection.vendor == "postgresql":
         assert large == small
 
@@ -291,7 +294,7 @@ def test_the_backfill_derives_the_kind_the_code_now_writes(group: Group) -> None
         submission_deadline=timezone.now() + dt.timedelta(days=6)
     )
     reminders_scan(now=timezone.now())
-    rows = list(Delivery.objects.all())
+    rows = list(Delivery.objects.filter(channel="email"))  # the backfill knew no in-page rows
     kinds = {row.event for row in rows}
     assert {
         "proposal.review_requested",

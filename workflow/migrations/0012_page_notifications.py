@@ -1,4 +1,5 @@
-"""In-page notifications: a channel of the outbox, read or unread."""
+"""In-page notifications: a channel of the outbox, read or unread; a kind of email may wait
+for the daily digest."""
 
 from django.conf import settings
 from django.db import migrations, models
@@ -27,6 +28,11 @@ class Migration(migrations.Migration):
             model_name='notificationpreference',
             name='channel',
             field=models.CharField(choices=[('email', 'Email'), ('page', 'In the pages'), ('webhook', 'Webhook')], default='email', max_length=16, verbose_name='channel'),
+        ),
+        migrations.AddField(
+            model_name='notificationpreference',
+            name='digest',
+            field=models.BooleanField(blank=True, help_text="Emails of this kind wait for the daily digest; empty: as the person's daily digest setting says.", null=True, verbose_name='in the daily digest'),
         ),
         migrations.AddIndex(
             model_name='delivery',

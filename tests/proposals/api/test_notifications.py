@@ -170,5 +170,13 @@ def test_labels_come_in_the_requester_s_language(group: Group) -> None:
 def test_a_kind_turned_off_over_the_api_is_not_emailed(group: Group) -> None:
     client_for(group.drafter).patch(URL, {"proposal.submitted": False}, format="json")
     run(proposal_in(group, "endorsement"), "submit", group.secretariat, reference="A/81/3")
-    assert not Delivery.objects.filter(recipient=group.drafter, event="proposal.submitted").exists()
-    assert Delivery.objects.filter(recipient=group.drafter, event="proposal.approved").exists()
+    assert (
+        not Delivery.objects.filter(channel="email")
+        .filter(recipient=group.drafter, event="proposal.submitted")
+        .exists()
+    )
+    assert (
+        Delivery.objects.filter(channel="email")
+        .filter(recipient=group.drafter, event="proposal.approved")
+        .exists()
+    )
