@@ -38,7 +38,7 @@ from proposals.accounts import password_set, two_factor_verified
 from proposals.admin.writes import ServiceWritesAdmin, Writes
 from proposals.lifecycle import TRANSITIONS, TransitionOption, transition_options_for
 from proposals.limits import DEADLINE_CHANGE_REASON_MAX_LENGTH
-from proposals.localized import ZoneSelect, datetime_text
+from proposals.localized import ZoneSelect, date_text, datetime_text
 from proposals.models import (
     Body,
     DeadlineChange,
@@ -234,8 +234,9 @@ class PersonAdmin(UserAdmin):
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined", "departure")}),
     )
+    readonly_fields = ("departure",)
     add_fieldsets = (
         (
             None,
@@ -298,6 +299,19 @@ class PersonAdmin(UserAdmin):
             if obj is not None:
                 fields += list(IDENTITY_AND_CREDENTIALS)
         return fields
+
+    @admin.display(description=_("Departure"))
+    def departure(self, obj: Any) -> SafeString:
+        """The page where the secretariat records the person's departure, or the day they
+        leave or left."""
+        url = reverse("proposals:person_departure", args=[obj.pk])
+        if obj.left_on is None:
+            return format_html('<a href="{}">{}</a>', url, gettext("Record departure"))
+        return format_html(
+            '<a href="{}">{}</a>',
+            url,
+            gettext("Leaves the group on %(date)s") % {"date": date_text(obj.left_on)},
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and rules.person_manage_reasons(request.user, obj):

@@ -61,6 +61,7 @@ def demo_pages() -> dict[str, list[str]]:
     draft = claires.order_by("pk").first()
     occasion = Occasion.objects.order_by("pk").first()
     assert draft is not None and occasion is not None
+    claire_pk = draft.authors.get(username="claire").pk
     return {
         "claire": [
             "/",
@@ -82,7 +83,14 @@ def demo_pages() -> dict[str, list[str]]:
             "/settings/security/",
         ],
         "rita": ["/", *details_seen_by("rita")],
-        "sam": ["/", "/deliveries/", "/security-events/", *details_seen_by("sam")],
+        "sam": [
+            "/",
+            "/deliveries/",
+            "/security-events/",
+            *details_seen_by("sam"),
+            f"/people/{claire_pk}/departure/",
+        ],
+        "marianne": [f"/people/{claire_pk}/departure/request/"],
         "": ["/accounts/login/", "/accounts/password_reset/"],
     }
 
