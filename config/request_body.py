@@ -3,14 +3,15 @@ middleware or view reads it (JSON in the API's refusal shape under /api/, a page
 
 Every route takes at most settings.DATA_UPLOAD_MAX_MEMORY_SIZE (REQUEST_BODY_MAX_BYTES), a bit
 above the longest text a form or JSON body may carry. A route that takes more, such as an upload
-of attachments, declares its own limit with @request_body_limit(bytes) on its view function or
-view class; its files are multipart parts, which Django does not count against the global limit.
+of attachments, declares its own limit with @request_body_limit(bytes) (config.request_limits)
+on its view function or view class; its files are multipart parts, which Django does not count
+against the global limit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,21 +20,9 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
+from config.request_limits import LIMIT_ATTRIBUTE
+from config.request_limits import request_body_limit as request_body_limit
 from proposals.api.errors import refusal_body
-
-LIMIT_ATTRIBUTE = "request_body_max_bytes"
-View = TypeVar("View", bound=Callable[..., Any])
-
-
-def request_body_limit(max_bytes: int | Callable[[], int]) -> Callable[[View], View]:
-    """Let the view (a function, or a view or viewset class) take bodies of up to `max_bytes`
-    (a number, or a function that reads it from the settings at each request)."""
-
-    def declare(view: View) -> View:
-        setattr(view, LIMIT_ATTRIBUTE, max_bytes)
-        return view
-
-    return declare
 
 
 def body_limit_for(request: HttpRequest) -> int:

@@ -16,19 +16,19 @@ import logging
 import re
 from typing import IO, Any
 
+from babel.units import format_unit
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from proposals import rules
 from proposals.audited import audited
 from proposals.filetypes import ACCEPTED_TYPES, FileType, file_type_of
-from proposals.localized import datetime_text
+from proposals.localized import babel_locale, datetime_text
 from proposals.malware import ScannerUnavailable, scanner_configured, stream_scan
 from proposals.models import (
     ATTACHMENT_TITLE_MAX_LENGTH,
@@ -49,6 +49,16 @@ REMOVED = "attachment_removed"
 FILENAME_MAX_LENGTH = 255
 HASH_CHUNK_BYTES = 1024 * 1024
 UNSAFE_FILENAME_CHARACTERS = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def file_size_text(size: int) -> str:
+    """A size as the reader's language writes it: "1.5 MB", "1,5 Mo" (units of 1024 bytes,
+    as file managers count them, so the 20 MB limit reads 20 MB)."""
+    locale = babel_locale()
+    for unit, factor in (("digital-megabyte", 1024**2), ("digital-kilobyte", 1024)):
+        if size >= factor:
+            return format_unit(size / factor, unit, length="short", locale=locale, format="#,##0.#")
+    return format_unit(size, "digital-byte", length="short", locale=locale)
 
 
 def accepted_types_text() -> str:
@@ -160,7 +170,7 @@ def _size_check(size: int) -> None:
             Reason(
                 "file_too_large",
                 _("The file is %(size)s; a file may be %(limit)s at most. Send a smaller file.")
-                % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
+                % {"size": file_size_text(size), "limit": file_size_text(limit)},
             ),
         )
 

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from config.request_body import request_body_limit
+from config.request_limits import request_body_limit
 from proposals.api.errors import ErrorSerializer, refusals
 from proposals.api.serializers import ModelSerializer
 from proposals.api.views import ProposalChildViewSet, requester

@@ -4,6 +4,7 @@ from proposals.web.session_timeout import session_keepalive
 from proposals.web.views import account as account_views
 from proposals.web.views import (
     actions,
+    attachments,
     common,
     dashboard,
     deliveries,
@@ -56,6 +57,21 @@ urlpatterns = [
         "proposals/<int:pk>/endorsements/<int:endorsement_pk>/withdraw/",
         actions.endorsement_withdraw,
         name="endorsement_withdraw",
+    ),
+    path(
+        "proposals/<int:pk>/attachments/",
+        attachments.attachment_add_page,
+        name="attachment_add",
+    ),
+    path(
+        "proposals/<int:pk>/attachments/<int:attachment_pk>/download/",
+        attachments.attachment_download,
+        name="attachment_download",
+    ),
+    path(
+        "proposals/<int:pk>/attachments/<int:attachment_pk>/remove/",
+        attachments.attachment_remove_page,
+        name="attachment_remove",
     ),
     path("occasions/", occasions.occasion_list, name="occasion_list"),
     path("occasions/<int:pk>/", occasions.occasion_detail, name="occasion_detail"),

@@ -400,6 +400,8 @@ ACTION_LABELS = {
     "endorse": gettext_lazy("Endorsed"),
     "withdraw_endorsement": gettext_lazy("Endorsement withdrawn"),
     "edit": gettext_lazy("Edited"),
+    "attachment_added": gettext_lazy("Attachment added"),
+    "attachment_removed": gettext_lazy("Attachment removed"),
 }
 
 
@@ -426,9 +428,12 @@ def _timeline(proposal: Proposal, endorsements: list[Endorsement]) -> list[dict[
                 "source": states.get(log.source, log.source),
                 "target": states.get(log.target, log.target),
                 "organization": organizations.get(organization_id),
-                # What was decided, where the action records it: "Record outcome: Adopted".
+                # What was decided, where the action records it: "Record outcome: Adopted";
+                # the file's title for an attachment added or removed.
                 "detail": outcomes.get(data.get("outcome", ""))
                 if log.transition == "record_outcome"
+                else data.get("title", "")
+                if log.transition in ("attachment_added", "attachment_removed")
                 else "",
             }
         )

@@ -41,9 +41,11 @@ def detail_url(attachment: Attachment, name: str = "proposal-attachment-detail")
     return reverse(name, kwargs={"proposal_id": attachment.proposal_id, "pk": attachment.pk})
 
 
-def upload(client: Any, proposal: Any, name: str, content: bytes, **fields: Any) -> Any:
+def upload(
+    client: Any, proposal: Any, name: str, content: bytes, language: str = "en", **fields: Any
+) -> Any:
     body = {"title": "Annex", "file": files.upload(name, content), **fields}
-    return client.post(list_url(proposal), body, format="multipart")
+    return client.post(list_url(proposal), body, format="multipart", HTTP_ACCEPT_LANGUAGE=language)
 
 
 def stored_names() -> set[str]:
@@ -77,14 +79,14 @@ def test_an_author_uploads_a_file_and_a_reader_downloads_it(group: Group) -> Non
     assert body["revision"] == 1
     assert body["uploaded_by"] == group.drafter.username
     attachment = Attachment.objects.get(pk=body["id"])
-    assert "Budget" not in attachment.file.name  # stored under a random name
+    assert "Budget" not in str(attachment.file.name)  # stored under a random name
     history = TransitionLog.objects.filter(transition="attachment_added").get()
     assert history.data["attachment"] == attachment.pk and history.actor == group.drafter
 
     # A reviewer (who sees the proposal from review on) downloads it.
     download = client_for(group.reviewer).get(body["download"])
     assert download.status_code == 200
-    assert b"".join(download.streaming_content) == files.PDF
+    assert download.getvalue() == files.PDF
     assert download["Content-Type"] == "application/pdf"
     assert download["X-Content-Type-Options"] == "nosniff"
     assert download["Content-Disposition"].startswith("attachment;")
@@ -149,11 +151,7 @@ def test_a_disguised_or_empty_file_is_refused_and_nothing_is_stored(
     group: Group, name: str, content: bytes, code: str
 ) -> None:
     proposal = proposal_in(group, ProposalState.DRAFT)
-    client = client_for(group.drafter)
-    client.credentials(
-        HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"], HTTP_ACCEPT_LANGUAGE="fr"
-    )
-    response = upload(client, proposal, name, content)
+    response = upload(client_for(group.drafter), proposal, name, content, language="fr")
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "validation_error"
@@ -178,7 +176,7 @@ def test_a_file_over_the_limit_is_refused_in_words(group: Group, settings: Any) 
     response = upload(client_for(group.drafter), proposal, "big.pdf", files.PDF + b"0" * 2000)
     assert response.status_code == 400
     assert response.json()["reason_codes"] == ["file_too_large"]
-    assert "1,0" in response.json()["detail"] or "1.0" in response.json()["detail"]
+    assert "a file may be 1 kB at most" in response.json()["detail"]
     assert not Attachment.objects.exists() and stored_names() == set()
 
 
@@ -286,7 +284,7 @@ def test_a_removed_file_keeps_its_record_and_only_the_secretariat_downloads_it(
     refused = client_for(group.drafter).get(body["download"])
     assert refused.status_code == 404 and "secretariat" in refused.json()["detail"]
     kept = client_for(group.secretariat).get(body["download"])
-    assert kept.status_code == 200 and b"".join(kept.streaming_content) == files.PDF
+    assert kept.status_code == 200 and kept.getvalue() == files.PDF
     removed = TransitionLog.objects.get(transition="attachment_removed")
     assert removed.actor == group.drafter and removed.data["attachment"] == attachment.pk
     history = client_for(group.reviewer).get(
