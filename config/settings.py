@@ -297,7 +297,36 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=5),
         "options": {"expires": 55 * 60},
     },
+    # Every hour: the log's rows written since the last seal are chained (workflow.integrity).
+    "log-seal": {
+        "task": "workflow.log_seal",
+        "schedule": crontab(minute=35),
+        "options": {"expires": 55 * 60},
+    },
+    # Every day: what is past its retention period is purged (proposals.retention).
+    "retention-purge": {
+        "task": "proposals.retention_purge",
+        "schedule": crontab(hour=3, minute=20),
+        "options": {"expires": 12 * 3600},
+    },
 }
+# Task modules besides each app's tasks.py.
+CELERY_IMPORTS = ("proposals.retention",)
+
+# Personal data (docs/personal-data.md): days before what is done with is purged.
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=180)
+PAGE_NOTIFICATION_RETENTION_DAYS = env.int("PAGE_NOTIFICATION_RETENTION_DAYS", default=365)
+SECURITY_EVENT_RETENTION_DAYS = env.int("SECURITY_EVENT_RETENTION_DAYS", default=365)
+for _name, _value in (
+    ("DELIVERY_RETENTION_DAYS", DELIVERY_RETENTION_DAYS),
+    ("PAGE_NOTIFICATION_RETENTION_DAYS", PAGE_NOTIFICATION_RETENTION_DAYS),
+    ("SECURITY_EVENT_RETENTION_DAYS", SECURITY_EVENT_RETENTION_DAYS),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 day or more; got {_value}.")
+# The key of the log's digests (workflow/digests.py); empty: derived from SECRET_KEY, so the
+# log verifies only as long as SECRET_KEY stays the same. Never stored in the database.
+LOG_INTEGRITY_KEY = env.str("LOG_INTEGRITY_KEY", default="")
 
 # Email
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from proposals.api import attachments, auth, departures, invitations, views
+from proposals.api import attachments, auth, departures, invitations, personal_data, views
 
 router = views.ApiRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -91,5 +91,6 @@ urlpatterns = [
         name="proposal-attachment-download",
     ),
     *departures.urlpatterns,
+    *personal_data.urlpatterns,
     *router.urls,
 ]

@@ -16,6 +16,7 @@ from proposals.web.views import (
 )
 from proposals.web.views import invitations as invitation_views
 from proposals.web.views import people as people_views
+from proposals.web.views import personal_data as personal_data_views
 
 app_name = "proposals"
 
@@ -105,6 +106,13 @@ urlpatterns = [
         name="email_change_confirm",
     ),
     path("settings/security/", people_views.security_events_mine, name="security_events_mine"),
+    path("settings/personal-data/", personal_data_views.personal_data_page, name="personal_data"),
+    path(
+        "settings/personal-data/download/",
+        personal_data_views.personal_data_download,
+        name="personal_data_download",
+    ),
+    path("people/<int:pk>/erasure/", personal_data_views.person_erasure, name="person_erasure"),
     path("security-events/", people_views.security_events, name="security_events"),
     path("people/<int:pk>/departure/", departures.person_departure, name="person_departure"),
     path(

@@ -409,6 +409,17 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
         lambda s: reverse("person-departure-request", kwargs={"person_id": s.group.co_drafter.pk}),
         lambda s: {"left_on": _today()},
     ),
+    # Personal data (proposals/api/personal_data.py): one's own export and request; the
+    # secretariat erases the co-drafter.
+    ("person-data", "get"): Entry(anyone_signed_in(200), lambda s: reverse("person-data")),
+    ("person-erasure-request", "post"): Entry(
+        anyone_signed_in(202), lambda s: reverse("person-erasure-request")
+    ),
+    ("person-erasure", "post"): Entry(
+        secretariat_writes(200),
+        lambda s: reverse("person-erasure", kwargs={"person_id": s.group.co_drafter.pk}),
+        lambda s: {"confirm": s.group.co_drafter.username},
+    ),
     ("presidency-list", "get"): Entry(group_reads, lambda s: reverse("presidency-list")),
     ("presidency-list", "post"): Entry(
         secretariat_writes(201), lambda s: reverse("presidency-list"), term_payload
