@@ -35,6 +35,7 @@ from tests.factories import (
     OrganizationFactory,
     api_token_key,
 )
+from tests.proposals import attachment_files
 from tests.proposals.api.helpers import STATES, client_for, proposal_in
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +166,29 @@ def withdraw_endorsement(actor: str, state: str) -> int:
     return 204 if state == "endorsement" else 409
 
 
+def attachments_write(success: int) -> Expect:
+    """Files: the authors and the secretariat add and remove them while the proposal is open;
+    they are frozen with a submitted, closed or withdrawn one (409)."""
+
+    @on_proposal
+    def expected(actor: str, state: str) -> int:
+        if actor not in ("author", "secretariat"):
+            return 403
+        return success if state in ("draft", "in_review", "endorsement") else 409
+
+    return expected
+
+
+def attachment_url(route: str) -> Callable[[Scene], str]:
+    """A file of the proposal, stored for the one request (its row rolled back with it)."""
+
+    def url(scene: Scene) -> str:
+        attachment = attachment_files.attachment_on(scene.proposal, scene.group.drafter)
+        return reverse(route, kwargs={"proposal_id": scene.proposal.pk, "pk": attachment.pk})
+
+    return url
+
+
 def create_proposal(actor: str, state: str) -> int:
     if actor == "anonymous":
         return 401
@@ -223,6 +247,7 @@ class Entry:
     url: Callable[[Scene], str]
     body: Callable[[Scene], dict[str, Any]] | None = None
     states: tuple[str, ...] = ("draft",)  # states that matter; others are covered elsewhere
+    format: str = "json"  # of the body: "multipart" for an upload
 
 
 ALL_STATES = tuple(STATES)
@@ -367,6 +392,35 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
             "proposal-endorsement-detail",
             kwargs={"proposal_id": s.proposal.pk, "pk": s.endorsement_id},
         ),
+        states=ALL_STATES,
+    ),
+    # Files (proposals/api/attachments.py)
+    ("proposal-attachment-list", "get"): Entry(
+        on_proposal(lambda actor, state: 200),
+        proposal_url("proposal-attachment-list"),
+        states=ALL_STATES,
+    ),
+    ("proposal-attachment-list", "post"): Entry(
+        attachments_write(201),
+        proposal_url("proposal-attachment-list"),
+        lambda s: {
+            "title": "Annex",
+            "file": attachment_files.upload("annex.pdf", attachment_files.PDF),
+        },
+        ALL_STATES,
+        format="multipart",
+    ),
+    ("proposal-attachment-detail", "get"): Entry(
+        on_proposal(lambda actor, state: 200),
+        attachment_url("proposal-attachment-detail"),
+        states=ALL_STATES,
+    ),
+    ("proposal-attachment-detail", "delete"): Entry(
+        attachments_write(204), attachment_url("proposal-attachment-detail"), states=ALL_STATES
+    ),
+    ("proposal-attachment-download", "get"): Entry(
+        on_proposal(lambda actor, state: 200),
+        attachment_url("proposal-attachment-download"),
         states=ALL_STATES,
     ),
     # Reference data
@@ -596,7 +650,7 @@ def call(scene: Scene, entry: Entry, method: str) -> int:
     url = entry.url(scene)
     body = entry.body(scene) if entry.body else None
     response = (
-        getattr(client, method)(url, body, format="json")
+        getattr(client, method)(url, body, format=entry.format)
         if body is not None
         else getattr(client, method)(url)
     )
