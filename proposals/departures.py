@@ -376,26 +376,38 @@ def _carry_out(*, actor: Any, person: Person, request: HttpRequest | None) -> No
     )
 
 
+def _carried_out(person: Person) -> bool:
+    return not person.is_active and not person.memberships.exists()
+
+
 @audited("person.left")
 def departure_carry_out(
-    *, person: Person, actor: Any = SYSTEM, request: HttpRequest | None = None
+    *,
+    person: Person,
+    actor: Any = SYSTEM,
+    request: HttpRequest | None = None,
+    today: dt.date | None = None,
 ) -> Person:
-    """Carry out a recorded departure whose day came (the system, by default, on that day)."""
+    """Carry out a recorded departure whose day came (the system, by default, on that day);
+    one already carried out is left as it is."""
+    today = today or timezone.localdate()
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
-        if locked.left_on is None or locked.left_on > timezone.localdate():
+        if locked.left_on is None or locked.left_on > today:
             raise Refused(
                 RefusalKind.STATE,
                 [_("%(person)s has no departure due today.") % {"person": locked}],
             )
-        _carry_out(actor=actor, person=locked, request=request)
+        if not _carried_out(locked):
+            _carry_out(actor=actor, person=locked, request=request)
     return locked
 
 
 def departures_due(today: dt.date | None = None) -> list[int]:
-    """Carry out every departure whose day came and that is not carried out yet (the person
-    still has an active account or a role); the ids of those carried out, each in its own
-    transaction. Safe to run twice at once: a person is locked and checked again."""
+    """Carry out, each in its own transaction (`departure_carry_out`), every departure whose
+    day came and that is not carried out yet (the person still has an active account or a
+    role); the ids of those people. Safe to run twice at once: each person is locked and
+    checked again."""
     today = today or timezone.localdate()
     due = list(
         Person.objects.filter(left_on__lte=today)
@@ -404,15 +416,9 @@ def departures_due(today: dt.date | None = None) -> list[int]:
         .distinct()
         .order_by("pk")
     )
-    done = []
     for pk in due:
-        with transaction.atomic():
-            locked = Person.objects.select_for_update().get(pk=pk)
-            if not (locked.is_active or locked.memberships.exists()):
-                continue
-            _carry_out(actor=SYSTEM, person=locked, request=None)
-        done.append(pk)
-    return done
+        departure_carry_out(person=Person(pk=pk), today=today)
+    return due
 
 
 def departure_request_reasons(actor: Any, person: Person) -> list[str]:

@@ -247,9 +247,9 @@ def test_the_person_can_no_longer_sign_in_and_their_session_ends(group: Group) -
     group.drafter.set_password("demo-password-1")
     group.drafter.save()
     client = client_signed_in(Client(), group.drafter)
-    assert client.get("/").status_code == 200
+    assert client.get(reverse("proposals:settings")).status_code == 200
     departures.departure_record(actor=group.secretariat, person=group.drafter, left_on=today())
-    response = client.get("/")
+    response = client.get(reverse("proposals:settings"))
     assert response.status_code == 302 and "/login" in response["Location"]
     login = Client().post(
         reverse("login"), {"username": group.drafter.username, "password": "demo-password-1"}

@@ -27,6 +27,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+import proposals.departures
 import proposals.following
 import proposals.notification_centre
 from proposals import accounts, notifications, people, reference, services, webhooks
@@ -65,6 +66,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     accounts,
     notifications,
     webhooks,
+    proposals.departures,
     proposals.following,
     proposals.notification_centre,
 )
@@ -91,6 +93,12 @@ NOT_WRITES = {
     "proposals.accounts.session_confirm": "writes the session only",
     "proposals.accounts.session_two_factor_verified": "writes the session only",
     "proposals.accounts.session_has_device": "reads (remembered in the session)",
+    "proposals.departures.departure_plan": "reads",
+    "proposals.departures.proposals_to_hand_over": "reads",
+    "proposals.departures.unrepresented_after": "reads",
+    "proposals.departures.departure_permission_reasons": "checks",
+    "proposals.departures.departure_request_reasons": "checks",
+    "proposals.departures.departures_due": "a sweep: departure_carry_out for each person due",
     "proposals.accounts.session_two_factor_missing": "reads",
     "proposals.accounts.recently_confirmed": "reads",
     "proposals.accounts.two_factor_verified": "reads",
@@ -145,6 +153,12 @@ def _later(days: int) -> dt.date:
     return timezone.localdate() + dt.timedelta(days=days)
 
 
+def _leaving_today(person: Any) -> Any:
+    """The person, whose departure is recorded for today (and not yet carried out)."""
+    type(person).objects.filter(pk=person.pk).update(left_on=timezone.localdate())
+    return type(person).objects.get(pk=person.pk)
+
+
 def _endorsable(group: Group) -> Any:
     proposal = proposal_in(group, ProposalState.IN_REVIEW)
     return fresh(run(proposal, "approve", group.reviewer))
@@ -178,6 +192,29 @@ def _superuser() -> Any:
 
 
 SCENARIOS: dict[str, Scenario] = {
+    # proposals.departures
+    "proposals.departures.departure_record": (
+        "person.departure_recorded",
+        lambda g: (
+            lambda: proposals.departures.departure_record(
+                actor=g.secretariat, person=g.reviewer, left_on=timezone.localdate()
+            )
+        ),
+    ),
+    "proposals.departures.departure_carry_out": (
+        "person.left",
+        lambda g: (lambda person: lambda: proposals.departures.departure_carry_out(person=person))(
+            _leaving_today(g.reviewer)
+        ),
+    ),
+    "proposals.departures.departure_request": (
+        "person.departure_requested",
+        lambda g: (
+            lambda: proposals.departures.departure_request(
+                actor=g.representative_fr, person=g.drafter, left_on=timezone.localdate()
+            )
+        ),
+    ),
     # proposals.services
     "proposals.services.proposal_create": (
         "create",
