@@ -421,6 +421,20 @@ def departures_due(today: dt.date | None = None) -> list[int]:
     return due
 
 
+def people_represented_by(person: Any) -> list[Person]:
+    """The people, other than themself, who hold a role in an organisation this person
+    represents and whose departure is not recorded: those they may ask a departure for."""
+    represented = roles_of(person).representative_organization_ids
+    if not represented:
+        return []
+    return list(
+        _staying(Person.objects.filter(memberships__organization_id__in=represented))
+        .exclude(pk=person.pk)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
 def departure_request_reasons(actor: Any, person: Person) -> list[str]:
     """A representative asks for the departure of a person of an organisation they represent."""
     represented = roles_of(actor).representative_organization_ids

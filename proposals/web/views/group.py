@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from proposals.departures import people_represented_by
 from proposals.lifecycle import (
     TRANSITIONS,
     transition_edges,
@@ -62,6 +63,7 @@ def group_page(request: PersonRequest) -> HttpResponse:
             "terms": terms,
             "secretariat": next((o for o in organizations if o.is_secretariat), None),
             "secretariat_people": secretariat_people,
+            "people_represented": people_represented_by(request.user),
         },
     )
 

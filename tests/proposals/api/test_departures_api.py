@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -132,3 +134,19 @@ def test_a_script_token_of_someone_who_left_no_longer_authenticates(group: Group
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(reverse("proposal-list")).status_code == 401
+
+
+def test_the_plan_reads_a_constant_number_of_queries(group: Group) -> None:
+    client = client_for(group.secretariat)
+    client.get(url(group.drafter))  # the token's first use is bookkeeping
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url(group.drafter)).status_code == 200
+        return len(captured)
+
+    proposal_draft(group)
+    one = queries()
+    for _ in range(6):
+        proposal_draft(group, authors=[group.drafter, group.co_drafter])
+    assert queries() == one

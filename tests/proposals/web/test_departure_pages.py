@@ -137,3 +137,12 @@ def test_the_persons_admin_page_links_to_record_their_departure(group: Group) ->
     assert page.status_code == 200
     assert f'href="{departure_url(group.drafter)}"' in page.content.decode()
     assert "Record departure" in page.content.decode()
+
+
+def test_the_group_page_offers_a_representative_to_ask_for_a_departure(group: Group) -> None:
+    page = signed_in(group.representative_fr).get(reverse("proposals:group")).content.decode()
+    link = reverse("proposals:person_departure_request", args=[group.drafter.pk])
+    assert f'href="{link}"' in page
+    assert reverse("proposals:person_departure_request", args=[group.drafter.pk]) in page
+    others = signed_in(group.co_drafter).get(reverse("proposals:group")).content.decode()
+    assert "/departure/request/" not in others
