@@ -23,6 +23,7 @@ RUN pip install . \
     && if find . -path ./var -prune -o -type d -name locale -print | grep -q .; then \
            python manage.py compilemessages --ignore=var; \
        fi \
+    && mkdir -p /app/var/files \
     && chown -R app:app /app/var
 
 USER app

@@ -133,8 +133,7 @@ TOO_LARGE = {
         responses={201: AttachmentSerializer, **refusals(400, 401, 403, 404, 409), **TOO_LARGE},
     ),
     retrieve=extend_schema(responses={200: AttachmentSerializer, **refusals(401, 403, 404)}),
-    destroy=extend_schema(responses={204: None, **refusals(401, 403, 404, 409)}),
-    download=extend_schema(responses={**FILE_RESPONSES, **refusals(401, 403, 404)}),
+    destroy=extend_schema(responses={204: None, **refusals(400, 401, 403, 404, 409)}),
 )
 @request_body_limit(upload_body_max_bytes)
 class ProposalAttachmentViewSet(
@@ -197,6 +196,7 @@ class ProposalAttachmentViewSet(
         attachment_remove(attachment=self.get_object(), person=requester(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(responses={**FILE_RESPONSES, **refusals(401, 403, 404)})
     def download(self, request: Request, proposal_id: int, pk: int) -> Any:
         """The file, with its original name, as an attachment."""
         attachment = self.get_object()
