@@ -55,6 +55,28 @@ def details_seen_by(username: str) -> list[str]:
     return [f"/proposals/{p.pk}/" for p in firsts.values() if p is not None]
 
 
+def invitation_page(language: str) -> str:
+    """The page of a new invitation's link, in the run's language (sam invites; a new address
+    for each run)."""
+    from proposals.invitations import EMAIL_TEMPLATE, invitation_create, invitation_token
+    from workflow.models import Delivery
+
+    sam = Person.objects.get(username="sam")
+    invitation = invitation_create(
+        actor=sam,
+        email=f"invited{Delivery.objects.count()}@ministry.example",
+        organization=sam.memberships.get().organization,
+        roles=["reviewer"],
+        language=language,
+    )
+    nonce = (
+        Delivery.objects.filter(template=EMAIL_TEMPLATE, object_id=invitation.pk)
+        .latest("pk")
+        .context["nonce"]
+    )
+    return f"/invitations/accept/{invitation_token(nonce)}/"
+
+
 def demo_pages() -> dict[str, list[str]]:
     """The addresses each person visits: every page family, with a proposal in each state."""
     claires = Proposal.objects.filter(state=ProposalState.DRAFT, authors__username="claire")
@@ -87,6 +109,9 @@ def demo_pages() -> dict[str, list[str]]:
             "/",
             "/deliveries/",
             "/security-events/",
+            "/invitations/",
+            "/invitations/new/",
+            "/welcome/",
             *details_seen_by("sam"),
             f"/people/{claire_pk}/departure/",
         ],
@@ -106,6 +131,7 @@ def test_every_page_has_no_accessibility_violation(
     demo: None, live_server: Any, browser: Any, language: str
 ) -> None:
     pages = demo_pages()
+    pages[""].append(invitation_page(language))
     visitors = {  # signed in with the labels of the English pages, then reading in the run's language
         username: Visitor(
             browser, live_server.url, username, DEMO_TOTP_SECRET if username == "sam" else ""

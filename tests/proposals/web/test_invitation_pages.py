@@ -42,7 +42,9 @@ def invite(group: Group, language: str = "en", **kwargs: Any) -> tuple[Invitatio
     }
     values.update(kwargs)
     invitation = invitations.invitation_create(**values)
-    row = Delivery.objects.filter(object_id=invitation.pk).latest("pk")
+    row = Delivery.objects.filter(
+        template=invitations.EMAIL_TEMPLATE, object_id=invitation.pk
+    ).latest("pk")
     return invitation, invitations.invitation_token(row.context["nonce"])
 
 
