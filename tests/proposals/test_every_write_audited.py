@@ -30,7 +30,7 @@ from django.utils import timezone
 import proposals.departures
 import proposals.following
 import proposals.notification_centre
-from proposals import accounts, notifications, people, reference, services, webhooks
+from proposals import accounts, invitations, notifications, people, reference, services, webhooks
 from proposals.audited import AUDITED, SYSTEM, audited_write
 from proposals.models import (
     ApiToken,
@@ -60,6 +60,7 @@ from workflow.models import AuditEvent, TransitionLog
 pytestmark = pytest.mark.django_db
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
+    invitations,
     services,
     reference,
     people,
@@ -73,6 +74,15 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
 
 # Public functions of the service modules that write nothing the audit trail holds.
 NOT_WRITES = {
+    "proposals.invitations.invitation_lifetime": "reads a setting",
+    "proposals.invitations.invitation_token": "computes",
+    "proposals.invitations.invitation_status": "computes",
+    "proposals.invitations.invitations_with_status": "reads",
+    "proposals.invitations.role_label": "computes",
+    "proposals.invitations.roles_text": "computes",
+    "proposals.invitations.invitation_by_token": "reads a link",
+    "proposals.invitations.welcome_of": "reads",
+    "proposals.invitations.invitation_email_context": "computes an email's context",
     "proposals.services.endorsement_check": "reads: who would endorse, or why not",
     "proposals.people.roles_change_reasons": "reads: why a change of roles is refused",
     "proposals.people.person_roles": "reads",
@@ -187,11 +197,75 @@ def _page_notice(group: Group) -> Any:
     return Delivery.objects.filter(recipient=group.reviewer, channel="page").first()
 
 
+def _invitation(group: Group) -> Any:
+    return invitations.invitation_create(
+        actor=group.secretariat,
+        email="amina@ministry.example",
+        organization=group.morocco,
+        roles=["representative"],
+    )
+
+
+def _invitation_token(group: Group) -> str:
+    from workflow.models import Delivery
+
+    row = Delivery.objects.get(template=invitations.EMAIL_TEMPLATE, object_id=_invitation(group).pk)
+    return invitations.invitation_token(row.context["nonce"])
+
+
 def _superuser() -> Any:
     return PersonFactory.create(username="root", is_superuser=True, is_staff=True)
 
 
 SCENARIOS: dict[str, Scenario] = {
+    # proposals.invitations
+    "proposals.invitations.invitation_create": (
+        "invitation.created",
+        lambda g: (
+            lambda: invitations.invitation_create(
+                actor=g.secretariat,
+                email="amina@ministry.example",
+                organization=g.morocco,
+                roles=["drafter"],
+            )
+        ),
+    ),
+    "proposals.invitations.invitation_resend": (
+        "invitation.resent",
+        lambda g: (
+            lambda invitation: (
+                lambda: invitations.invitation_resend(actor=g.secretariat, invitation=invitation)
+            )
+        )(_invitation(g)),
+    ),
+    "proposals.invitations.invitation_revoke": (
+        "invitation.revoked",
+        lambda g: (
+            lambda invitation: (
+                lambda: invitations.invitation_revoke(actor=g.secretariat, invitation=invitation)
+            )
+        )(_invitation(g)),
+    ),
+    "proposals.invitations.invitation_accept": (
+        "invitation.accepted",
+        lambda g: (
+            lambda token: (
+                lambda: invitations.invitation_accept(
+                    token=token,
+                    username="amina",
+                    password="Long enough passphrase 42",
+                    language="fr",
+                    timezone_name="Africa/Casablanca",
+                )
+            )
+        )(_invitation_token(g)),
+    ),
+    "proposals.invitations.person_welcome": (
+        "person.welcomed",
+        lambda g: (lambda person: lambda: invitations.person_welcome(person=person))(
+            PersonFactory.create(username="newcomer", welcomed_at=None)
+        ),
+    ),
     # proposals.departures
     "proposals.departures.departure_record": (
         "person.departure_recorded",
