@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from datetime import datetime
 from typing import IO, Any
 
 from babel.units import format_unit
@@ -106,12 +107,6 @@ def attachment_state_reasons(proposal: Proposal) -> list[Reason]:
     ]
 
 
-def attachments_may_change(proposal: Proposal, person: Any) -> bool:
-    return not attachment_permission_reasons(proposal, person) and not attachment_state_reasons(
-        proposal
-    )
-
-
 def _refuse_if_not_allowed(proposal: Proposal, person: Any) -> None:
     reasons = attachment_permission_reasons(proposal, person)
     if reasons:
@@ -128,7 +123,7 @@ def _invalid(field: str, reason: Reason) -> Refused:
     return Refused(RefusalKind.INVALID, [reason], {field: [str(reason)]})
 
 
-def clean_title(title: str) -> str:
+def _clean_title(title: str) -> str:
     title = (title or "").strip()
     if not title:
         raise _invalid("title", Reason("required", _("Give the file a title.")))
@@ -144,7 +139,7 @@ def clean_title(title: str) -> str:
     return title
 
 
-def clean_filename(name: str) -> str:
+def _clean_filename(name: str) -> str:
     """The name a person gave, without folders or control characters, at most 255 characters
     (the ending kept)."""
     name = UNSAFE_FILENAME_CHARACTERS.sub("", (name or "").rsplit("/", 1)[-1]).strip(" .")
@@ -249,7 +244,7 @@ def _revision_check(proposal: Proposal, revision: Revision | None) -> None:
         )
 
 
-def sha256_of(stream: IO[bytes]) -> str:
+def _sha256_of(stream: IO[bytes]) -> str:
     digest = hashlib.sha256()
     stream.seek(0)
     while chunk := stream.read(HASH_CHUNK_BYTES):
@@ -273,14 +268,14 @@ def attachment_add(
     title: str,
     upload: UploadedFile,
     revision: Revision | None = None,
-    now: Any = None,
+    now: datetime | None = None,
 ) -> Attachment:
     """Attach a checked file to an open proposal, with its title and, if given, the revision
     of this proposal it belongs to; its type, size and SHA-256 are recorded, and the
     proposal's history shows it. Nothing is stored when anything is refused."""
     _refuse_if_not_allowed(proposal, person)
-    title = clean_title(title)
-    filename = clean_filename(upload.name or "")
+    title = _clean_title(title)
+    filename = _clean_filename(upload.name or "")
     size = int(upload.size or 0)
     _size_check(size)
     stream: IO[bytes] = upload.file  # type: ignore[assignment]
@@ -293,7 +288,7 @@ def attachment_add(
         filename=filename,
         content_type=file_type.content_type,
         size=size,
-        sha256=sha256_of(stream),
+        sha256=_sha256_of(stream),
         revision=revision,
         uploaded_by=person,
         uploaded_at=now or timezone.now(),
@@ -318,7 +313,9 @@ def attachment_add(
 
 
 @audited(REMOVED, log="transition")
-def attachment_remove(*, attachment: Attachment, person: Person, now: Any = None) -> Attachment:
+def attachment_remove(
+    *, attachment: Attachment, person: Person, now: datetime | None = None
+) -> Attachment:
     """Remove a file from an open proposal: it leaves the list of files members can download,
     and keeps its record (who removed it, when) and its stored file for the secretariat."""
     with transaction.atomic():

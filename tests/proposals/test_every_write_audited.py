@@ -27,6 +27,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+import proposals.attachments
 import proposals.departures
 import proposals.following
 import proposals.notification_centre
@@ -60,6 +61,7 @@ from workflow.models import AuditEvent, TransitionLog
 pytestmark = pytest.mark.django_db
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
+    proposals.attachments,
     invitations,
     services,
     reference,
@@ -74,6 +76,17 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
 
 # Public functions of the service modules that write nothing the audit trail holds.
 NOT_WRITES = {
+    "proposals.attachments.file_size_text": "computes",
+    "proposals.attachments.accepted_types_text": "computes",
+    "proposals.attachments.attachment_max_bytes": "reads a setting",
+    "proposals.attachments.upload_body_max_bytes": "reads settings",
+    "proposals.attachments.attachment_permission_reasons": "checks",
+    "proposals.attachments.attachment_state_reasons": "checks",
+    "proposals.attachments.attachments_of": "reads",
+    "proposals.attachments.attachment_downloadable": "checks",
+    "proposals.attachments.attachment_visible_to": "reads",
+    "proposals.attachments.attachment_removed_reason": "computes",
+    "proposals.attachments.attachment_file_response": "reads a stored file",
     "proposals.invitations.invitation_lifetime": "reads a setting",
     "proposals.invitations.invitation_token": "computes",
     "proposals.invitations.invitation_status": "computes",
@@ -179,6 +192,12 @@ def _endorsement(group: Group) -> Endorsement:
     return Endorsement.objects.get(proposal=proposal, organization=group.morocco)
 
 
+def _pdf_upload() -> Any:
+    from tests.proposals.attachment_files import PDF, upload
+
+    return upload("annex.pdf", PDF)
+
+
 def _webhook_endpoint(group: Group) -> Any:
     return webhooks.webhook_endpoint_create(
         actor=SYSTEM,
@@ -218,6 +237,31 @@ def _superuser() -> Any:
 
 
 SCENARIOS: dict[str, Scenario] = {
+    # proposals.attachments
+    "proposals.attachments.attachment_add": (
+        "attachment_added",
+        lambda g: (
+            lambda proposal: (
+                lambda: proposals.attachments.attachment_add(
+                    proposal=proposal, person=g.drafter, title="Annex", upload=_pdf_upload()
+                )
+            )
+        )(proposal_draft(g)),
+    ),
+    "proposals.attachments.attachment_remove": (
+        "attachment_removed",
+        lambda g: (
+            lambda attachment: (
+                lambda: proposals.attachments.attachment_remove(
+                    attachment=attachment, person=g.secretariat
+                )
+            )
+        )(
+            proposals.attachments.attachment_add(
+                proposal=proposal_draft(g), person=g.drafter, title="Annex", upload=_pdf_upload()
+            )
+        ),
+    ),
     # proposals.invitations
     "proposals.invitations.invitation_create": (
         "invitation.created",
