@@ -197,3 +197,21 @@ def test_the_invitation_list_runs_a_constant_number_of_queries(group: Group) -> 
         response = client.get("/invitations/")
     assert len(re.findall("@ministry.example", response.content.decode())) >= 7
     assert len(seven) == len(one)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_the_first_visit_speaks_the_persons_language_and_names_their_zone(
+    group: Group, language: str
+) -> None:
+    Person.objects.filter(pk=group.reviewer.pk).update(
+        welcomed_at=None, language=language, timezone="America/New_York"
+    )
+    group.reviewer.refresh_from_db()
+    client = client_signed_in(Client(), group.reviewer)
+    page = client.get("/").content.decode()
+    assert f'<html lang="{language}"' in page
+    assert WELCOME[language] in page
+    assert {"en": "New York", "fr": "New York", "es": "Nueva York"}[language] in page
+    assert "/settings/" in page
+    group.reviewer.refresh_from_db()
+    assert group.reviewer.welcomed_at is not None
