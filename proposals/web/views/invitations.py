@@ -38,8 +38,13 @@ def _secretariat_check(request: HttpRequest) -> None:
         raise PermissionDenied(_("Only the secretariat can invite people."))
 
 
-def _refusal_to_form(form: forms.Form, refused: Refused) -> None:
+def _refusal_to_form(
+    form: forms.Form, refused: Refused, fields: dict[str, str] | None = None
+) -> None:
+    """The refusal's reasons on the form's fields (`fields` renames the service's), else above
+    the form."""
     for field, reasons in refused.errors.items():
+        field = (fields or {}).get(field, field)
         for reason in reasons:
             form.add_error(field if field in form.fields else None, reason)
     if not refused.errors:
@@ -256,7 +261,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                     status=410,
                 )
             except Refused as refused:
-                _refusal_to_form(form, refused)
+                _refusal_to_form(form, refused, {"password": "password1"})
             else:
                 login(request, person, backend=SESSION_BACKEND)
                 session_confirm(request)

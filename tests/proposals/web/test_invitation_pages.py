@@ -215,3 +215,27 @@ def test_the_first_visit_speaks_the_persons_language_and_names_their_zone(
     assert "/settings/" in page
     group.reviewer.refresh_from_db()
     assert group.reviewer.welcomed_at is not None
+
+
+def test_a_weak_password_is_refused_beside_its_field_in_the_invitations_language(
+    group: Group,
+) -> None:
+    _invitation, token = invite(group, "fr")
+    response = Client().post(
+        f"/invitations/accept/{token}/",
+        {
+            "username": "amina",
+            "password1": "12345678",
+            "password2": "12345678",
+            "language": "fr",
+            "timezone": "UTC",
+        },
+    )
+    assert response.status_code == 400
+    field = re.search(
+        r'<div class="field has-error">\s*<label for="id_password1">.*?</div>',
+        response.content.decode(),
+        re.S,
+    )
+    assert field is not None and "Ce mot de passe" in field.group(0)
+    assert not Person.objects.filter(username="amina").exists()
