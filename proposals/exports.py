@@ -171,24 +171,38 @@ def csv_delimiter() -> str:
     return ";" if formats.get_format("DECIMAL_SEPARATOR") == "," else ","
 
 
-def proposals_people_csv_response(
-    queryset: QuerySet[Proposal], *, zone: tzinfo, filename: str
+def people_csv_response(
+    header: list[str], rows: Callable[[], Iterable[list[Any]]], *, filename: str
 ) -> StreamingHttpResponse:
-    """The proposals as CSV for a person: UTF-8 with a byte-order mark (so that spreadsheets
-    read the accents), labels and values in the active language, times in the zone."""
+    """Rows as CSV for a person: UTF-8 with a byte-order mark (so that spreadsheets read the
+    accents), the active language's delimiter, times as LOCAL_TIME_FORMAT, never a formula.
+    `rows` is called while the response streams, in the language active now."""
     language = translation.get_language()
-    header = people_header(zone)
     writer = csv.writer(EchoWriter(), delimiter=csv_delimiter())
 
     def lines() -> Iterator[str]:
         with translation.override(language):
             yield "\ufeff" + writer.writerow([csv_cell(label) for label in header])
-            for proposal in queryset.iterator(chunk_size=CHUNK_SIZE):
-                yield writer.writerow([_text(value) for value in people_values(proposal, zone)])
+            for values in rows():
+                yield writer.writerow([_text(value) for value in values])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def proposals_people_csv_response(
+    queryset: QuerySet[Proposal], *, zone: tzinfo, filename: str
+) -> StreamingHttpResponse:
+    """The proposals as CSV for a person: labels and values in the active language, times in
+    the zone."""
+    return people_csv_response(
+        people_header(zone),
+        lambda: (
+            people_values(proposal, zone) for proposal in queryset.iterator(chunk_size=CHUNK_SIZE)
+        ),
+        filename=filename,
+    )
 
 
 def proposals_xlsx_response(

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from proposals.api import (
-    attachments,
-    auth,
-    departures,
-    discussion,
-    invitations,
-    personal_data,
-    views,
-)
+from proposals.api import attachments, auth, departures, invitations, personal_data, views
+from proposals.api import audit_trail as trail
 
 router = views.ApiRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -22,6 +15,7 @@ router.register("bodies", views.BodyViewSet, basename="body")
 router.register("occasions", views.OccasionViewSet, basename="occasion")
 router.register("proposals", views.ProposalViewSet, basename="proposal")
 router.register("security-events", views.SecurityEventViewSet, basename="security-event")
+router.register("audit-events", trail.AuditEventViewSet, basename="audit-event")
 router.register("invitations", invitations.InvitationViewSet, basename="invitation")
 
 PROPOSAL = "proposals/<int:proposal_id>/"
@@ -77,21 +71,6 @@ urlpatterns = [
         PROPOSAL + "revisions/<int:number>/",
         views.ProposalRevisionViewSet.as_view({"get": "retrieve"}),
         name="proposal-revision-detail",
-    ),
-    path(
-        PROPOSAL + "comments/",
-        discussion.ProposalCommentViewSet.as_view({"get": "list", "post": "create"}),
-        name="proposal-comment-list",
-    ),
-    path(
-        PROPOSAL + "comments/<int:pk>/",
-        discussion.ProposalCommentViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
-        name="proposal-comment-detail",
-    ),
-    path(
-        PROPOSAL + "comments/<int:pk>/hide/",
-        discussion.ProposalCommentViewSet.as_view({"post": "hide"}),
-        name="proposal-comment-hide",
     ),
     path(
         PROPOSAL + "history/",

@@ -9,12 +9,12 @@ from proposals.web.views import (
     dashboard,
     deliveries,
     departures,
-    discussion,
     group,
     occasions,
     person_settings,
     proposals,
 )
+from proposals.web.views import audit_trail as trail_views
 from proposals.web.views import invitations as invitation_views
 from proposals.web.views import people as people_views
 from proposals.web.views import personal_data as personal_data_views
@@ -75,23 +75,6 @@ urlpatterns = [
         attachments.attachment_remove_page,
         name="attachment_remove",
     ),
-    path("proposals/<int:pk>/comments/", discussion.comment_create, name="comment_create"),
-    path(
-        "proposals/<int:pk>/comments/<int:comment_pk>/edit/",
-        discussion.comment_edit,
-        name="comment_edit",
-    ),
-    path(
-        "proposals/<int:pk>/comments/<int:comment_pk>/delete/",
-        discussion.comment_delete,
-        name="comment_delete",
-    ),
-    path(
-        "proposals/<int:pk>/comments/<int:comment_pk>/hide/",
-        discussion.comment_hide,
-        name="comment_hide",
-    ),
-    path("proposals/<int:pk>/mentions/", discussion.mention_candidates, name="mention_candidates"),
     path("occasions/", occasions.occasion_list, name="occasion_list"),
     path("occasions/<int:pk>/", occasions.occasion_detail, name="occasion_detail"),
     path("group/", group.group_page, name="group"),
@@ -132,6 +115,10 @@ urlpatterns = [
     ),
     path("people/<int:pk>/erasure/", personal_data_views.person_erasure, name="person_erasure"),
     path("security-events/", people_views.security_events, name="security_events"),
+    path("audit/", trail_views.audit_trail_page, name="audit_trail"),
+    path("audit/export.csv", trail_views.audit_trail_csv, name="audit_trail_csv"),
+    path("settings/activity/", trail_views.my_activity, name="my_activity"),
+    path("settings/activity/export.csv", trail_views.my_activity_csv, name="my_activity_csv"),
     path("people/<int:pk>/departure/", departures.person_departure, name="person_departure"),
     path(
         "people/<int:pk>/departure/request/",

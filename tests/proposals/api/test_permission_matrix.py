@@ -22,7 +22,6 @@ from django.utils import timezone
 from proposals.accounts import token_digest
 from proposals.models import (
     ApiToken,
-    Comment,
     Endorsement,
     Occasion,
     Organization,
@@ -190,33 +189,6 @@ def attachment_url(route: str) -> Callable[[Scene], str]:
     return url
 
 
-def own_comment(success: int) -> Expect:
-    """A comment written by the proposal's author: only they change it (403 for others)."""
-
-    @on_proposal
-    def expected(actor: str, state: str) -> int:
-        return success if actor == "author" else 403
-
-    return expected
-
-
-@on_proposal
-def comment_hide(actor: str, state: str) -> int:
-    return 200 if actor == "secretariat" else 403
-
-
-def authors_comment_url(route: str) -> Callable[[Scene], str]:
-    """A comment of the proposal's author, written for the one request (rolled back with it)."""
-
-    def url(scene: Scene) -> str:
-        comment = Comment.objects.create(
-            proposal=scene.proposal, author=scene.group.drafter, body="Article 2?"
-        )
-        return reverse(route, kwargs={"proposal_id": scene.proposal.pk, "pk": comment.pk})
-
-    return url
-
-
 def create_proposal(actor: str, state: str) -> int:
     if actor == "anonymous":
         return 401
@@ -378,6 +350,9 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
     ("security-event-list", "get"): Entry(
         anyone_signed_in(200), lambda s: reverse("security-event-list")
     ),
+    ("audit-event-list", "get"): Entry(
+        anyone_signed_in(200), lambda s: reverse("audit-event-list")
+    ),
     ("auth-token", "delete"): Entry(anyone_signed_in(204), lambda s: reverse("auth-token")),
     ("auth-token-list", "get"): Entry(anyone_signed_in(200), lambda s: reverse("auth-token-list")),
     ("auth-token-list", "post"): Entry(
@@ -450,34 +425,6 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
         on_proposal(lambda actor, state: 200),
         attachment_url("proposal-attachment-download"),
         states=ALL_STATES,
-    ),
-    # The discussion (proposals/api/discussion.py)
-    ("proposal-comment-list", "get"): Entry(
-        on_proposal(lambda actor, state: 200),
-        proposal_url("proposal-comment-list"),
-        None,
-        ALL_STATES,
-    ),
-    ("proposal-comment-list", "post"): Entry(
-        on_proposal(lambda actor, state: 201),
-        proposal_url("proposal-comment-list"),
-        lambda s: {"body": "What does article 2 cover?"},
-        ALL_STATES,
-    ),
-    ("proposal-comment-detail", "patch"): Entry(
-        own_comment(200),
-        authors_comment_url("proposal-comment-detail"),
-        lambda s: {"body": "What does article 3 cover?"},
-        ALL_STATES,
-    ),
-    ("proposal-comment-detail", "delete"): Entry(
-        own_comment(204), authors_comment_url("proposal-comment-detail"), states=ALL_STATES
-    ),
-    ("proposal-comment-hide", "post"): Entry(
-        comment_hide,
-        authors_comment_url("proposal-comment-hide"),
-        lambda s: {"reason": "Off topic."},
-        ALL_STATES,
     ),
     # Reference data
     ("organization-list", "get"): Entry(group_reads, lambda s: reverse("organization-list")),

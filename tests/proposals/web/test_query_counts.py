@@ -11,7 +11,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from proposals.discussion import comment_create, comment_delete, comment_edit, comment_hide
 from proposals.models import Proposal
 from proposals.notifications import OPTIONAL_NOTIFICATIONS, notification_choices_set
 from proposals.services import endorsement_create, proposal_update
@@ -79,7 +78,7 @@ def test_the_list_runs_a_constant_number_of_queries(group: Group) -> None:
 def test_the_proposal_page_runs_a_constant_number_of_queries(group: Group) -> None:
     # The files panel reads the proposal's files in one query on every proposal page.
     # Short of its quorum before and after: "who acts next" names the representatives still
-    # missing, in one query (14 = 12, that one and the discussion's comments).
+    # missing, in one query (13 = 12 and that one).
     group.occasion.endorsement_quorum = 5
     group.occasion.save()
     proposal = in_endorsement(group)
@@ -90,7 +89,7 @@ def test_the_proposal_page_runs_a_constant_number_of_queries(group: Group) -> No
         endorsement_create(proposal=fresh(proposal), person=group.representative_lu)
         endorsement_create(proposal=fresh(proposal), person=group.representative_fr)
 
-    assert_constant(signed_in(group.representative_ma), url, more, 15)
+    assert_constant(signed_in(group.representative_ma), url, more, 14)
 
 
 def test_the_proposal_page_in_review_runs_a_constant_number_of_queries(group: Group) -> None:
@@ -104,7 +103,7 @@ def test_the_proposal_page_in_review_runs_a_constant_number_of_queries(group: Gr
         run(proposal, "approve", group.reviewer)
         run(proposal, "approve", group.second_reviewer)
 
-    assert_constant(signed_in(group.drafter), url, more, 15)
+    assert_constant(signed_in(group.drafter), url, more, 14)
 
 
 def test_a_proposal_with_a_long_history_runs_the_same_queries(group: Group) -> None:
@@ -118,40 +117,7 @@ def test_a_proposal_with_a_long_history_runs_the_same_queries(group: Group) -> N
             current = run(current, "request_changes", group.reviewer, comment="Again.")
             proposal_update(proposal=fresh(current), editor=group.drafter, text=f"v{round_number}")
 
-    assert_constant(signed_in(group.drafter), url, more, 14)
-
-
-def test_a_long_discussion_runs_the_same_queries(group: Group) -> None:
-    """Threads, replies, anchored, edited, deleted and hidden comments, with mentions: the
-    comments, their edits and their mentions are three queries whatever their number."""
-    proposal = in_review(group, text="First paragraph.\n\nSecond paragraph.")
-    url = reverse("proposals:proposal_detail", args=[proposal.pk])
-    revision = proposal.revisions.get(number=1)
-
-    def talk() -> None:
-        first = comment_create(
-            proposal=proposal,
-            author=group.reviewer,
-            body="Why @claire?",
-            revision=revision,
-            paragraph=2,
-        )
-        reply = comment_create(
-            proposal=proposal, author=group.drafter, body="Because.", parent=first
-        )
-        comment_edit(comment=reply, editor=group.drafter, body="Because @rita asked.")
-        comment_hide(comment=first, actor=group.secretariat, reason="Off topic.")
-        comment_delete(
-            comment=comment_create(proposal=proposal, author=group.drafter, body="Oops."),
-            actor=group.drafter,
-        )
-
-    def talk_more() -> None:
-        for _ in range(4):
-            talk()
-
-    talk()
-    assert_constant(signed_in(group.observer), url, talk_more, 17)
+    assert_constant(signed_in(group.drafter), url, more, 13)
 
 
 def test_the_delivery_log_runs_a_constant_number_of_queries(group: Group) -> None:
