@@ -119,6 +119,8 @@ TEMPLATES = [
             # The pages' template tags live with the pages (proposals/web/), not in an app.
             "libraries": {
                 "pages": "proposals.web.templatetags.pages",
+                # The header's unread count, and the follow buttons.
+                "notifications": "proposals.web.templatetags.notifications",
                 # The files panel of a proposal's page, and sizes as the reader's language writes them.
                 "attachments": "proposals.web.templatetags.attachments",
                 # Dates, times and zone names as the reader's language writes them (pages, emails).

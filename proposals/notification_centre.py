@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from proposals.audited import audited
 from proposals.localized import datetime_text
-from proposals.models import Occasion, OutcomeResult, Proposal, ProposalState
+from proposals.models import Occasion, OutcomeResult, Person, Proposal, ProposalState
 from proposals.notices import email_event_label
 from workflow.audit import audit_record
 from workflow.errors import RefusalKind, Refused
@@ -187,8 +187,7 @@ class NotificationGroup:
 def notification_groups(rows: Sequence[Delivery]) -> list[NotificationGroup]:
     """The rows grouped by what they are about, each group where its newest notice is; no
     query but the content types' (cached)."""
-    proposal_type = ContentType.objects.get_for_model(Proposal).pk
-    occasion_type = ContentType.objects.get_for_model(Occasion).pk
+    proposal_type, occasion_type = content_types()
     groups: dict[tuple[int | None, int | None], NotificationGroup] = {}
     for row in rows:
         context = row.context or {}
@@ -215,3 +214,46 @@ def notification_groups(rows: Sequence[Delivery]) -> list[NotificationGroup]:
             )
         )
     return list(groups.values())
+
+
+# Since your last visit
+
+VISIT_GAP = timedelta(minutes=30)
+"""A dashboard opened this long after the previous one begins a new visit."""
+SINCE_LAST_VISIT_ROWS = 20
+
+
+def visit_record(
+    person: Any, *, counting_from: datetime | None, now: datetime | None = None
+) -> datetime:
+    """Record that the person opened the dashboard now, and say since when its "since your
+    last visit" counts.
+
+    A visit is a run of dashboard views each less than `VISIT_GAP` after the previous one;
+    `Person.last_visit_at` is the latest view. A visit counts from the previous visit's last
+    view (a first visit ever, from its own first view), and keeps counting from there in its
+    later views (`counting_from`, which the face keeps in the session): a reload does not
+    empty the box before the person has read it, and what happens during the visit shows on
+    the next view. The moment is bookkeeping of the person's own, not audited.
+    """
+    now = now or timezone.now()
+    previous = person.last_visit_at
+    if counting_from is None or previous is None or now - previous >= VISIT_GAP:
+        counting_from = previous or now
+    Person.objects.filter(pk=person.pk).update(last_visit_at=now)
+    person.last_visit_at = now
+    return counting_from
+
+
+def changes_since(person: Any, since: datetime) -> list[Delivery]:
+    """The person's notices written after `since` (what changed on what they wrote, follow or
+    are asked to act on), newest first, at most `SINCE_LAST_VISIT_ROWS`; one query."""
+    return list(notifications_of(person).filter(created_at__gt=since)[:SINCE_LAST_VISIT_ROWS])
+
+
+def content_types() -> tuple[int, int]:
+    """The ids of the content types of proposals and occasions (cached by Django)."""
+    return (
+        ContentType.objects.get_for_model(Proposal).pk,
+        ContentType.objects.get_for_model(Occasion).pk,
+    )

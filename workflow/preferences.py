@@ -191,11 +191,23 @@ def notification_preference_set(
 
 
 def notification_modes_of(person: Any, events: Iterable[str]) -> dict[str, str]:
-    """The person's mode of each kind named, as chosen or by default; two queries."""
+    """The person's mode of each kind named, as chosen or by default: one query for a person
+    read already (their daily digest is known), two for an id."""
     events = list(events)
     person_id = getattr(person, "pk", person)
-    modes, _optional = email_modes((person_id, event) for event in events)
-    return {event: modes[(person_id, event)] for event in events}
+    if not hasattr(person, "daily_digest"):
+        modes, _standing = email_modes((person_id, event) for event in events)
+        return {event: modes[(person_id, event)] for event in events}
+    chosen = {
+        event: (enabled, digest)
+        for event, enabled, digest in NotificationPreference.objects.filter(
+            person_id=person_id, event__in=events, channel=EMAIL
+        ).values_list("event", "enabled", "digest")
+    }
+    return {
+        event: mode_of(*chosen.get(event, (True, None)), bool(person.daily_digest))
+        for event in events
+    }
 
 
 def notification_mode_set(

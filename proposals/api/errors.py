@@ -76,6 +76,8 @@ REASON_CODES: dict[str, str] = {
     "changed_meanwhile": "The proposal changed since the version the client acted on.",
     "notification_unknown": "No optional notification has that name.",
     "notification_not_boolean": "Each notification is turned on or off with true or false.",
+    "notification_mode_refused": "That kind of notice cannot reach you that way.",
+    "notification_filter_invalid": "The unread filter is true or false.",
     # Attachments (proposals.attachments).
     "file_empty": "The file sent is empty.",
     "file_too_large": "The file is larger than ATTACHMENT_MAX_BYTES.",

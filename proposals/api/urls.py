@@ -6,6 +6,7 @@ from django.urls import path
 
 from proposals.api import attachments, auth, departures, invitations, personal_data, views
 from proposals.api import audit_trail as trail
+from proposals.api import notifications as notification_api
 
 router = views.ApiRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -19,6 +20,7 @@ router.register("audit-events", trail.AuditEventViewSet, basename="audit-event")
 router.register("invitations", invitations.InvitationViewSet, basename="invitation")
 
 PROPOSAL = "proposals/<int:proposal_id>/"
+FOLLOW_ACTIONS = {"get": "retrieve", "put": "update", "delete": "destroy"}
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainView.as_view(), name="auth-token"),
@@ -94,5 +96,30 @@ urlpatterns = [
     ),
     *departures.urlpatterns,
     *personal_data.urlpatterns,
+    path(
+        PROPOSAL + "follow/",
+        notification_api.ProposalFollowViewSet.as_view(FOLLOW_ACTIONS),
+        name="proposal-follow",
+    ),
+    path(
+        "occasions/<int:occasion_id>/follow/",
+        notification_api.OccasionFollowViewSet.as_view(FOLLOW_ACTIONS),
+        name="occasion-follow",
+    ),
+    path(
+        "notifications/",
+        notification_api.NotificationViewSet.as_view({"get": "list"}),
+        name="notification-list",
+    ),
+    path(
+        "notifications/read-all/",
+        notification_api.NotificationViewSet.as_view({"post": "read_all"}),
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        notification_api.NotificationViewSet.as_view({"post": "read"}),
+        name="notification-read",
+    ),
     *router.urls,
 ]

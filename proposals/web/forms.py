@@ -32,7 +32,7 @@ from proposals.models import (
     ProposalState,
     Theme,
 )
-from proposals.notifications import NotificationChoice
+from proposals.notifications import Mode, NotificationGroup, NotificationModeChoice
 from proposals.selectors import co_author_candidates, roles_of
 
 
@@ -332,39 +332,54 @@ class SettingsForm(forms.ModelForm):
         zones.choices = zone_choices(self.instance.timezone)
 
 
-class NotificationChoicesForm(forms.Form):
-    """One checkbox per kind of optional email, ticked while the person wants it.
+class NotificationModesForm(forms.Form):
+    """One group of radio buttons per kind of notice: in the pages only, by email too, or in
+    the daily digest (what asks to act and reminders: by email or in the digest).
 
-    A hidden `shown` field travels with the checkboxes: a form posted without it (one made
-    before the checkboxes existed, or a script) changes no choice, rather than reading every
-    missing checkbox as "turned off".
+    A hidden `shown` field travels with the buttons: a form posted without it (one made
+    before they existed, or a script) changes no choice; a kind posted without a choice
+    stays as it is.
     """
 
     shown = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, choices: Sequence[NotificationChoice], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        groups: Sequence[tuple[NotificationGroup, Sequence[NotificationModeChoice]]],
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("prefix", "notify")
         super().__init__(*args, **kwargs)
-        self.choices = list(choices)
-        for choice in self.choices:
-            self.fields[notification_field_name(choice.event)] = forms.BooleanField(
-                required=False,
-                initial=choice.enabled,
-                label=choice.label,
-                help_text=choice.description,
-            )
+        labels = dict(Mode.choices)
+        self.groups = [(group, list(choices)) for group, choices in groups]
+        for _group, choices in self.groups:
+            for choice in choices:
+                self.fields[notification_field_name(choice.event)] = forms.ChoiceField(
+                    required=False,
+                    initial=choice.mode,
+                    label=choice.label,
+                    help_text=choice.description,
+                    choices=[(mode, labels[mode]) for mode in choice.modes],
+                    widget=forms.RadioSelect,
+                )
 
-    def kinds(self) -> list[forms.BoundField]:
-        """The checkboxes, in the order of the kinds."""
-        return [self[notification_field_name(choice.event)] for choice in self.choices]
+    def grouped(self) -> list[tuple[NotificationGroup, list[forms.BoundField]]]:
+        """The groups of kinds with their radio buttons, in the order the settings show them."""
+        return [
+            (group, [self[notification_field_name(choice.event)] for choice in choices])
+            for group, choices in self.groups
+        ]
 
-    def wanted(self) -> dict[str, bool]:
-        """Event kind → wanted, as posted; empty when the checkboxes were not part of the form."""
+    def wanted(self) -> dict[str, str]:
+        """Event kind → mode, as posted; empty when the buttons were not part of the form."""
         if not self.cleaned_data.get("shown"):
             return {}
         return {
-            choice.event: bool(self.cleaned_data[notification_field_name(choice.event)])
-            for choice in self.choices
+            choice.event: self.cleaned_data[notification_field_name(choice.event)]
+            for _group, choices in self.groups
+            for choice in choices
+            if self.cleaned_data.get(notification_field_name(choice.event))
         }
 
 

@@ -16,6 +16,7 @@ from proposals.web.views import (
 )
 from proposals.web.views import audit_trail as trail_views
 from proposals.web.views import invitations as invitation_views
+from proposals.web.views import notifications as notification_views
 from proposals.web.views import people as people_views
 from proposals.web.views import personal_data as personal_data_views
 
@@ -77,6 +78,19 @@ urlpatterns = [
     ),
     path("occasions/", occasions.occasion_list, name="occasion_list"),
     path("occasions/<int:pk>/", occasions.occasion_detail, name="occasion_detail"),
+    path("occasions/<int:pk>/follow/", notification_views.occasion_follow, name="occasion_follow"),
+    path("proposals/<int:pk>/follow/", notification_views.proposal_follow, name="proposal_follow"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path(
+        "notifications/<int:pk>/read/",
+        notification_views.notification_read,
+        name="notification_read",
+    ),
+    path(
+        "notifications/read-all/",
+        notification_views.notifications_read_all,
+        name="notifications_read_all",
+    ),
     path("group/", group.group_page, name="group"),
     path("settings/", person_settings.settings_page, name="settings"),
     path(

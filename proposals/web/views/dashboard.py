@@ -32,6 +32,7 @@ from proposals.selectors import (
     roles_of,
 )
 from proposals.web.views.common import PersonRequest
+from proposals.web.views.notifications import since_last_visit
 
 # Dashboard
 
@@ -92,6 +93,7 @@ def dashboard(request: PersonRequest) -> HttpResponse:
             "sections": _dashboard_sections(selections),
             "deadlines": _upcoming_deadlines(person, now),
             "now": now,
+            "since_last_visit": since_last_visit(request),
         },
     )
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from proposals import notifications, people, services
-from proposals.web.forms import NotificationChoicesForm, SettingsForm
+from proposals.web.forms import NotificationModesForm, SettingsForm
 from proposals.web.views.common import PersonRequest, posted
 from proposals.web.views.occasions import calendar_url
 
@@ -22,19 +22,19 @@ from proposals.web.views.occasions import calendar_url
 
 @login_required
 def settings_page(request: PersonRequest) -> HttpResponse:
-    """The person's own language, time zone and notifications, and which kinds of optional
-    email they want: the forms validate; proposals.people and proposals.notifications save
-    and audit what changed (an unchanged form writes nothing)."""
+    """The person's own language, time zone and notifications, and how each kind of notice
+    reaches them: the forms validate; proposals.people and proposals.notifications save and
+    audit what changed (an unchanged form writes nothing)."""
     form = SettingsForm(posted(request), instance=request.user)
-    notify = NotificationChoicesForm(
-        posted(request), choices=notifications.notification_choices_of(request.user)
+    notify = NotificationModesForm(
+        posted(request), groups=notifications.notification_modes_of(request.user)
     )
     if request.method == "POST" and form.is_valid() and notify.is_valid():
         with transaction.atomic():
             person = people.person_settings_update(
                 person=request.user, request=request, **form.cleaned_data
             )
-            notifications.notification_choices_set(
+            notifications.notification_modes_set(
                 person=person, wanted=notify.wanted(), actor=request.user, request=request
             )
         translation.activate(person.language)

@@ -587,6 +587,32 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
     ("invitation-resend", "post"): Entry(
         secretariat_writes(200), lambda s: reverse("invitation-resend", args=[invitation_pk(s)])
     ),
+    # Following (proposals/api/notifications.py): what one may see; occasions: the group.
+    **{
+        ("proposal-follow", method): Entry(
+            on_proposal(lambda actor, state: 200),
+            proposal_url("proposal-follow"),
+            states=ALL_STATES,
+        )
+        for method in ("get", "put", "delete")
+    },
+    **{
+        ("occasion-follow", method): Entry(
+            group_reads,
+            lambda s: reverse("occasion-follow", kwargs={"occasion_id": s.spare_occasion.pk}),
+        )
+        for method in ("get", "put", "delete")
+    },
+    # The notification centre: one's own notices.
+    ("notification-list", "get"): Entry(
+        anyone_signed_in(200), lambda s: reverse("notification-list")
+    ),
+    ("notification-read", "post"): Entry(
+        anyone_signed_in(404), lambda s: reverse("notification-read", kwargs={"pk": 999_999})
+    ),
+    ("notification-read-all", "post"): Entry(
+        anyone_signed_in(200), lambda s: reverse("notification-read-all")
+    ),
     ("calendar-link", "get"): Entry(anyone_signed_in(200), lambda s: reverse("calendar-link")),
     ("calendar-link", "post"): Entry(anyone_signed_in(201), lambda s: reverse("calendar-link")),
 }

@@ -1,4 +1,4 @@
-"""The settings page's "Email notifications": one checkbox per kind of optional email."""
+"""The settings page's "Notifications": per kind, radio buttons for how it reaches the person."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def field(event: str) -> str:
 
 
 def settings_form(person: Person, *, off: tuple[str, ...] = (), **changes: Any) -> dict[str, Any]:
-    """What the page posts when the person saves it with the kinds in `off` unticked."""
+    """What the page posts when the person saves it with the kinds in `off` in the pages only
+    (the others by email)."""
     data: dict[str, Any] = {
         "language": person.language,
         "timezone": person.timezone,
@@ -40,7 +41,7 @@ def settings_form(person: Person, *, off: tuple[str, ...] = (), **changes: Any) 
         data["optional_notifications"] = "on"
     if person.daily_digest:
         data["daily_digest"] = "on"
-    data.update({field(event): "on" for event in KINDS if event not in off})
+    data.update({field(event): "page" if event in off else "email" for event in KINDS})
     data.update(changes)
     return data
 
@@ -49,29 +50,38 @@ def wanted(person: Person) -> dict[str, bool]:
     return {choice.event: choice.enabled for choice in notification_choices_of(person)}
 
 
-def test_the_page_has_a_fieldset_with_a_labelled_checkbox_per_kind(group: Group) -> None:
+def test_the_page_has_a_labelled_group_of_radio_buttons_per_kind(group: Group) -> None:
     html = signed_in(group.drafter).get(reverse("proposals:settings")).content.decode()
-    fieldset = html.split('<fieldset class="field choices"', 1)[1].split("</fieldset>", 1)[0]
+    fieldset = html.split('<fieldset class="field choices"', 1)[1].split("</form>", 1)[0]
     assert 'aria-describedby="notify-kinds-help"' in fieldset
-    assert "<legend>Email notifications</legend>" in fieldset
+    assert "<legend>Notifications</legend>" in fieldset
     assert '<input type="hidden" name="notify-shown" value="True"' in fieldset
     for event in KINDS:
         name = field(event)
-        checkbox = re.search(rf'<input type="checkbox" name="{name}"[^>]*>', fieldset)
-        assert checkbox is not None, event
-        assert "checked" in checkbox.group(0)
-        assert f'aria-describedby="id_{name}_helptext"' in checkbox.group(0)
-        assert f'<label for="id_{name}">' in fieldset
+        radios = re.findall(rf'<input type="radio" name="{name}"[^>]*>', fieldset)
+        assert [re.search(r'value="(\w+)"', radio).group(1) for radio in radios] == [  # type: ignore[union-attr]
+            "page",
+            "email",
+            "digest",
+        ], event
+        assert ["checked" in radio for radio in radios] == [False, True, False]
+        assert f'<fieldset class="radio-choice" aria-describedby="id_{name}_helptext">' in fieldset
+        assert f'<label for="id_{name}_0" class="radio">' in fieldset
         assert f'id="id_{name}_helptext"' in fieldset
     assert "A proposal of mine is approved" in fieldset
     assert "When the secretariat submits a proposal you wrote to its body." in fieldset
-    assert "stops all of these at once" in fieldset
+    assert "In the pages only" in fieldset and "In the daily digest" in fieldset
+    assert "keeps all news in the pages at once" in fieldset
+    # What asks to act and reminders come by email, singly or in the digest: no "pages only".
+    for event in ("proposal.review_requested", "reminder.any"):
+        radios = re.findall(rf'<input type="radio" name="{field(event)}"[^>]*>', fieldset)
+        assert len(radios) == 2 and 'value="page"' not in "".join(radios)
 
 
 def test_the_page_says_when_the_global_switch_overrides_the_kinds(group: Group) -> None:
     Person.objects.filter(pk=group.drafter.pk).update(optional_notifications=False)
     html = signed_in(group.drafter).get(reverse("proposals:settings")).content.decode()
-    assert "Optional notifications are off: none of these emails is sent" in html
+    assert "Optional notifications are off: no news comes by email" in html
 
 
 def test_unticking_a_kind_saves_it_with_its_audit_row(group: Group) -> None:
@@ -85,8 +95,10 @@ def test_unticking_a_kind_saves_it_with_its_audit_row(group: Group) -> None:
         "notification_preference.changed"
     ]
     html = client.get(reverse("proposals:settings")).content.decode()
-    checkbox = re.search(r'<input type="checkbox" name="notify-proposal__approved"[^>]*>', html)
-    assert checkbox is not None and "checked" not in checkbox.group(0)
+    chosen = re.search(
+        r'<input type="radio" name="notify-proposal__approved"[^>]*checked[^>]*>', html
+    )
+    assert chosen is not None and 'value="page"' in chosen.group(0)
 
 
 def test_a_kind_unticked_stops_that_email_while_what_asks_to_act_still_comes(
@@ -102,11 +114,16 @@ def test_a_kind_unticked_stops_that_email_while_what_asks_to_act_still_comes(
     proposal = run(run(proposal, "submit_for_review", group.drafter), "approve", group.reviewer)
     assert proposal.state == "endorsement"
     to_claire = set(
-        Delivery.objects.filter(recipient=group.drafter).values_list("event", flat=True)
+        Delivery.objects.filter(recipient=group.drafter, channel="email").values_list(
+            "event", flat=True
+        )
     )
     assert "proposal.approved" not in to_claire
     assert "proposal.changes_requested" in to_claire  # asks to act: it always comes
     assert Delivery.objects.filter(recipient=group.co_drafter, event="proposal.approved").exists()
+    assert Delivery.objects.filter(  # it still reaches the pages
+        recipient=group.drafter, event="proposal.approved", channel="page"
+    ).exists()
 
 
 def test_saving_the_page_unchanged_writes_nothing(group: Group) -> None:
@@ -122,8 +139,8 @@ def test_saving_the_page_unchanged_writes_nothing(group: Group) -> None:
     assert AuditEvent.objects.count() == before
 
 
-def test_a_form_without_the_checkboxes_changes_no_kind(group: Group) -> None:
-    """A form from before the checkboxes (or a script) does not turn every kind off."""
+def test_a_form_without_the_radio_buttons_changes_no_kind(group: Group) -> None:
+    """A form from before the radio buttons (or a script) does not turn every kind off."""
     data = settings_form(group.drafter, language="fr")
     for name in [name for name in data if name.startswith("notify-")]:
         del data[name]
@@ -164,4 +181,6 @@ def test_the_page_shows_the_kinds_in_the_person_s_language(group: Group, languag
     response = signed_in(Person.objects.get(pk=group.drafter.pk)).get(reverse("proposals:settings"))
     assert response.status_code == 200
     assert f'<html lang="{language}"' in response.content.decode()
-    assert response.content.decode().count('type="checkbox" name="notify-') == len(KINDS)
+    html = response.content.decode()
+    assert html.count('type="radio" name="notify-') == 3 * 9 + 2 * 5  # news, what asks to act
+    assert {"fr": "Dans les pages seulement", "es": "Solo en las páginas"}[language] in html

@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from proposals.discussion import comment_create, comment_delete, comment_edit, comment_hide
 from proposals.models import Proposal
 from proposals.notifications import OPTIONAL_NOTIFICATIONS, notification_choices_set
 from proposals.services import endorsement_create, proposal_update
@@ -49,9 +50,10 @@ def test_the_dashboard_runs_a_constant_number_of_queries(group: Group) -> None:
         in_endorsement(group)  # awaits Morocco's endorsement
 
     more()
-    # Sign-in and roles 4, one query per section shown, the rows' rule data 6, deadlines 1.
+    # Sign-in and roles 4, one query per section shown, the rows' rule data 6, deadlines 1,
+    # the header's unread count 1, "since your last visit" 2 (the visit's mark, the notices).
     # Sam's session is verified by an authenticator app: one more query reads the device.
-    expected = {"claire": 13, "rita": 14, "youssef": 14, "sam": 16}
+    expected = {"claire": 16, "rita": 17, "youssef": 17, "sam": 19}
     counted = {}
     for person in (group.drafter, group.reviewer, group.representative_ma, group.secretariat):
         client = signed_in(person)
@@ -68,17 +70,18 @@ def test_the_list_runs_a_constant_number_of_queries(group: Group) -> None:
         client,
         reverse("proposals:proposal_list") + "?state=in_review&search=Proposal",
         lambda: some_of_everything(group),
-        10,
+        11,  # 10, and the header's unread count
     )
     assert_constant(
-        client, reverse("proposals:proposal_list"), lambda: some_of_everything(group), 10
+        client, reverse("proposals:proposal_list"), lambda: some_of_everything(group), 11
     )
 
 
 def test_the_proposal_page_runs_a_constant_number_of_queries(group: Group) -> None:
     # The files panel reads the proposal's files in one query on every proposal page.
     # Short of its quorum before and after: "who acts next" names the representatives still
-    # missing, in one query (13 = 12 and that one).
+    # missing, in one query (17 = 12, that one, the discussion's comments, the header's unread
+    # count and whether the person follows the proposal).
     group.occasion.endorsement_quorum = 5
     group.occasion.save()
     proposal = in_endorsement(group)
@@ -89,7 +92,7 @@ def test_the_proposal_page_runs_a_constant_number_of_queries(group: Group) -> No
         endorsement_create(proposal=fresh(proposal), person=group.representative_lu)
         endorsement_create(proposal=fresh(proposal), person=group.representative_fr)
 
-    assert_constant(signed_in(group.representative_ma), url, more, 14)
+    assert_constant(signed_in(group.representative_ma), url, more, 17)
 
 
 def test_the_proposal_page_in_review_runs_a_constant_number_of_queries(group: Group) -> None:
@@ -103,7 +106,7 @@ def test_the_proposal_page_in_review_runs_a_constant_number_of_queries(group: Gr
         run(proposal, "approve", group.reviewer)
         run(proposal, "approve", group.second_reviewer)
 
-    assert_constant(signed_in(group.drafter), url, more, 14)
+    assert_constant(signed_in(group.drafter), url, more, 17)
 
 
 def test_a_proposal_with_a_long_history_runs_the_same_queries(group: Group) -> None:
@@ -117,7 +120,40 @@ def test_a_proposal_with_a_long_history_runs_the_same_queries(group: Group) -> N
             current = run(current, "request_changes", group.reviewer, comment="Again.")
             proposal_update(proposal=fresh(current), editor=group.drafter, text=f"v{round_number}")
 
-    assert_constant(signed_in(group.drafter), url, more, 13)
+    assert_constant(signed_in(group.drafter), url, more, 16)
+
+
+def test_a_long_discussion_runs_the_same_queries(group: Group) -> None:
+    """Threads, replies, anchored, edited, deleted and hidden comments, with mentions: the
+    comments, their edits and their mentions are three queries whatever their number."""
+    proposal = in_review(group, text="First paragraph.\n\nSecond paragraph.")
+    url = reverse("proposals:proposal_detail", args=[proposal.pk])
+    revision = proposal.revisions.get(number=1)
+
+    def talk() -> None:
+        first = comment_create(
+            proposal=proposal,
+            author=group.reviewer,
+            body="Why @claire?",
+            revision=revision,
+            paragraph=2,
+        )
+        reply = comment_create(
+            proposal=proposal, author=group.drafter, body="Because.", parent=first
+        )
+        comment_edit(comment=reply, editor=group.drafter, body="Because @rita asked.")
+        comment_hide(comment=first, actor=group.secretariat, reason="Off topic.")
+        comment_delete(
+            comment=comment_create(proposal=proposal, author=group.drafter, body="Oops."),
+            actor=group.drafter,
+        )
+
+    def talk_more() -> None:
+        for _ in range(4):
+            talk()
+
+    talk()
+    assert_constant(signed_in(group.observer), url, talk_more, 19)
 
 
 def test_the_delivery_log_runs_a_constant_number_of_queries(group: Group) -> None:
@@ -126,7 +162,7 @@ def test_the_delivery_log_runs_a_constant_number_of_queries(group: Group) -> Non
         signed_in(group.secretariat),
         reverse("proposals:delivery_log"),
         lambda: some_of_everything(group),
-        7,  # 6, and the device that verified the secretariat's session
+        8,  # 6, the device that verified the secretariat's session, the header's unread count
     )
 
 
@@ -136,7 +172,7 @@ def test_the_occasions_page_runs_a_constant_number_of_queries(group: Group) -> N
         signed_in(group.drafter),
         reverse("proposals:occasion_list"),
         lambda: some_of_everything(group),
-        6,
+        7,  # 6, and the header's unread count
     )
 
 
@@ -148,5 +184,6 @@ def test_the_settings_page_runs_a_constant_number_of_queries(group: Group) -> No
             actor=group.drafter,
         )
 
-    # Session, person, roles (memberships and presidency), and the notification choices.
-    assert_constant(signed_in(group.drafter), reverse("proposals:settings"), more, 5)
+    # Session, person, roles (memberships and presidency), the notification choices, and the
+    # header's unread count.
+    assert_constant(signed_in(group.drafter), reverse("proposals:settings"), more, 6)
