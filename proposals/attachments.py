@@ -389,14 +389,17 @@ def attachment_removed_reason(attachment: Attachment) -> str:
     }
 
 
-def attachment_file_response(attachment: Attachment) -> FileResponse:
+def attachment_file_response(
+    attachment: Attachment, content_type: str | None = None
+) -> FileResponse:
     """The stored file as a download: its original name (RFC 5987 encoded when it is not
-    ASCII), its recorded type, never sniffed, never cached by a shared cache."""
+    ASCII), its recorded type (or `content_type`, as the client asked), never sniffed, never
+    cached by a shared cache."""
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
         filename=attachment.filename,
-        content_type=attachment.content_type,
+        content_type=content_type or attachment.content_type,
     )
     response["Content-Length"] = str(attachment.size)
     response["X-Content-Type-Options"] = "nosniff"

@@ -111,12 +111,18 @@ class BinaryRenderer(BaseRenderer):
         return data
 
 
+OCTET_STREAM = "application/octet-stream"
 FILE_RESPONSES: dict[Any, Any] = {
     (200, file_type.content_type): OpenApiResponse(
         OpenApiTypes.BINARY, description=f"The file ({file_type.name}), as an attachment."
     )
     for file_type in ACCEPTED_TYPES
 }
+FILE_RESPONSES[(200, OCTET_STREAM)] = OpenApiResponse(
+    OpenApiTypes.BINARY,
+    description="The same bytes, when `Accept` asks for application/octet-stream and not for "
+    "the file's own type.",
+)
 TOO_LARGE = {
     (413, "application/json"): OpenApiResponse(
         ErrorSerializer, description="The request is larger than a file of the largest size."
@@ -202,4 +208,6 @@ class ProposalAttachmentViewSet(
         attachment = self.get_object()
         if not attachment_downloadable(attachment, request.user):
             raise NotFound(attachment_removed_reason(attachment))
-        return attachment_file_response(attachment)
+        accept = request.headers.get("Accept", "")
+        generic = OCTET_STREAM in accept and attachment.content_type not in accept
+        return attachment_file_response(attachment, OCTET_STREAM if generic else None)

@@ -301,7 +301,12 @@ def test_a_download_answers_whatever_accept_asks_and_refuses_in_json(group: Grou
     proposal = proposal_in(group, ProposalState.DRAFT)
     body = upload(client_for(group.drafter), proposal, "a.pdf", files.PDF).json()
     response = client_for(group.drafter).get(body["download"], HTTP_ACCEPT="application/pdf")
-    assert response.status_code == 200
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    generic = client_for(group.drafter).get(
+        body["download"], HTTP_ACCEPT="application/octet-stream"
+    )
+    assert generic["Content-Type"] == "application/octet-stream"
+    assert generic.getvalue() == files.PDF
     missing = client_for(group.drafter).get(
         reverse("proposal-attachment-download", kwargs={"proposal_id": proposal.pk, "pk": 999_999}),
         HTTP_ACCEPT="application/pdf",
