@@ -77,6 +77,19 @@ def invitation_page(language: str) -> str:
     return f"/invitations/accept/{invitation_token(nonce)}/"
 
 
+def attachment_remove_page(draft: Proposal) -> str:
+    """The confirmation to remove a file of Claire's draft, which she attaches first (so that
+    her proposal's page shows a row of its files too)."""
+    from proposals.attachments import attachment_add
+    from tests.proposals.attachment_files import PDF, upload
+
+    claire = Person.objects.get(username="claire")
+    attachment = attachment_add(
+        proposal=draft, person=claire, title="Annexe budgétaire", upload=upload("annexe.pdf", PDF)
+    )
+    return f"/proposals/{draft.pk}/attachments/{attachment.pk}/remove/"
+
+
 def demo_pages() -> dict[str, list[str]]:
     """The addresses each person visits: every page family, with a proposal in each state."""
     claires = Proposal.objects.filter(state=ProposalState.DRAFT, authors__username="claire")
@@ -93,6 +106,8 @@ def demo_pages() -> dict[str, list[str]]:
             f"/proposals/{draft.pk}/edit/",
             f"/proposals/{draft.pk}/diff/",
             f"/proposals/{draft.pk}/actions/withdraw/",
+            f"/proposals/{draft.pk}/attachments/",
+            attachment_remove_page(draft),
             "/proposals/new/",
             "/occasions/",
             f"/occasions/{occasion.pk}/",
