@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib
 import io
+import pkgutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
+import proposals
 from proposals.audit_trail import (
     ACTION_LABELS,
     AUDIT,
@@ -193,6 +196,9 @@ def test_actions_are_named_in_the_readers_language_and_unknown_codes_as_they_are
 
 
 def test_every_audited_action_and_every_transition_has_a_name() -> None:
+    for module in pkgutil.iter_modules(proposals.__path__):  # every service marks its writes
+        if not module.ispkg:
+            importlib.import_module(f"proposals.{module.name}")
     codes = {code for write in AUDITED.values() for code in write.actions} | set(TRANSITIONS)
     assert codes, "the services registered their actions"
     assert sorted(codes - set(ACTION_LABELS)) == []
