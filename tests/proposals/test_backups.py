@@ -221,7 +221,7 @@ def test_a_backup_goes_to_an_s3_store_and_comes_back_into_a_fresh_sqlite_databas
     transactional_db: None, tmp_path: Path
 ) -> None:
     moto_server = pytest.importorskip("moto.server")
-    import boto3  # type: ignore[import-untyped]
+    import boto3
 
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
