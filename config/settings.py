@@ -458,6 +458,7 @@ SPECTACULAR_SETTINGS = {
         "ErrorCodeEnum": "proposals.api.errors.ERROR_CODE_CHOICES",
         "ReasonCodeEnum": "proposals.api.errors.REASON_CODE_CHOICES",
         "OutcomeEnum": "proposals.models.OutcomeResult",
+        "CommentStatusEnum": "proposals.api.discussion.COMMENT_STATUS_CHOICES",
     },
 }
 

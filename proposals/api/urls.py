@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from proposals.api import attachments, auth, departures, invitations, personal_data, views
+from proposals.api import (
+    attachments,
+    auth,
+    departures,
+    discussion,
+    invitations,
+    personal_data,
+    views,
+)
 from proposals.api import audit_trail as trail
 from proposals.api import notifications as notification_api
 
@@ -73,6 +81,21 @@ urlpatterns = [
         PROPOSAL + "revisions/<int:number>/",
         views.ProposalRevisionViewSet.as_view({"get": "retrieve"}),
         name="proposal-revision-detail",
+    ),
+    path(
+        PROPOSAL + "comments/",
+        discussion.ProposalCommentViewSet.as_view({"get": "list", "post": "create"}),
+        name="proposal-comment-list",
+    ),
+    path(
+        PROPOSAL + "comments/<int:pk>/",
+        discussion.ProposalCommentViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
+        name="proposal-comment-detail",
+    ),
+    path(
+        PROPOSAL + "comments/<int:pk>/hide/",
+        discussion.ProposalCommentViewSet.as_view({"post": "hide"}),
+        name="proposal-comment-hide",
     ),
     path(
         PROPOSAL + "history/",

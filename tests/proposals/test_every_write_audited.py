@@ -31,7 +31,16 @@ import proposals.attachments
 import proposals.departures
 import proposals.following
 import proposals.notification_centre
-from proposals import accounts, invitations, notifications, people, reference, services, webhooks
+from proposals import (
+    accounts,
+    discussion,
+    invitations,
+    notifications,
+    people,
+    reference,
+    services,
+    webhooks,
+)
 from proposals.audited import AUDITED, SYSTEM, audited_write
 from proposals.models import (
     ApiToken,
@@ -72,6 +81,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     proposals.departures,
     proposals.following,
     proposals.notification_centre,
+    discussion,
 )
 
 # Public functions of the service modules that write nothing the audit trail holds.
@@ -153,6 +163,13 @@ NOT_WRITES = {
     "proposals.notification_centre.notification_sentence": "computes",
     "proposals.notification_centre.notification_path": "computes",
     "proposals.notification_centre.notification_groups": "computes",
+    "proposals.discussion.paragraphs": "computes",
+    "proposals.discussion.mentioned_usernames": "computes",
+    "proposals.discussion.comment_path": "computes",
+    "proposals.discussion.comments_of": "reads",
+    "proposals.discussion.threads_of": "reads",
+    "proposals.discussion.comment_outdated": "computes",
+    "proposals.discussion.mention_candidates": "reads",
 }
 
 
@@ -230,6 +247,12 @@ def _invitation_token(group: Group) -> str:
 
     row = Delivery.objects.get(template=invitations.EMAIL_TEMPLATE, object_id=_invitation(group).pk)
     return invitations.invitation_token(row.context["nonce"])
+
+
+def _comment(group: Group) -> Any:
+    return discussion.comment_create(
+        proposal=proposal_in(group, ProposalState.IN_REVIEW), author=group.drafter, body="First."
+    )
 
 
 def _superuser() -> Any:
@@ -713,6 +736,41 @@ SCENARIOS: dict[str, Scenario] = {
                 person=g.drafter, wanted={"proposal.approved": False}, actor=g.drafter
             )
         ),
+    ),
+    # proposals.discussion
+    "proposals.discussion.comment_create": (
+        "comment.created",
+        lambda g: (
+            lambda proposal: (
+                lambda: discussion.comment_create(
+                    proposal=proposal, author=g.drafter, body="What about @rita?"
+                )
+            )
+        )(proposal_draft(g)),
+    ),
+    "proposals.discussion.comment_edit": (
+        "comment.edited",
+        lambda g: (
+            lambda comment: (
+                lambda: discussion.comment_edit(comment=comment, editor=g.drafter, body="Better.")
+            )
+        )(_comment(g)),
+    ),
+    "proposals.discussion.comment_delete": (
+        "comment.deleted",
+        lambda g: (
+            lambda comment: lambda: discussion.comment_delete(comment=comment, actor=g.drafter)
+        )(_comment(g)),
+    ),
+    "proposals.discussion.comment_hide": (
+        "comment.hidden",
+        lambda g: (
+            lambda comment: (
+                lambda: discussion.comment_hide(
+                    comment=comment, actor=g.secretariat, reason="Off topic."
+                )
+            )
+        )(_comment(g)),
     ),
     # proposals.webhooks
     "proposals.webhooks.webhook_endpoint_create": (

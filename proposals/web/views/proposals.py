@@ -62,6 +62,7 @@ from proposals.web.views.common import (
     refusal_to_form,
     visible_proposal,
 )
+from proposals.web.views.discussion import discussion_context
 from workflow.errors import RefusalKind, Refused, reason_code
 
 # What a refusal of each kind is shown as on the proposal page.
@@ -340,6 +341,7 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
     may_edit = not rules.edit_permission_reasons(proposal, person) and not rules.edit_state_reasons(
         proposal
     )
+    timeline = _timeline(proposal, endorsements)
     return render(
         request,
         "proposals/proposal_detail.html",
@@ -370,7 +372,7 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
             ),
             "changes_request": rules.changes_request(proposal),
             "next_step": next_step(proposal),
-            "timeline": _timeline(proposal, endorsements),
+            "timeline": timeline,
             "submission": _related_or_none(proposal, "submission"),
             "outcome_record": _related_or_none(proposal, "outcome_record"),
             "actions": actions,
@@ -383,6 +385,7 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
             "may_edit": may_edit,
             "is_author": rules.is_author(proposal, person),
             "roles": roles,
+            **discussion_context(request, proposal, timeline=timeline, revisions=revisions),
         },
     )
 
@@ -421,6 +424,8 @@ def _timeline(proposal: Proposal, endorsements: list[Endorsement]) -> list[dict[
         entries.append(
             {
                 "at": log.at,
+                "transition": log.transition,
+                "actor_id": log.actor_id,
                 "label": label or log.transition.replace("_", " ").capitalize(),
                 "actor": log.actor,
                 "comment": log.comment,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from proposals.accounts import token_digest
 from proposals.models import (
     ApiToken,
+    Comment,
     Endorsement,
     Occasion,
     Organization,
@@ -185,6 +186,33 @@ def attachment_url(route: str) -> Callable[[Scene], str]:
     def url(scene: Scene) -> str:
         attachment = attachment_files.attachment_on(scene.proposal, scene.group.drafter)
         return reverse(route, kwargs={"proposal_id": scene.proposal.pk, "pk": attachment.pk})
+
+    return url
+
+
+def own_comment(success: int) -> Expect:
+    """A comment written by the proposal's author: only they change it (403 for others)."""
+
+    @on_proposal
+    def expected(actor: str, state: str) -> int:
+        return success if actor == "author" else 403
+
+    return expected
+
+
+@on_proposal
+def comment_hide(actor: str, state: str) -> int:
+    return 200 if actor == "secretariat" else 403
+
+
+def authors_comment_url(route: str) -> Callable[[Scene], str]:
+    """A comment of the proposal's author, written for the one request (rolled back with it)."""
+
+    def url(scene: Scene) -> str:
+        comment = Comment.objects.create(
+            proposal=scene.proposal, author=scene.group.drafter, body="Article 2?"
+        )
+        return reverse(route, kwargs={"proposal_id": scene.proposal.pk, "pk": comment.pk})
 
     return url
 
@@ -425,6 +453,34 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
         on_proposal(lambda actor, state: 200),
         attachment_url("proposal-attachment-download"),
         states=ALL_STATES,
+    ),
+    # The discussion (proposals/api/discussion.py)
+    ("proposal-comment-list", "get"): Entry(
+        on_proposal(lambda actor, state: 200),
+        proposal_url("proposal-comment-list"),
+        None,
+        ALL_STATES,
+    ),
+    ("proposal-comment-list", "post"): Entry(
+        on_proposal(lambda actor, state: 201),
+        proposal_url("proposal-comment-list"),
+        lambda s: {"body": "What does article 2 cover?"},
+        ALL_STATES,
+    ),
+    ("proposal-comment-detail", "patch"): Entry(
+        own_comment(200),
+        authors_comment_url("proposal-comment-detail"),
+        lambda s: {"body": "What does article 3 cover?"},
+        ALL_STATES,
+    ),
+    ("proposal-comment-detail", "delete"): Entry(
+        own_comment(204), authors_comment_url("proposal-comment-detail"), states=ALL_STATES
+    ),
+    ("proposal-comment-hide", "post"): Entry(
+        comment_hide,
+        authors_comment_url("proposal-comment-hide"),
+        lambda s: {"reason": "Off topic."},
+        ALL_STATES,
     ),
     # Reference data
     ("organization-list", "get"): Entry(group_reads, lambda s: reverse("organization-list")),
