@@ -282,10 +282,22 @@ def test_a_backup_goes_to_an_s3_store_and_comes_back_into_a_fresh_sqlite_databas
 def test_the_check_names_what_is_missing_or_changed_in_a_backup_on_disk(
     transactional_db: None, tmp_path: Path
 ) -> None:
-    files = FileSystemStorage(location=tmp_path / "files")
-    files.save("attachments/2/note.txt", ContentFile(b"note"))
+    files_root = tmp_path / "files"
+    FileSystemStorage(location=files_root).save("attachments/2/note.txt", ContentFile(b"note"))
     Person.objects.create_user(username="someone")
-    summary = backup_make(str(tmp_path), files=files)
+    stored_files = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(files_root)},
+        },
+        "staticfiles": settings.STORAGES["staticfiles"],
+    }
+    out = StringIO()
+    with override_settings(STORAGES=stored_files):
+        call_command("backup", str(tmp_path / "backups"), stdout=out)
+    location = out.getvalue().strip().splitlines()[-1]
+    summary = backup_check(location)
+    assert summary.problems == [] and summary.files == 1
     folder = Path(summary.location)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["tables"]["proposals.person"]["rows"] == 1
