@@ -234,9 +234,9 @@ class PersonAdmin(UserAdmin):
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        (_("Important dates"), {"fields": ("last_login", "date_joined", "departure")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined", "departure", "erasure")}),
     )
-    readonly_fields = ("departure",)
+    readonly_fields = ("departure", "erasure")
     add_fieldsets = (
         (
             None,
@@ -311,6 +311,19 @@ class PersonAdmin(UserAdmin):
             '<a href="{}">{}</a>',
             url,
             gettext("Leaves the group on %(date)s") % {"date": date_text(obj.left_on)},
+        )
+
+    @admin.display(description=_("Personal data"))
+    def erasure(self, obj: Any) -> SafeString:
+        """The page where the secretariat erases the person's personal data (and sees whether
+        they asked for it), or when it was erased."""
+        url = reverse("proposals:person_erasure", args=[obj.pk])
+        if obj.erased_at is None:
+            return format_html('<a href="{}">{}</a>', url, gettext("Erase personal data"))
+        return format_html(
+            '<a href="{}">{}</a>',
+            url,
+            gettext("Erased on %(date)s") % {"date": date_text(obj.erased_at)},
         )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:

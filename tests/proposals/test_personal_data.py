@@ -435,3 +435,43 @@ def found_in_tables(needles: list[str]) -> list[tuple[str, str, str]]:
                 if cursor.fetchone():
                     found.append((table, column, needle))
         return found
+
+
+def test_the_persons_admin_page_links_to_their_erasure(group: Group) -> None:
+    from django.contrib.auth.models import Permission
+
+    Person.objects.filter(pk=group.secretariat.pk).update(is_staff=True)
+    staff = Person.objects.get(pk=group.secretariat.pk)
+    staff.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_person", "change_person"])
+    )
+    client = client_signed_in(Client(), staff)
+    page = client.get(reverse("admin:proposals_person_change", args=[group.co_drafter.pk]))
+    assert page.status_code == 200
+    link = reverse("proposals:person_erasure", args=[group.co_drafter.pk])
+    assert f'href="{link}"' in page.content.decode()
+    assert "Erase personal data" in page.content.decode()
+
+
+def test_the_api_exports_the_persons_own_data_and_erases_with_a_confirmation(
+    group: Group,
+) -> None:
+    from tests.proposals.api.helpers import client_for
+
+    data = client_for(group.drafter).get(reverse("person-data")).json()
+    assert data["profile"]["username"] == group.drafter.username
+    assert set(personal_data.SECTIONS) <= set(data)
+    url = reverse("person-erasure", kwargs={"person_id": group.co_drafter.pk})
+    secretariat = client_for(group.secretariat)
+    wrong = secretariat.post(url, {"confirm": "someone"}, format="json", HTTP_ACCEPT_LANGUAGE="es")
+    assert wrong.status_code == 400
+    assert wrong.json()["reasons"] == [
+        "Escriba exactamente el nombre de usuario de la persona para confirmar el borrado."
+    ]
+    done = secretariat.post(url, {"confirm": group.co_drafter.username}, format="json")
+    assert done.status_code == 200
+    assert done.json()["pseudonym"] == f"former-member-{group.co_drafter.pk}"
+    again = secretariat.post(url, {"confirm": done.json()["pseudonym"]}, format="json")
+    assert again.status_code == 409
+    asked = client_for(group.drafter).post(reverse("person-erasure-request"))
+    assert asked.status_code == 202
