@@ -114,7 +114,12 @@ def person_departure(request: PersonRequest, pk: int) -> HttpResponse:
         roles = roles_of(request.user)
         if not (roles.secretariat or roles.is_superuser):
             raise PermissionDenied(_("Only the secretariat records a departure."))
-        return render(request, "proposals/refused.html", {"reasons": reasons}, status=403)
+        return render(
+            request,
+            "proposals/refused.html",
+            {"reasons": reasons, "title": _("Departure of %(person)s") % {"person": person}},
+            status=403,
+        )
     if person.left_on is not None:
         return render(
             request,
