@@ -31,6 +31,8 @@ import proposals.attachments
 import proposals.departures
 import proposals.following
 import proposals.notification_centre
+import proposals.personal_data
+import proposals.retention
 from proposals import (
     accounts,
     discussion,
@@ -82,6 +84,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     proposals.following,
     proposals.notification_centre,
     discussion,
+    proposals.personal_data,
+    proposals.retention,
 )
 
 # Public functions of the service modules that write nothing the audit trail holds.
@@ -170,6 +174,14 @@ NOT_WRITES = {
     "proposals.discussion.threads_of": "reads",
     "proposals.discussion.comment_outdated": "computes",
     "proposals.discussion.mention_candidates": "reads",
+    "proposals.personal_data.pseudonym_of": "computes",
+    "proposals.personal_data.personal_data_export": "reads",
+    "proposals.personal_data.personal_data_archive": "reads",
+    "proposals.personal_data.archive_filename": "computes",
+    "proposals.personal_data.identity_of": "reads",
+    "proposals.personal_data.erasure_reasons": "checks",
+    "proposals.personal_data.erasure_requested_at": "reads",
+    "proposals.personal_data.erasure_requests_pending": "reads",
 }
 
 
@@ -260,6 +272,21 @@ def _superuser() -> Any:
 
 
 SCENARIOS: dict[str, Scenario] = {
+    # proposals.personal_data and proposals.retention
+    "proposals.personal_data.person_erase": (
+        "person.erased",
+        lambda g: (
+            lambda: proposals.personal_data.person_erase(actor=g.secretariat, person=g.drafter)
+        ),
+    ),
+    "proposals.personal_data.erasure_request": (
+        "person.erasure_requested",
+        lambda g: lambda: proposals.personal_data.erasure_request(person=g.drafter),
+    ),
+    "proposals.retention.retention_purge": (
+        "retention.purged",
+        lambda g: lambda: proposals.retention.retention_purge(),
+    ),
     # proposals.attachments
     "proposals.attachments.attachment_add": (
         "attachment_added",
