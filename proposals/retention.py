@@ -79,9 +79,7 @@ def retention_purge(*, now: datetime | None = None) -> dict[str, int]:
             "security_events_redacted": _security_details_forget(
                 _cutoff(now, "SECURITY_EVENT_RETENTION_DAYS"), now
             ),
-            "login_attempts": _login_attempts_delete(
-                _cutoff(now, "SECURITY_EVENT_RETENTION_DAYS")
-            ),
+            "login_attempts": _login_attempts_delete(_cutoff(now, "SECURITY_EVENT_RETENTION_DAYS")),
         }
         audit_record(action="retention.purged", after=purged, now=now)
     return purged

@@ -117,9 +117,7 @@ def test_a_redaction_keeps_the_row_valid_and_records_no_value(group: Group) -> N
     report = log_verify(now=LATER)
     assert report.valid, report.problems
     assert report.redactions == 3  # ip_address was empty already: nothing recorded
-    stored = " ".join(
-        str(value) for row in LogRedaction.objects.values() for value in row.values()
-    )
+    stored = " ".join(str(value) for row in LogRedaction.objects.values() for value in row.values())
     assert "alice" not in stored.lower()
     # A second erasure of the same field keeps it valid too.
     with transaction.atomic():
