@@ -35,6 +35,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from proposals.exports import EchoWriter, csv_cell, people_csv_response
+from proposals.filtersets import EARLIEST_YEAR, LATEST_YEAR
 from proposals.localized import zone_name
 from proposals.models import Membership, Organization, Person, Proposal, ProposalState
 from proposals.security import SECURITY_EVENTS
@@ -135,6 +136,19 @@ class TrailFilter:
     until: dt.datetime | None = None  # excluded
 
 
+class YearBoundDateField(forms.DateField):
+    """A day between the years 1900 and 2200, as every date the filters read."""
+
+    def to_python(self, value: Any) -> dt.date | None:
+        day = super().to_python(value)
+        if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise forms.ValidationError(
+                _("Give a date between the years %(first)s and %(last)s.")
+                % {"first": EARLIEST_YEAR, "last": LATEST_YEAR}
+            )
+        return day
+
+
 class TrailFilterForm(forms.Form):
     """The filters as a page or the API receive them; days are days of the reader's zone."""
 
@@ -151,8 +165,8 @@ class TrailFilterForm(forms.Form):
         label=_("Proposal number"), required=False, min_value=1, max_value=BIGINT_MAX
     )
     action = forms.CharField(label=_("Action"), required=False, max_length=64)
-    since = forms.DateField(label=_("From (day)"), required=False)
-    until = forms.DateField(label=_("To (day, included)"), required=False)
+    since = YearBoundDateField(label=_("From (day)"), required=False)
+    until = YearBoundDateField(label=_("To (day, included)"), required=False)
 
     def clean_action(self) -> str:
         action: str = self.cleaned_data.get("action") or ""

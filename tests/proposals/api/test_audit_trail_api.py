@@ -78,6 +78,9 @@ def test_bad_filters_are_a_400_in_the_apis_error_shape(group: Group) -> None:
     assert body["code"] == "validation_error"
     assert set(body) >= {"detail", "reasons", "reason_codes", "since", "organization"}
     assert set(body) >= {"proposal", "action"}
+    out_of_range = client_for(group.secretariat).get(URL, {"until": "9999-12-31"})
+    assert out_of_range.status_code == 400
+    assert out_of_range.json()["until"] == ["Give a date between the years 1900 and 2200."]
     bad_cursor = client_for(group.secretariat).get(URL, {"cursor": "not-a-cursor"})
     assert bad_cursor.status_code == 400 and "cursor" in bad_cursor.json()
 
