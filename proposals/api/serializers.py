@@ -938,7 +938,21 @@ for _action in TRANSITIONS.values():
         if _inputs
         else NO_DATA
     )
-HISTORY_DATA.update(endorse=ENDORSEMENT_DATA, withdraw_endorsement=ENDORSEMENT_DATA)
+ATTACHMENT_DATA = history_data_serializer(
+    "AttachmentHistoryData",
+    {
+        "attachment": serializers.IntegerField(help_text="The file's id."),
+        "title": serializers.CharField(),
+        "filename": serializers.CharField(),
+        "sha256": serializers.CharField(help_text="The SHA-256 of the file's content."),
+    },
+)
+HISTORY_DATA.update(
+    endorse=ENDORSEMENT_DATA,
+    withdraw_endorsement=ENDORSEMENT_DATA,
+    attachment_added=ATTACHMENT_DATA,
+    attachment_removed=ATTACHMENT_DATA,
+)
 """The shape of a history entry's `data`, by kind."""
 
 

@@ -290,11 +290,17 @@ def test_a_removed_file_keeps_its_record_and_only_the_secretariat_downloads_it(
     history = client_for(group.reviewer).get(
         reverse("proposal-history-list", kwargs={"proposal_id": proposal.pk})
     )
-    assert [
-        line["transition"]
-        for line in history.json()["results"]
-        if "attachment" in line["transition"]
-    ] == ["attachment_added", "attachment_removed"]
+    lines = [line for line in history.json()["results"] if "attachment" in line["transition"]]
+    assert [(line["kind"], line["actor"]) for line in lines] == [
+        ("attachment_added", group.drafter.username),
+        ("attachment_removed", group.drafter.username),
+    ]
+    assert lines[1]["data"] == {
+        "attachment": attachment.pk,
+        "title": "Annex",
+        "filename": "a.pdf",
+        "sha256": hashlib.sha256(files.PDF).hexdigest(),
+    }
 
 
 def test_a_download_answers_whatever_accept_asks_and_refuses_in_json(group: Group) -> None:
