@@ -43,6 +43,9 @@ RULES_THE_SCHEMA_CANNOT_STATE = {
     "page": "a page number or a cursor, not both",
     "from": "a revision number the proposal has",
     "to": "a revision number the proposal has",
+    "email": "an address nobody of the group uses yet, and not invited already",
+    "roles": "roles the organisation may have (a representative only in a full member)",
+    "organization": "an organisation that has not left the group",
 }
 """Besides these, an id that names nothing (the reason code does_not_exist) is such a rule."""
 
