@@ -475,3 +475,23 @@ def test_the_api_exports_the_persons_own_data_and_erases_with_a_confirmation(
     assert again.status_code == 409
     asked = client_for(group.drafter).post(reverse("person-erasure-request"))
     assert asked.status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "erasure"),
+    [
+        ("en", "My personal data", "Erase the personal data of"),
+        ("fr", "Mes données personnelles", "Effacer les données personnelles de"),
+        ("es", "Mis datos personales", "Borrar los datos personales de"),
+    ],
+)
+def test_the_pages_speak_the_readers_language(
+    group: Group, language: str, heading: str, erasure: str
+) -> None:
+    people.person_settings_update(person=group.drafter, language=language)
+    people.person_settings_update(person=group.secretariat, language=language)
+    own = client_signed_in(Client(), Person.objects.get(pk=group.drafter.pk))
+    assert heading in own.get(reverse("proposals:personal_data")).content.decode()
+    secretariat = client_signed_in(Client(), Person.objects.get(pk=group.secretariat.pk))
+    url = reverse("proposals:person_erasure", args=[group.co_drafter.pk])
+    assert erasure in secretariat.get(url).content.decode()
