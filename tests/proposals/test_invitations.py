@@ -278,3 +278,14 @@ def test_the_first_visit_is_recorded_once(group: Group) -> None:
     person.refresh_from_db()
     assert person.welcomed_at is not None
     assert AuditEvent.objects.filter(action="person.welcomed", subject_id=person.pk).count() == 1
+
+
+def test_the_migration_welcomes_the_people_already_there(group: Group) -> None:
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    migration = importlib.import_module("proposals.migrations.0015_people_lifecycle")
+    Person.objects.update(welcomed_at=None)
+    migration.welcome_people_already_there(django_apps, None)
+    assert not Person.objects.filter(welcomed_at__isnull=True).exists()
