@@ -28,6 +28,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -52,6 +53,7 @@ from proposals.models import (
     new_calendar_token,
 )
 from proposals.search import search_document_refresh
+from proposals.selectors import secretariat_ids
 from workflow.audit import audit_record
 from workflow.errors import RefusalKind, Refused
 from workflow.integrity import log_row_redact
@@ -63,6 +65,8 @@ from workflow.models import (
     NotificationPreference,
     TransitionLog,
 )
+from workflow.policy import Notice
+from workflow.services import deliveries_enqueue
 
 ARCHIVE_VERSION = 1
 PSEUDONYM_PREFIX = "former-member-"
@@ -80,6 +84,7 @@ OWN_RULES = {
     "auth.permission",
 }
 ERASURE_REQUESTED = "person.erasure_requested"
+ERASURE_REQUESTED_TEMPLATE = "proposals/email/erasure_requested"
 
 
 def pseudonym_of(person: Any) -> str:
@@ -648,13 +653,32 @@ def person_erase(
 @audited(ERASURE_REQUESTED)
 def erasure_request(*, person: Person, request: HttpRequest | None = None) -> AuditEvent:
     """The person asks the secretariat to erase their personal data: the request is in the
-    audit trail, about them, until the secretariat carries it out."""
+    audit trail, about them, and the secretariat is emailed a link to carry it out."""
     if person.erased_at is not None:
         raise Refused(RefusalKind.STATE, [_("This person's personal data was erased already.")])
     with transaction.atomic():
-        return audit_record(
+        event = audit_record(
             action=ERASURE_REQUESTED, actor=person, obj=person, subject=person, request=request
         )
+        deliveries_enqueue(
+            [
+                Notice(
+                    recipient_id=recipient_id,
+                    template=ERASURE_REQUESTED_TEMPLATE,
+                    event=ERASURE_REQUESTED,
+                    context={
+                        "person": str(person),
+                        "person_id": person.pk,
+                        "path": reverse("proposals:person_erasure", args=[person.pk]),
+                    },
+                    essential=True,
+                )
+                for recipient_id in sorted(secretariat_ids() - {person.pk})
+            ],
+            key_prefix=f"erasure-request:{event.pk}",
+            about=person,
+        )
+        return event
 
 
 def erasure_requested_at(person: Person) -> datetime | None:
@@ -673,7 +697,3 @@ def erasure_requests_pending() -> models.QuerySet[Person]:
     """The people who asked for erasure and are not erased yet."""
     asked = AuditEvent.objects.filter(action=ERASURE_REQUESTED).values("subject_id")
     return Person.objects.filter(pk__in=asked, erased_at__isnull=True).order_by("pk")
-
-
-def may_erase(actor: Any, person: Person) -> bool:
-    return person.erased_at is None and not erasure_reasons(actor, person)

@@ -42,6 +42,7 @@ from proposals.models import (
 from proposals.security import security_event_record
 from tests.factories import Group, api_token_key, client_signed_in, proposal_draft, totp_device_for
 from tests.proposals.web.helpers import fresh, in_endorsement, in_review, run
+from workflow.emails import delivery_message
 from workflow.errors import Refused
 from workflow.integrity import log_verify
 from workflow.models import AuditEvent, Delivery, LogRedaction, TransitionLog
@@ -308,10 +309,20 @@ def test_the_person_asks_for_erasure_and_the_secretariat_sees_it(group: Group) -
         action="person.erasure_requested", subject=group.drafter
     ).exists()
     assert group.drafter in personal_data.erasure_requests_pending()
+    email = Delivery.objects.get(
+        template="proposals/email/erasure_requested", channel=Delivery.Channel.EMAIL
+    )
+    assert email.recipient_id == group.secretariat.pk and email.essential
+    people.person_settings_update(person=group.secretariat, language="fr")
+    email.refresh_from_db()
+    message = delivery_message(email)
+    link = reverse("proposals:person_erasure", args=[group.drafter.pk])
+    assert link in message.body
+    assert "demande l'effacement de ses données personnelles" in message.subject
     secretariat = client_signed_in(Client(), group.secretariat)
     page = secretariat.get(reverse("proposals:person_erasure", args=[group.drafter.pk]))
     assert page.status_code == 200
-    assert "asked for erasure" in page.content.decode()
+    assert "La personne a demandé l'effacement le" in page.content.decode()
 
 
 # The erasure
