@@ -71,8 +71,8 @@ class PersonalDataViewSet(ApiViewSet):
 
     @extend_schema(request=None, responses={202: NoticeSerializer, **WRITE_REFUSALS})
     def ask(self, request: Request) -> Response:
-        """Ask the secretariat to erase your personal data; it is recorded in the audit trail
-        and shown on your page to the secretariat, which carries it out."""
+        """Ask the secretariat to erase your personal data: the request is recorded in the
+        audit trail and the secretariat is emailed a link to carry it out."""
         personal_data.erasure_request(person=requester(request), request=request._request)
         detail = _(
             "Your request is recorded: the secretariat erases your personal data and your "
