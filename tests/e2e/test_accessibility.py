@@ -134,7 +134,6 @@ def demo_pages() -> dict[str, list[str]]:
             f"/people/{claire_pk}/departure/",
             f"/people/{claire_pk}/erasure/",
         ],
-        "marianne": [f"/people/{claire_pk}/departure/request/"],
         "": ["/accounts/login/", "/accounts/password_reset/"],
     }
 
