@@ -516,7 +516,9 @@ def _quoted_text_replace(identity: Identity, skip: set[str]) -> dict[str, int]:
             continue
         names, where = quoting
         plain: models.QuerySet[Any] = models.QuerySet(model=model)
-        for row in plain.filter(where).only("pk", *names).iterator(chunk_size=500):
+        # Locked as read: a concurrent erasure rewriting the same text waits for this one.
+        rows = plain.filter(where).select_for_update().only("pk", *names).order_by("pk")
+        for row in rows.iterator(chunk_size=500):
             updates = {}
             for name in names:
                 current = getattr(row, name)
@@ -544,7 +546,9 @@ def _log_rows_redact(
                 where |= Q(**{f"{name}__icontains": needle})
         if model is AuditEvent:
             where |= about_person | Q(actor=person, ip_address__isnull=False)
-        rows: Iterable[DigestedLogModel] = model.objects.filter(where).order_by("pk")
+        rows: Iterable[DigestedLogModel] = (
+            model.objects.filter(where).select_for_update().order_by("pk")
+        )
         for row in rows:
             about = isinstance(row, AuditEvent) and (
                 row.subject_id == person.pk

@@ -42,7 +42,7 @@ def _security_details_forget(cutoff: datetime, now: datetime) -> int:
         Q(ip_address__isnull=False) | Q(action__in=LOGIN_EVENTS, after__has_key="username")
     )
     count = 0
-    for row in rows.order_by("pk").iterator(chunk_size=500):
+    for row in rows.select_for_update().order_by("pk").iterator(chunk_size=500):
         changes: dict[str, Any] = {"ip_address": None}
         if row.action in LOGIN_EVENTS and isinstance(row.after, dict):
             changes["after"] = {key: value for key, value in row.after.items() if key != "username"}

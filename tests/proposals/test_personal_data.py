@@ -506,3 +506,40 @@ def test_the_pages_speak_the_readers_language(
     secretariat = client_signed_in(Client(), Person.objects.get(pk=group.secretariat.pk))
     url = reverse("proposals:person_erasure", args=[group.co_drafter.pk])
     assert erasure in secretariat.get(url).content.decode()
+
+
+def test_two_erasures_at_once_of_people_named_in_the_same_rows_both_hold(postgres: None) -> None:
+    """Each erasure locks the rows it rewrites: the second reads the first's result, so
+    neither puts the other's name back, and the redactions chain."""
+    from tests.factories import group_setup
+    from tests.proposals.api.helpers import run_at_once
+
+    group = group_setup()
+    people.person_update(
+        actor=SYSTEM, person=group.drafter, changes={"first_name": "Claire", "last_name": "Dubois"}
+    )
+    people.person_update(
+        actor=SYSTEM,
+        person=group.co_drafter,
+        changes={"first_name": "Pierre", "last_name": "Lemaire"},
+    )
+    proposal = proposal_draft(group)
+    run(
+        proposal,
+        "submit_for_review",
+        group.drafter,
+        comment="For Claire Dubois and Pierre Lemaire.",
+    )
+    outcomes = run_at_once(
+        [
+            lambda: personal_data.person_erase(actor=group.secretariat, person=group.drafter),
+            lambda: personal_data.person_erase(actor=group.secretariat, person=group.co_drafter),
+        ]
+    )
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    comment = TransitionLog.objects.get(transition="submit_for_review").comment
+    assert comment == (
+        f"For former-member-{group.drafter.pk} and former-member-{group.co_drafter.pk}."
+    )
+    assert found_in_tables(["Claire Dubois", "Pierre Lemaire"]) == []
+    assert log_verify(now=LATER).valid
