@@ -116,6 +116,11 @@ NOTIFICATION_GROUPS: tuple[NotificationGroup, ...] = (
                 gettext_lazy("When its authors change its title, summary or text."),
             ),
             NotificationKind(
+                "proposal.attached",
+                gettext_lazy("A file added to a proposal I follow"),
+                gettext_lazy("When its authors or the secretariat attach a document to it."),
+            ),
+            NotificationKind(
                 "comment.posted",
                 gettext_lazy("A comment on a proposal I follow"),
                 gettext_lazy("When someone writes in the discussion of the proposal."),
@@ -252,7 +257,7 @@ def notification_modes_set(
             errors,
         )
     with transaction.atomic():
-        current = notification_modes_read(person, list(wanted))
+        current = notification_modes_read(person.pk, list(wanted))  # as saved, not as held
         for event, mode in wanted.items():
             if current[event] != mode:
                 notification_mode_set(

@@ -18,10 +18,12 @@ def proposal_history(proposal: Proposal) -> QuerySet[TransitionLog]:
 
 
 def deliveries_logged() -> QuerySet[Delivery]:
-    """Every delivery, newest first, with its recipient or its webhook endpoint (one more
+    """Every delivery that leaves the system (emails and webhooks: a person's notices in the
+    pages are their own), newest first, with its recipient or its webhook endpoint (one more
     query per kind of endpoint on the page): the secretariat's delivery log."""
     return (
-        Delivery.objects.select_related("recipient")
+        Delivery.objects.exclude(channel=Delivery.Channel.PAGE)
+        .select_related("recipient")
         .prefetch_related("target")
         .order_by("-created_at", "-id")
     )

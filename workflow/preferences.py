@@ -243,7 +243,7 @@ def notification_mode_set(
             .filter(person=person, event=event, channel=EMAIL)
             .first()
         )
-        before = notification_modes_of(person, [event])[event]
+        before = notification_modes_of(getattr(person, "pk", person), [event])[event]
         if before == mode:
             return preference
         enabled = mode != Mode.PAGE

@@ -29,7 +29,7 @@ from workflow.errors import Reason, RefusalKind, Refused
 
 READ_REFUSALS = refusals(401, 403, 404)
 LIST_REFUSALS = refusals(400, 401, 403, 404)
-WRITE_REFUSALS = refusals(400, 401, 403, 404)
+WRITE_REFUSALS = refusals(400, 401, 403, 404, 409)
 
 
 class FollowSerializer(serializers.Serializer):
@@ -167,8 +167,6 @@ def _unread_param(request: Request) -> bool | None:
         ],
         responses={200: NotificationSerializer(many=True), **LIST_REFUSALS},
     ),
-    read=extend_schema(request=None, responses={200: NotificationSerializer, **WRITE_REFUSALS}),
-    read_all=extend_schema(request=None, responses={200: ReadAllSerializer, **WRITE_REFUSALS}),
 )
 class NotificationViewSet(mixins.ListModelMixin, ApiViewSet):
     """Your notices in the pages, newest first: the same events that go by email. Three
@@ -185,6 +183,7 @@ class NotificationViewSet(mixins.ListModelMixin, ApiViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "types": notification_centre.content_types()}
 
+    @extend_schema(request=None, responses={200: NotificationSerializer, **WRITE_REFUSALS})
     def read(self, request: Request, pk: int) -> Response:
         """Mark one notice read (one read already stays as it was); someone else's is a 404."""
         row = get_object_or_404(notification_centre.notifications_of(requester(request)), pk=pk)
@@ -193,6 +192,7 @@ class NotificationViewSet(mixins.ListModelMixin, ApiViewSet):
         )
         return Response(self.get_serializer(row).data)
 
+    @extend_schema(request=None, responses={200: ReadAllSerializer, **WRITE_REFUSALS})
     def read_all(self, request: Request) -> Response:
         """Mark every unread notice read."""
         count = notification_centre.notifications_mark_all_read(

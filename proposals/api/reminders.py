@@ -30,7 +30,7 @@ from proposals.api.views import (
 )
 from proposals.filtersets import LARGEST_KEY, ModelChoiceFilter
 from proposals.models import Occasion, Person, ReminderRule, validate_reminder_offsets
-from proposals.records import Delivery
+from proposals.records import Delivery, deliveries_logged
 from proposals.reference import reminder_rule_create, reminder_rule_delete, reminder_rule_update
 from proposals.services import calendar_token_regenerate
 
@@ -148,16 +148,13 @@ class DeliveryFilter(filters.FilterSet):
     retrieve=extend_schema(responses={200: DeliverySerializer, **READ_REFUSALS}),
 )
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
-    """The delivery log: every reminder and notification, newest first."""
+    """The delivery log: every reminder and notification that left by email or webhook,
+    newest first (a person's notices in the pages are theirs: /api/notifications/)."""
 
     serializer_class = DeliverySerializer
     permission_classes = [SecretariatOnly]
     filterset_class = DeliveryFilter
-    queryset = (
-        Delivery.objects.select_related("recipient", "content_type")
-        .prefetch_related("target")
-        .order_by("-created_at", "-id")
-    )
+    queryset = deliveries_logged().select_related("content_type")
 
 
 # Reminder rules

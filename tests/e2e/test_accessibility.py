@@ -113,6 +113,8 @@ def demo_pages() -> dict[str, list[str]]:
             f"/occasions/{occasion.pk}/",
             "/group/",
             "/workflow/",
+            "/notifications/",
+            "/notifications/?unread=1",
             "/settings/",
             "/settings/tokens/",
             "/settings/two-factor/",

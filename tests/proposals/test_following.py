@@ -108,6 +108,7 @@ def test_the_daily_digest_is_the_default_of_the_kinds_not_chosen(group: Group) -
     )
     statuses = {row.event: row.status for row in rows_to(claire, "email")}
     assert statuses == {"proposal.revised": "digest", "proposal.moved": "pending"}
+    claire = Person.objects.get(pk=claire.pk)
     modes = {c.event: c.mode for _g, choices in notification_modes_of(claire) for c in choices}
     assert (modes["proposal.revised"], modes["proposal.moved"]) == ("digest", "email")
 
@@ -329,6 +330,12 @@ def test_no_notice_of_any_kind_reaches_someone_who_may_not_see_its_proposal(
                 discussion.comment_create(proposal=fresh(draft), author=group.drafter, body=body)
             except Refused:  # a mention of someone who may not see the draft is refused
                 pass
+    from proposals.attachments import attachment_add
+    from tests.proposals.attachment_files import PDF, upload
+
+    attachment_add(
+        proposal=fresh(draft), person=group.drafter, title="Annex", upload=upload("a.pdf", PDF)
+    )
     run(withdrawn, "withdraw", group.secretariat, "Merged into the other one.")
     kinds |= check_nobody_told_of_what_they_may_not_see(seen)
     draft_kinds = set(kinds)
@@ -349,6 +356,7 @@ def test_no_notice_of_any_kind_reaches_someone_who_may_not_see_its_proposal(
         "reminder.draft",
         "proposal.withdrawn",
         "proposal.moved",
+        "proposal.attached",
     } <= draft_kinds
     assert {
         "proposal.review_requested",

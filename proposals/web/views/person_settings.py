@@ -31,11 +31,13 @@ def settings_page(request: PersonRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid() and notify.is_valid():
         with transaction.atomic():
+            # The modes first, compared with those shown (before a change of the daily digest):
+            # a kind left as shown keeps following the digest setting.
+            notifications.notification_modes_set(
+                person=request.user, wanted=notify.wanted(), actor=request.user, request=request
+            )
             person = people.person_settings_update(
                 person=request.user, request=request, **form.cleaned_data
-            )
-            notifications.notification_modes_set(
-                person=person, wanted=notify.wanted(), actor=request.user, request=request
             )
         translation.activate(person.language)
         messages.success(request, _("Your settings are saved."))

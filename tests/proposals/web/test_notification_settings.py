@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from proposals.models import Person
-from proposals.notifications import notification_choices_of
+from proposals.notifications import notification_choices_of, notification_modes_of
 from proposals.services import proposal_update
 from tests.factories import Group, proposal_draft
 from tests.proposals.web.helpers import fresh, run, signed_in
@@ -182,5 +182,21 @@ def test_the_page_shows_the_kinds_in_the_person_s_language(group: Group, languag
     assert response.status_code == 200
     assert f'<html lang="{language}"' in response.content.decode()
     html = response.content.decode()
-    assert html.count('type="radio" name="notify-') == 3 * 9 + 2 * 5  # news, what asks to act
+    assert html.count('type="radio" name="notify-') == 3 * 10 + 2 * 5  # news, what asks to act
     assert {"fr": "Dans les pages seulement", "es": "Solo en las páginas"}[language] in html
+
+
+def test_ticking_the_daily_digest_moves_the_kinds_left_as_shown_to_it(group: Group) -> None:
+    client = signed_in(group.drafter)
+    data = settings_form(group.drafter, daily_digest="on")
+    data["notify-proposal__revised"] = "page"  # and one kind chosen on the way
+    assert client.post(reverse("proposals:settings"), data).status_code == 302
+    modes = {
+        choice.event: choice.mode
+        for _group, choices in notification_modes_of(Person.objects.get(pk=group.drafter.pk))
+        for choice in choices
+    }
+    assert modes["proposal.approved"] == modes["reminder.any"] == "digest"
+    assert modes["proposal.revised"] == "page"
+    changed = AuditEvent.objects.filter(action="notification_preference.changed")
+    assert [event.after["event"] for event in changed] == ["proposal.revised"]
