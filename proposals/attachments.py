@@ -4,9 +4,10 @@ Who: the authors of the proposal and the secretariat. When: while the proposal i
 in review, open for endorsement); a submitted, closed or withdrawn proposal's files are frozen
 with it. What: PDF, ODT, DOCX, XLSX, PNG or JPEG by their content (proposals.filetypes), not
 empty, at most `ATTACHMENT_MAX_BYTES`, and free of malware when ClamAV is configured
-(proposals.malware). A removed file keeps its record and its stored file: its download is the
-secretariat's only. Files are stored through Django's storage API under a random name; they
-are read only through the views that check who may see the proposal.
+(proposals.malware). The proposal's followers who may see it are told of a new file
+(`proposal.attached`, through the outbox). A removed file keeps its record and its stored file:
+its download is the secretariat's only. Files are stored through Django's storage API under a
+random name; they are read only through the views that check who may see the proposal.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from proposals import rules
 from proposals.audited import audited
 from proposals.filetypes import ACCEPTED_TYPES, FileType, file_type_of
+from proposals.following import follower_notices
 from proposals.localized import babel_locale, datetime_text
 from proposals.malware import ScannerUnavailable, scanner_configured, stream_scan
 from proposals.models import (
@@ -41,7 +44,7 @@ from proposals.models import (
 )
 from proposals.selectors import proposals_visible_to, roles_of
 from workflow.errors import Reason, RefusalKind, Refused
-from workflow.services import action_log
+from workflow.services import action_log, deliveries_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -306,6 +309,7 @@ def attachment_add(
                 data=_log_data(attachment),
                 now=attachment.uploaded_at,
             )
+            _followers_tell(locked, attachment, person)
     except BaseException:
         attachment.file.delete(save=False)  # no file without its record
         raise
@@ -344,6 +348,23 @@ def attachment_remove(
             now=current.removed_at,
         )
     return current
+
+
+def _followers_tell(proposal: Proposal, attachment: Attachment, person: Person) -> None:
+    """The proposal's followers who may see it (not the one who attached it) learn of the
+    file, with a link to it in the proposal's files (`proposal.attached`)."""
+    notices = follower_notices(
+        proposal,
+        "attached",
+        person,
+        file_title=attachment.title,
+        filename=attachment.filename,
+        path=reverse("proposals:proposal_detail", args=[proposal.pk])
+        + f"#attachment-{attachment.pk}",
+    )
+    deliveries_enqueue(
+        notices, key_prefix=f"attached{attachment.pk}", about=proposal, now=attachment.uploaded_at
+    )
 
 
 def _log_data(attachment: Attachment) -> dict[str, Any]:

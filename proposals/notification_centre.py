@@ -126,6 +126,7 @@ SENTENCES: dict[str, Callable[[], str]] = {
     "proposal.withdrawn": lambda: _("%(actor)s withdrew “%(title)s”."),
     "proposal.moved": lambda: _("%(actor)s moved “%(title)s” on: it is now %(state)s."),
     "proposal.revised": lambda: _("%(actor)s wrote revision %(revision)s of “%(title)s”."),
+    "proposal.attached": lambda: _("%(actor)s attached a file to “%(title)s”."),
     "comment.posted": lambda: _("%(actor)s commented on “%(title)s”."),
     "comment.mentioned": lambda: _("%(actor)s mentioned you in the discussion of “%(title)s”."),
     "occasion.deadline_moved": lambda: _("The deadline of “%(occasion)s” moved to %(deadline)s."),

@@ -348,3 +348,31 @@ def test_an_attachment_of_another_proposal_is_not_found_under_this_one(group: Gr
         )
     )
     assert response.status_code == 404
+
+
+def test_followers_who_see_the_proposal_are_told_of_a_new_file_once(group: Group) -> None:
+    """Everyone follows the occasion: while the proposal is a draft only those who see it hear
+    of its file (never the person who attached it); in review, the whole group does."""
+    from proposals.models import Follow
+    from workflow.models import Delivery
+
+    for person in (group.reviewer, group.co_drafter, group.outsider, group.drafter):
+        Follow.objects.create(person=person, occasion=group.occasion)
+    draft = proposal_in(group, ProposalState.DRAFT)
+    body = upload(client_for(group.drafter), draft, "a.pdf", files.PDF).json()
+    told = Delivery.objects.filter(event="proposal.attached")
+    assert set(told.values_list("recipient__username", flat=True)) == {
+        group.co_drafter.username  # France's other drafter sees France's drafts
+    }
+    notice = told.first()
+    assert notice is not None and notice.context["path"].endswith(f"#attachment-{body['id']}")
+    assert notice.context["file_title"] == "Annex"
+
+    proposal = proposal_in(group, ProposalState.IN_REVIEW)
+    upload(client_for(group.secretariat), proposal, "b.pdf", files.PDF)
+    latest = Delivery.objects.filter(event="proposal.attached", object_id=proposal.pk)
+    recipients = list(latest.values_list("recipient__username", flat=True))
+    assert group.reviewer.username in recipients and group.drafter.username in recipients
+    assert group.outsider.username not in recipients
+    pairs = list(latest.values_list("recipient", "channel"))
+    assert len(pairs) == len(set(pairs))  # once per person and channel
