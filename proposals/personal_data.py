@@ -36,6 +36,7 @@ from django_otp.models import Device
 
 from proposals import rules
 from proposals.audited import audited
+from proposals.localized import datetime_text
 from proposals.models import (
     ApiToken,
     Attachment,
@@ -660,6 +661,15 @@ def erasure_request(*, person: Person, request: HttpRequest | None = None) -> Au
     audit trail, about them, and the secretariat is emailed a link to carry it out."""
     if person.erased_at is not None:
         raise Refused(RefusalKind.STATE, [_("This person's personal data was erased already.")])
+    asked = erasure_requested_at(person)
+    if asked is not None:
+        raise Refused(
+            RefusalKind.STATE,
+            [
+                _("You asked for erasure on %(when)s already; the secretariat carries it out.")
+                % {"when": datetime_text(asked)}
+            ],
+        )
     with transaction.atomic():
         event = audit_record(
             action=ERASURE_REQUESTED, actor=person, obj=person, subject=person, request=request

@@ -486,6 +486,10 @@ def test_the_api_exports_the_persons_own_data_and_erases_with_a_confirmation(
     assert again.status_code == 409
     asked = client_for(group.drafter).post(reverse("person-erasure-request"))
     assert asked.status_code == 202
+    again = client_for(group.drafter).post(reverse("person-erasure-request"))
+    assert again.status_code == 409
+    assert "already" in again.json()["detail"]
+    assert AuditEvent.objects.filter(action="person.erasure_requested").count() == 1
 
 
 @pytest.mark.parametrize(
