@@ -90,6 +90,25 @@ def attachment_remove_page(draft: Proposal) -> str:
     return f"/proposals/{draft.pk}/attachments/{attachment.pk}/remove/"
 
 
+def discussion_pages(draft: Proposal) -> tuple[list[str], list[str]]:
+    """Claire comments on the first paragraph of her draft, mentioning Sam (so that her
+    proposal's page shows a thread too): the forms' pages of the discussion, hers and Sam's."""
+    from proposals.discussion import comment_create
+
+    comment = comment_create(
+        proposal=draft,
+        author=Person.objects.get(username="claire"),
+        body="Le **premier paragraphe**, @sam ?",
+        revision=draft.revisions.get(number=draft.revision),
+        paragraph=1,
+    )
+    base = f"/proposals/{draft.pk}/comments/"
+    return (
+        [f"{base}?paragraph=1", f"{base}{comment.pk}/edit/", f"{base}{comment.pk}/delete/"],
+        [f"{base}{comment.pk}/hide/"],
+    )
+
+
 def demo_pages() -> dict[str, list[str]]:
     """The addresses each person visits: every page family, with a proposal in each state."""
     claires = Proposal.objects.filter(state=ProposalState.DRAFT, authors__username="claire")
@@ -97,6 +116,7 @@ def demo_pages() -> dict[str, list[str]]:
     occasion = Occasion.objects.order_by("pk").first()
     assert draft is not None and occasion is not None
     claire_pk = draft.authors.get(username="claire").pk
+    claires_discussion, sams_discussion = discussion_pages(draft)
     return {
         "claire": [
             "/",
@@ -108,6 +128,7 @@ def demo_pages() -> dict[str, list[str]]:
             f"/proposals/{draft.pk}/actions/withdraw/",
             f"/proposals/{draft.pk}/attachments/",
             attachment_remove_page(draft),
+            *claires_discussion,
             "/proposals/new/",
             "/occasions/",
             f"/occasions/{occasion.pk}/",
@@ -135,6 +156,7 @@ def demo_pages() -> dict[str, list[str]]:
             *details_seen_by("sam"),
             f"/people/{claire_pk}/departure/",
             f"/people/{claire_pk}/erasure/",
+            *sams_discussion,
         ],
         "": ["/accounts/login/", "/accounts/password_reset/"],
     }

@@ -18,7 +18,6 @@
     area.insertAdjacentElement("afterend", list);
     area.setAttribute("aria-autocomplete", "list");
     area.setAttribute("aria-controls", list.id);
-    area.setAttribute("aria-expanded", "false");
 
     var people = [];
     var active = -1;
@@ -30,7 +29,6 @@
       list.textContent = "";
       people = [];
       active = -1;
-      area.setAttribute("aria-expanded", "false");
       area.removeAttribute("aria-activedescendant");
     }
 
@@ -76,7 +74,6 @@
         list.appendChild(item);
       });
       list.hidden = false;
-      area.setAttribute("aria-expanded", "true");
       highlight(0);
     }
 
