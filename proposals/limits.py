@@ -15,6 +15,7 @@ COMMENT_MAX_LENGTH = 10_000  # a transition's comment, such as a reviewer's requ
 NOTE_MAX_LENGTH = 2_000  # the note of an outcome: a paragraph or two, and a link beside it
 REFERENCE_MAX_LENGTH = 300  # the body's reference or receipt of a submission
 LINK_MAX_LENGTH = 500
-DISCUSSION_COMMENT_MAX_LENGTH = TEXT_MAX_LENGTH  # a comment in the discussion: the same limit as the text
+# A comment in the discussion: the same limit as the text.
+DISCUSSION_COMMENT_MAX_LENGTH = TEXT_MAX_LENGTH
 ATTACHMENT_TITLE_MAX_LENGTH = 200
 DEADLINE_CHANGE_REASON_MAX_LENGTH = 2_000

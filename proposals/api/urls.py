@@ -28,7 +28,6 @@ router.register("audit-events", trail.AuditEventViewSet, basename="audit-event")
 router.register("invitations", invitations.InvitationViewSet, basename="invitation")
 
 PROPOSAL = "proposals/<int:proposal_id>/"
-FOLLOW_ACTIONS = {"get": "retrieve", "put": "update", "delete": "destroy"}
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainView.as_view(), name="auth-token"),
@@ -121,12 +120,16 @@ urlpatterns = [
     *personal_data.urlpatterns,
     path(
         PROPOSAL + "follow/",
-        notification_api.ProposalFollowViewSet.as_view(FOLLOW_ACTIONS),
+        notification_api.ProposalFollowViewSet.as_view(
+            {"get": "retrieve", "put": "update", "delete": "destroy"}
+        ),
         name="proposal-follow",
     ),
     path(
         "occasions/<int:occasion_id>/follow/",
-        notification_api.OccasionFollowViewSet.as_view(FOLLOW_ACTIONS),
+        notification_api.OccasionFollowViewSet.as_view(
+            {"get": "retrieve", "put": "update", "delete": "destroy"}
+        ),
         name="occasion-follow",
     ),
     path(
