@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.forms import Form
@@ -98,3 +99,17 @@ def refusal_to_form(form: Form, refused: Refused) -> None:
     if not refused.errors:
         for reason in refused.reasons:
             form.add_error(None, reason)
+
+
+def language_cookie_set(response: HttpResponse, language: str) -> HttpResponse:
+    """The pages speak `language` from the next request on, signed in or not (Django's cookie)."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+    )
+    return response

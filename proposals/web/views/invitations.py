@@ -25,7 +25,12 @@ from proposals.accounts import session_confirm
 from proposals.localized import zone_choices
 from proposals.models import Invitation, Language, Organization, Role
 from proposals.selectors import roles_of
-from proposals.web.views.common import PersonRequest, page_with_query, posted
+from proposals.web.views.common import (
+    PersonRequest,
+    language_cookie_set,
+    page_with_query,
+    posted,
+)
 from workflow.errors import Refused
 
 INVITATION_PAGE_SIZE = 50
@@ -266,16 +271,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 login(request, person, backend=SESSION_BACKEND)
                 session_confirm(request)
                 response = redirect("proposals:home")
-                response.set_cookie(
-                    settings.LANGUAGE_COOKIE_NAME,
-                    person.language,
-                    max_age=settings.LANGUAGE_COOKIE_AGE,
-                    path=settings.LANGUAGE_COOKIE_PATH,
-                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-                    secure=settings.LANGUAGE_COOKIE_SECURE,
-                    httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-                )
-                return response
+                return language_cookie_set(response, person.language)
         return render(
             request,
             "proposals/invitations/accept.html",

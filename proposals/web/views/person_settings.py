@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from proposals import notifications, people, services
 from proposals.web.forms import NotificationModesForm, SettingsForm
-from proposals.web.views.common import PersonRequest, posted
+from proposals.web.views.common import PersonRequest, language_cookie_set, posted
 from proposals.web.views.occasions import calendar_url
 
 # My settings
@@ -42,16 +41,7 @@ def settings_page(request: PersonRequest) -> HttpResponse:
         translation.activate(person.language)
         messages.success(request, _("Your settings are saved."))
         response = redirect("proposals:settings")
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            person.language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            path=settings.LANGUAGE_COOKIE_PATH,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        )
-        return response
+        return language_cookie_set(response, person.language)
     return render(
         request,
         "proposals/settings.html",
