@@ -312,8 +312,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 12 * 3600},
     },
 }
-# Task modules besides each app's tasks.py.
-CELERY_IMPORTS = ("proposals.retention",)
 
 # Personal data (docs/personal-data.md): days before what is done with is purged.
 DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=180)

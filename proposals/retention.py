@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import shared_task
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
@@ -83,9 +82,3 @@ def retention_purge(*, now: datetime | None = None) -> dict[str, int]:
         }
         audit_record(action="retention.purged", after=purged, now=now)
     return purged
-
-
-@shared_task(name="proposals.retention_purge", ignore_result=True)
-def retention_purge_task() -> dict[str, int]:
-    """The daily purge of what is past its retention period."""
-    return retention_purge()

@@ -12,7 +12,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from proposals import personal_data, retention
+from proposals import personal_data
+from proposals import tasks as proposal_tasks
 from tests.conftest import skip_or_fail
 from tests.factories import group_setup
 from tests.workflow.live_services import (
@@ -77,7 +78,7 @@ def test_the_request_is_emailed_and_the_scheduled_tasks_run_in_the_worker(
     Delivery.objects.filter(template=personal_data.ERASURE_REQUESTED_TEMPLATE).update(
         created_at=old
     )
-    retention.retention_purge_task.delay()
+    proposal_tasks.retention_purge.delay()
     wait_until(
         lambda: AuditEvent.objects.filter(action="retention.purged").exists(),
         60,
