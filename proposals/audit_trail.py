@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
 
 from proposals.exports import EchoWriter, csv_cell, people_csv_response
 from proposals.filtersets import EARLIEST_YEAR, LATEST_YEAR
@@ -45,7 +45,6 @@ TRANSITION = "transition"
 AUDIT = "audit"
 PROPOSAL_TYPE = "proposals.proposal"
 ORGANIZATION_TYPE = "proposals.organization"
-ACTION_PATTERN = re.compile(r"[a-z0-9_.]{1,64}")
 BIGINT_MAX = 2**63 - 1
 CHUNK = 500
 
@@ -164,17 +163,14 @@ class TrailFilterForm(forms.Form):
     proposal = forms.IntegerField(
         label=_("Proposal number"), required=False, min_value=1, max_value=BIGINT_MAX
     )
-    action = forms.CharField(label=_("Action"), required=False, max_length=64)
+    action = forms.ChoiceField(
+        label=_("Action"),
+        required=False,
+        choices=[("", "")] + [(code, code) for code in ACTION_LABELS],
+        error_messages={"invalid_choice": _("Choose an action the trail records, by its code.")},
+    )
     since = YearBoundDateField(label=_("From (day)"), required=False)
     until = YearBoundDateField(label=_("To (day, included)"), required=False)
-
-    def clean_action(self) -> str:
-        action: str = self.cleaned_data.get("action") or ""
-        if action and not ACTION_PATTERN.fullmatch(action):
-            raise forms.ValidationError(
-                _("Give an action's code: lower-case letters, digits, dots and underscores.")
-            )
-        return action
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -202,6 +198,38 @@ class TrailFilterForm(forms.Form):
             since=midnight(data.get("since")),
             until=midnight(data.get("until"), days_after=1),
         )
+
+
+NEWEST_FIRST_ORDERING = "-at"
+
+
+class AuditTrailApiForm(TrailFilterForm):
+    """The filters as the API receives them: the page's, and an ordering (newest first, the
+    one order the trail is read in)."""
+
+    ordering = forms.ChoiceField(
+        label=_("Order"), required=False, choices=[(NEWEST_FIRST_ORDERING, _("Newest first"))]
+    )
+
+
+class AuditTrailFilterSet(filters.FilterSet):
+    """The API's filters of the trail, by name; their fields and checks are those of
+    `AuditTrailApiForm`, and `trail_filter` of its valid form narrows the trail."""
+
+    person = filters.CharFilter()
+    organization = filters.NumberFilter()
+    proposal = filters.NumberFilter()
+    action = filters.CharFilter()
+    since = filters.DateFilter()
+    until = filters.DateFilter()
+    ordering = filters.ChoiceFilter(choices=[(NEWEST_FIRST_ORDERING, NEWEST_FIRST_ORDERING)])
+
+    class Meta:
+        model = AuditEvent
+        fields: list[str] = []
+
+    def get_form_class(self) -> type[forms.Form]:
+        return AuditTrailApiForm
 
 
 def _text(expression: Any) -> Cast:

@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
 
+from proposals.invitations import STATUS_LABELS, invitation_status_condition
 from proposals.models import (
     Body,
+    Invitation,
     Occasion,
     Organization,
     Person,
@@ -304,3 +306,21 @@ class SecurityEventFilter(filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
+
+
+class InvitationFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(
+        choices=list(STATUS_LABELS.items()),
+        method="in_status",
+        error_messages={
+            "invalid_choice": _("Choose a status among pending, accepted, expired and revoked.")
+        },
+    )
+    ordering = filters.OrderingFilter(fields=("id", "created_at", "expires_at", "email"))
+
+    class Meta:
+        model = Invitation
+        fields: list[str] = []
+
+    def in_status(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(invitation_status_condition(value))

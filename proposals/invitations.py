@@ -108,17 +108,19 @@ def invitations_with_status(
 ) -> QuerySet[Invitation]:
     """Every invitation, newest first, with its organisation and people; narrowed to one status
     when `status` names one."""
-    now = now or timezone.now()
     queryset = Invitation.objects.select_related("organization", "invited_by", "person")
-    conditions = {
+    return queryset.filter(invitation_status_condition(status, now)) if status else queryset
+
+
+def invitation_status_condition(status: str, now: dt.datetime | None = None) -> Q:
+    """The invitations in `status` (one of STATUS_LABELS) at `now`."""
+    now = now or timezone.now()
+    return {
         Status.ACCEPTED: Q(accepted_at__isnull=False),
         Status.REVOKED: Q(accepted_at__isnull=True, revoked_at__isnull=False),
         Status.EXPIRED: Q(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now),
         Status.PENDING: Q(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now),
-    }
-    if status in conditions:
-        queryset = queryset.filter(conditions[status])
-    return queryset
+    }[status]
 
 
 def role_label(role: str) -> str:

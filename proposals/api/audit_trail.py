@@ -24,11 +24,13 @@ from proposals.api.pagination import (
 from proposals.api.renderers import CSVRenderer
 from proposals.api.views import ApiViewSet
 from proposals.audit_trail import (
+    ACTION_LABELS,
     AUDIT,
+    NEWEST_FIRST_ORDERING,
     TRANSITION,
+    AuditTrailFilterSet,
     Position,
     TrailEntry,
-    TrailFilterForm,
     audit_trail,
     trail_entries,
     trail_machine_csv_response,
@@ -95,7 +97,12 @@ def trail_filter_parameters() -> list[OpenApiParameter]:
             description="A proposal's id: its transitions and the writes to it and what "
             "belongs to it.",
         ),
-        OpenApiParameter("action", str, description="An action's code, such as approve."),
+        OpenApiParameter(
+            "action",
+            OpenApiTypes.STR,
+            description="An action's code, such as approve.",
+            enum=sorted(ACTION_LABELS),
+        ),
         OpenApiParameter(
             "since", OpenApiTypes.DATE, description="From this day (in the requester's zone)."
         ),
@@ -103,6 +110,12 @@ def trail_filter_parameters() -> list[OpenApiParameter]:
             "until",
             OpenApiTypes.DATE,
             description="To this day, included (in the requester's zone).",
+        ),
+        OpenApiParameter(
+            "ordering",
+            str,
+            enum=[NEWEST_FIRST_ORDERING],
+            description="The trail is read newest first.",
         ),
         OpenApiParameter("format", str, enum=["json", "csv"], description="csv: every entry."),
     ]
@@ -121,18 +134,22 @@ class AuditEventViewSet(ApiViewSet):
     queryset = AuditEvent.objects.none()
     serializer_class = TrailEntrySerializer
     filter_backends: list[Any] = []
+    filterset_class = AuditTrailFilterSet
     pagination_class = PageNumberPagination
 
     def get_renderers(self) -> list[BaseRenderer]:
         return [*super().get_renderers(), CSVRenderer()]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
-        form = TrailFilterForm(request.query_params)
-        if not form.is_valid():
+        filterset = self.filterset_class(request.query_params)
+        if not filterset.is_valid():
             raise serializers.ValidationError(
-                {field: [str(error) for error in errors] for field, errors in form.errors.items()}
+                {
+                    field: [str(error) for error in errors]
+                    for field, errors in filterset.errors.items()
+                }
             )
-        where = form.trail_filter()
+        where = filterset.form.trail_filter()
         if isinstance(request.accepted_renderer, CSVRenderer):
             return trail_machine_csv_response(
                 audit_trail(request.user, where), filename="audit-trail.csv"

@@ -9,19 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from proposals import invitations
 from proposals.api.permissions import SecretariatOnly
 from proposals.api.views import LIST_REFUSALS, WRITE_REFUSALS, ApiViewSet
+from proposals.filtersets import InvitationFilter
 from proposals.models import Invitation, Language, Organization, Role
 
 
@@ -87,17 +85,8 @@ class InvitationSerializer(serializers.ModelSerializer):
         return invitations.invitation_status(invitation)
 
 
-STATUS_PARAMETER = OpenApiParameter(
-    "status",
-    OpenApiTypes.STR,
-    enum=list(invitations.STATUS_LABELS),
-    description="Only the invitations in this status.",
-)
-
-
 @extend_schema_view(
     list=extend_schema(
-        parameters=[STATUS_PARAMETER],
         responses={200: InvitationSerializer(many=True), **LIST_REFUSALS},
     ),
     create=extend_schema(responses={201: InvitationSerializer, **WRITE_REFUSALS}),
@@ -116,15 +105,11 @@ class InvitationViewSet(
 
     serializer_class = InvitationSerializer
     permission_classes = [SecretariatManagesInvitations]
-    filter_backends: list[Any] = []
+    filterset_class = InvitationFilter
     queryset = Invitation.objects.all()
 
     def get_queryset(self) -> QuerySet[Invitation]:
-        wanted = self.request.query_params.get("status", "")
-        if wanted and wanted not in invitations.STATUS_LABELS:
-            reason = _("Choose a status among pending, accepted, expired and revoked.")
-            raise ValidationError({"status": [reason]})
-        return invitations.invitations_with_status(wanted).order_by("-created_at", "-id")
+        return invitations.invitations_with_status().order_by("-created_at", "-id")
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = invitations.invitation_create(
