@@ -160,7 +160,9 @@ def test_requesting_changes_needs_a_comment_and_returns_to_draft(group: Group) -
     assert error.errors == {"comment": ["Say what should change: a comment is required."]}
     proposal = run(proposal, "request_changes", group.reviewer, comment="Cite the ILO text.")
     assert proposal.state == ProposalState.DRAFT
-    notified = Delivery.objects.filter(template="proposals/email/changes_requested")
+    notified = Delivery.objects.filter(
+        template="proposals/email/changes_requested", channel=Delivery.Channel.EMAIL
+    )
     assert [d.recipient for d in notified] == [group.drafter]
     assert notified[0].context["comment"] == "Cite the ILO text."
 
