@@ -25,7 +25,7 @@ from proposals import rules
 from proposals.audited import audited
 from proposals.models import DeadlineChange, Follow, Occasion, Proposal
 from proposals.notices import notice_context
-from proposals.selectors import people_who_may_view, roles_of
+from proposals.selectors import people_who_may_view, people_who_may_view_each, roles_of
 from workflow.audit import audit_record
 from workflow.errors import RefusalKind, Refused
 from workflow.policy import Notice
@@ -51,6 +51,21 @@ def proposal_follower_ids(proposal: Proposal) -> set[int]:
         elif on_proposal is not None:
             left.add(person_id)
     return people_who_may_view(proposal, following - left)
+
+
+def _followers_of_each_proposal(occasion: Occasion) -> set[int]:
+    """The people who follow one of the occasion's proposals and may see it (six queries
+    whatever the number of proposals)."""
+    proposals = list(Proposal.objects.filter(occasion=occasion).order_by("pk"))
+    followers: dict[int, set[int]] = {}
+    for person_id, proposal_id in Follow.objects.filter(
+        proposal__in=proposals, active=True
+    ).values_list("person_id", "proposal_id"):
+        followers.setdefault(proposal_id, set()).add(person_id)
+    visible = people_who_may_view_each(proposals, set().union(*followers.values()))
+    return set().union(
+        *(followers.get(proposal.pk, set()) & visible[proposal.pk] for proposal in proposals)
+    )
 
 
 def occasion_follower_ids(occasion: Occasion) -> set[int]:
@@ -236,9 +251,7 @@ def followers_told_of_deadline_move(change: DeadlineChange, actor: Any) -> list[
     """The followers of the occasion, and of each of its proposals they may see, learn once
     that its deadline moved; the notice names the occasion, never a proposal."""
     occasion = change.occasion
-    recipients = occasion_follower_ids(occasion)
-    for proposal in Proposal.objects.filter(occasion=occasion).order_by("pk"):
-        recipients |= proposal_follower_ids(proposal)
+    recipients = occasion_follower_ids(occasion) | _followers_of_each_proposal(occasion)
     recipients -= {getattr(actor, "pk", None)}
     data = {
         "event": "deadline_moved",

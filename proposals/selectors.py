@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
@@ -258,6 +258,60 @@ def people_who_may_view(proposal: Proposal, person_ids: Iterable[int]) -> set[in
         .filter(sees)
         .values_list("pk", flat=True)
     )
+
+
+def people_who_may_view_each(
+    proposals: Sequence[Proposal], person_ids: Iterable[int]
+) -> dict[int, set[int]]:
+    """`people_who_may_view` for many proposals at once, in four queries whatever their number:
+    for each proposal's id, the ids among `person_ids` of the active people who may see it."""
+    wanted = set(person_ids)
+    if not wanted or not proposals:
+        return {proposal.pk: set() for proposal in proposals}
+    superusers: set[int] = set()
+    active: set[int] = set()
+    for pk, is_superuser in Person.objects.filter(pk__in=wanted, is_active=True).values_list(
+        "pk", "is_superuser"
+    ):
+        active.add(pk)
+        if is_superuser:
+            superusers.add(pk)
+    presidency = presidency_current()
+    sees_everything = set(superusers)
+    organizations: dict[int, set[int]] = {}
+    for person_id, organization_id, role, is_secretariat in (
+        Membership.objects.filter(person_id__in=active)
+        .exclude(organization__status=Organization.Status.FORMER)
+        .values_list("person_id", "organization_id", "role", "organization__is_secretariat")
+    ):
+        organizations.setdefault(person_id, set()).add(organization_id)
+        if (role == Role.SECRETARIAT and is_secretariat) or (
+            role == Role.REPRESENTATIVE
+            and presidency is not None
+            and organization_id == presidency.organization_id
+        ):
+            sees_everything.add(person_id)
+    authors: dict[int, set[int]] = {}
+    for proposal_id, person_id in Proposal.authors.through.objects.filter(
+        proposal_id__in=[proposal.pk for proposal in proposals], person_id__in=active
+    ).values_list("proposal_id", "person_id"):
+        authors.setdefault(proposal_id, set()).add(person_id)
+    in_group = set(organizations) | superusers
+    visible: dict[int, set[int]] = {}
+    for proposal in proposals:
+        if proposal.state != ProposalState.DRAFT:
+            visible[proposal.pk] = set(in_group)
+            continue
+        visible[proposal.pk] = (
+            sees_everything
+            | authors.get(proposal.pk, set())
+            | {
+                person_id
+                for person_id, ids in organizations.items()
+                if proposal.lead_organization_id in ids
+            }
+        )
+    return visible
 
 
 def representatives_of_full_members() -> dict[int, set[int]]:

@@ -14,6 +14,7 @@ from proposals.lifecycle import transition_options_for, transitions_allowed
 from proposals.rules import may_view
 from proposals.selectors import (
     people_who_may_view,
+    people_who_may_view_each,
     proposals_awaiting_review_by,
     proposals_ready_to_submit,
     proposals_visible_to,
@@ -119,3 +120,13 @@ def test_nobody_inactive_may_view_a_proposal_for_a_notice(group: Group) -> None:
     group.reviewer.save(update_fields=["is_active"])
     assert group.reviewer.pk not in people_who_may_view(proposal, [group.reviewer.pk])
     assert group.drafter.pk in people_who_may_view(proposal, [group.drafter.pk])
+
+
+def test_who_may_view_each_of_many_proposals_agrees_with_may_view(group: Group) -> None:
+    one_of_each_state(group)
+    everyone = [*people(group), group.representative_fr, group.outsider]
+    proposals = list(proposals_with_rule_data())
+    at_once = people_who_may_view_each(proposals, [p.pk for p in everyone])
+    for proposal in proposals:
+        expected = {person.pk for person in everyone if may_view(proposal, person)}
+        assert at_once[proposal.pk] == expected, proposal.state
