@@ -115,10 +115,15 @@ def group_with_deadline_in(delta: dt.timedelta) -> Group:
 
 
 def settle(live: Live, timeout: float = 60) -> list[Delivery]:
-    """Wait until every delivery is sent, failed or superseded, and every sent one arrived."""
+    """Wait until every email is sent, failed or superseded, and every sent one arrived (the
+    in-page copies of the notices are delivered as they are written)."""
 
     def settled() -> list[Delivery] | None:
-        rows = list(Delivery.objects.select_related("recipient").order_by("id"))
+        rows = list(
+            Delivery.objects.filter(channel=Delivery.Channel.EMAIL)
+            .select_related("recipient")
+            .order_by("id")
+        )
         if any(row.status not in SETTLED for row in rows):
             return None
         sent = sum(row.status == Delivery.Status.SENT for row in rows)
@@ -142,9 +147,10 @@ def assert_each_sent_delivery_arrived_exactly_once(live: Live, rows: list[Delive
 
 
 def reminder_rows(**filters) -> list[tuple[str, str, str, str]]:
-    rows = Delivery.objects.filter(kind=Delivery.Kind.REMINDER, **filters).values_list(
-        "recipient__username", "template", "stage", "status"
-    )
+    """The reminders' emails: who, which, which stage, in what status."""
+    rows = Delivery.objects.filter(
+        kind=Delivery.Kind.REMINDER, channel=Delivery.Channel.EMAIL, **filters
+    ).values_list("recipient__username", "template", "stage", "status")
     return sorted(
         (user, template.rsplit("/", 1)[-1], stage, status) for user, template, stage, status in rows
     )
@@ -328,7 +334,9 @@ def test_with_the_broker_down_transitions_and_moves_succeed_and_everything_goes_
     assert fresh(proposal).state == "in_review"
     group.occasion.refresh_from_db()
     assert group.occasion.deadline_version == 2
-    waiting = Counter(Delivery.objects.values_list("kind", "status"))
+    waiting = Counter(
+        Delivery.objects.filter(channel=Delivery.Channel.EMAIL).values_list("kind", "status")
+    )
     assert waiting == {("notification", "pending"): 2, ("reminder", "pending"): 2}
 
     # The broker is back: a worker starts, and beat's sweep queues what waits.
