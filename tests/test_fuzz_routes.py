@@ -32,9 +32,10 @@ from workflow.models import AuditEvent, Delivery, TransitionLog
 EXAMPLES_PER_ROUTE = 4
 METHODS = ("GET", "POST", "PATCH", "DELETE")
 
-# A POST to these is a complete, valid request whatever its body (renew my calendar link):
-# there is no input to make hostile, and the change it makes is the one asked for.
-ACTIONS_WITHOUT_INPUT = {"calendar_token_renew", "calendar-link"}
+# A POST to these is a complete, valid request whatever its body (renew my calendar link, ask
+# for the erasure of my data): there is no input to make hostile, and the change it makes is the
+# one asked for.
+ACTIONS_WITHOUT_INPUT = {"calendar_token_renew", "calendar-link", "person-erasure-request"}
 
 # The readiness probe answers 503 by design while a service it checks (the broker, the reminder
 # scan) is down, as it may be in tests: that is its report, not a crash.
