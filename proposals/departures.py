@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from proposals import people, rules
 from proposals.audited import SYSTEM, audited
+from proposals.following import follows_automatic
 from proposals.localized import date_text
 from proposals.models import (
     OPEN_STATES,
@@ -259,6 +260,7 @@ def _authors_set(
         return
     proposal.authors.set(authors)
     proposal.contributors.add(*authors)
+    follows_automatic(proposal=proposal, person_ids=authors - set(before))
     proposal.version += 1
     proposal.save(update_fields=["version"])
     search_document_refresh(proposal_ids=[proposal.pk])

@@ -15,6 +15,7 @@ from django.utils import timezone
 from proposals import departures, services
 from proposals.accounts import TokenRefused, api_token_authenticate
 from proposals.audited import SYSTEM
+from proposals.following import proposal_follower_ids
 from proposals.models import Membership, Person, Proposal, ProposalState, Role
 from proposals.rules import endorsements_counted
 from proposals.selectors import roles_of
@@ -191,6 +192,7 @@ def test_the_successor_may_be_another_drafter_of_the_lead_organisation(group: Gr
         successors={shared.pk: third.pk},
     )
     assert {a.pk for a in fresh(shared).authors.all()} == {group.co_drafter.pk, third.pk}
+    assert third.pk in proposal_follower_ids(shared)  # an author follows what they write
 
 
 # Reminders and notices stop
