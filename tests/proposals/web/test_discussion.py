@@ -49,7 +49,7 @@ def test_the_page_tells_comments_reviews_transitions_and_revisions_in_order(grou
     told = story(page(group.secretariat, proposal))
     order = [
         "Submit for review — Claire: Draft → In review",
-        "Rita #1 Why the fund ?",
+        f"Rita #{first.pk} Why the fund ?",
         "It pays for it.",
         "Request changes — Rita, revision 1: In review → Draft Say more on the fund.",
         "Revision 2",
