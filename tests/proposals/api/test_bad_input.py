@@ -33,7 +33,8 @@ JUNK = [
     "0001-01-01T00:00:00+14:00",
     "9999-12-31T23:59:59-12:00",
 ]
-USERNAME_FILTERS = {"subject", "person"}  # by username: a well-formed one that nobody has finds nothing
+# By username: a well-formed one that nobody has finds nothing.
+USERNAME_FILTERS = {"subject", "person"}
 
 
 def names_nobody(name: str, value: str) -> bool:
