@@ -19,10 +19,30 @@ BOUND_UPDATE = (
 )
 BOUND_INSERT = (
     "INSERT INTO workflow_transitionlog "
-    "(content_type_id, object_id, transition, source, target, actor_id, at, comment, data) "
-    "VALUES (%(type)s, %(id)s, 'submit_for_review', 'draft', 'in_review', %(actor)s, now(), '', "
-    "'{}')"
+    "(content_type_id, object_id, transition, source, target, actor_id, at, comment, data, "
+    "digest) "
+    "VALUES (%(type)s, %(id)s, 'submit_for_review', 'draft', 'in_review', %(actor)s, %(at)s, '', "
+    "'{}', %(digest)s)"
 )
+
+
+def log_row_digest(proposal_type: int, proposal_id: int, author: int, at: Any) -> str:
+    """The digest the log row carries, computed as the system computes it (workflow.digests)."""
+    from workflow.digests import object_digest
+    from workflow.models import TransitionLog
+
+    row = TransitionLog(
+        content_type_id=proposal_type,
+        object_id=proposal_id,
+        transition=TRANSITION,
+        source="draft",
+        target="in_review",
+        actor_id=author,
+        at=at,
+        comment="",
+        data={},
+    )
+    return object_digest(row.integrity_name, row, row.integrity_fields)
 
 
 def redis_flush() -> None:
@@ -69,8 +89,16 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
 
     def raw_sql(proposal_id: int, author: int) -> None:
+        at = timezone.now()
+        digest = log_row_digest(proposal_type, proposal_id, author, at)
         with raw.transaction(), raw.cursor() as cursor:
-            params = {"id": proposal_id, "type": proposal_type, "actor": author}
+            params = {
+                "id": proposal_id,
+                "type": proposal_type,
+                "actor": author,
+                "at": at,
+                "digest": digest,
+            }
             cursor.execute(BOUND_UPDATE, params)
             cursor.execute(BOUND_INSERT, params)
 
