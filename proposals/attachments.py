@@ -27,6 +27,7 @@ from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from proposals import rules
 from proposals.audited import audited
@@ -82,17 +83,19 @@ def upload_body_max_bytes() -> int:
 # Who may, and when.
 
 
+_AUTHORS_OR_SECRETARIAT = rules.must_be_author_or_secretariat(
+    gettext_lazy(
+        "Only the authors of this proposal and the secretariat can add or remove its files."
+    )
+)
+
+
 def attachment_permission_reasons(proposal: Proposal, person: Any) -> list[Reason]:
-    """The authors and the secretariat add and remove files; nobody else ever does."""
-    roles = roles_of(person)
-    if roles.secretariat or roles.is_superuser or rules.is_author(proposal, person):
+    """The authors and the secretariat (and superusers) add and remove files; nobody else
+    ever does."""
+    if roles_of(person).is_superuser:
         return []
-    return [
-        Reason(
-            "not_author_nor_secretariat",
-            _("Only the authors of this proposal and the secretariat can add or remove its files."),
-        )
-    ]
+    return _AUTHORS_OR_SECRETARIAT(proposal, person)
 
 
 def attachment_state_reasons(proposal: Proposal) -> list[Reason]:
