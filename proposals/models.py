@@ -329,6 +329,43 @@ class Occasion(models.Model):
         _("endorsements required"), default=2, validators=[MinValueValidator(1)]
     )
     accepts_late_submissions = models.BooleanField(_("accepts late submissions"), default=False)
+    body = models.ForeignKey(
+        Body,
+        verbose_name=_("body"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="occasions",
+        help_text=_("The body that holds the occasion, where it is known."),
+    )
+    feed = models.ForeignKey(
+        "CalendarFeed",
+        verbose_name=_("imported from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="occasions",
+        help_text=_("The body's calendar feed this occasion was imported from."),
+    )
+    feed_uid = models.CharField(
+        _("event UID"),
+        max_length=255,
+        blank=True,
+        help_text=_("The UID of the calendar event, which names it in every later import."),
+    )
+    imported_at = models.DateTimeField(_("last imported at"), null=True, blank=True)
+    pinned_fields = models.JSONField(
+        _("fields edited by hand"),
+        default=list,
+        blank=True,
+        help_text=_("Fields the secretariat edited by hand: the feed no longer overwrites them."),
+    )
+    cancelled_at = models.DateTimeField(
+        _("cancelled at"),
+        null=True,
+        blank=True,
+        help_text=_("When the body cancelled it: it stays, but sends no more reminders."),
+    )
 
     class Meta:
         verbose_name = _("occasion")
@@ -340,6 +377,11 @@ class Occasion(models.Model):
             ),
             models.CheckConstraint(condition=Q(required_approvals__gte=1), name="approvals_min_1"),
             models.CheckConstraint(condition=Q(endorsement_quorum__gte=1), name="quorum_min_1"),
+            models.UniqueConstraint(
+                fields=["feed", "feed_uid"],
+                condition=~Q(feed_uid=""),
+                name="one_occasion_per_feed_event",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -384,6 +426,78 @@ class DeadlineChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occasion}: {self.old_deadline} → {self.new_deadline}"
+
+
+class CalendarFeed(models.Model):
+    """A body's published iCalendar feed (or an uploaded .ics), read into occasions."""
+
+    class Deadline(models.TextChoices):
+        EVENT_END = "event_end", _("The event's end")
+        BEFORE_START = "before_start", _("A lead time before the event's start")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("Not read yet")
+        OK = "ok", _("Read")
+        NOT_MODIFIED = "not_modified", _("Unchanged since the last reading")
+        FAILED = "failed", _("Could not be read")
+
+    body = models.ForeignKey(
+        Body, verbose_name=_("body"), on_delete=models.CASCADE, related_name="feeds"
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    url = models.URLField(
+        _("feed URL"),
+        max_length=500,
+        blank=True,
+        help_text=_("Left empty for a feed uploaded as a file."),
+    )
+    occasion_kind = models.CharField(
+        _("kind of its occasions"), max_length=32, choices=Occasion.Kind.choices
+    )
+    deadline_rule = models.CharField(
+        _("submission deadline"),
+        max_length=16,
+        choices=Deadline.choices,
+        default=Deadline.EVENT_END,
+    )
+    lead_days = models.PositiveSmallIntegerField(
+        _("lead time in days"),
+        default=14,
+        validators=[MaxValueValidator(365)],
+        help_text=_("How many days before the event's start submissions close."),
+    )
+    default_timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text=_("For events whose times name no zone."),
+    )
+    active = models.BooleanField(_("read on schedule"), default=True)
+    etag = models.CharField(_("ETag"), max_length=300, blank=True, editable=False)
+    last_modified = models.CharField(_("Last-Modified"), max_length=100, blank=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    checked_at = models.DateTimeField(_("last read at"), null=True, blank=True)
+    succeeded_at = models.DateTimeField(_("last read well at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        ordering = ["body", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or self.url or str(self.body)
 
 
 SDG_NAMES = {
@@ -709,6 +823,11 @@ class Endorsement(models.Model):
         return self.withdrawn_at is None
 
 
+def dossier_upload_to(instance: Submission, filename: str) -> str:
+    """Dossiers are stored under a random name beside the proposal's attachments."""
+    return f"dossiers/{instance.proposal_id}/{secrets.token_hex(16)}.pdf"
+
+
 class Submission(models.Model):
     """When, by whom and to which body a proposal was submitted."""
 
@@ -721,6 +840,41 @@ class Submission(models.Model):
     reference = models.CharField(
         _("body's reference or receipt"), max_length=REFERENCE_MAX_LENGTH, blank=True
     )
+    revision = models.ForeignKey(
+        "Revision",
+        verbose_name=_("submitted revision"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    number = models.CharField(
+        _("dossier number"),
+        max_length=40,
+        blank=True,
+        help_text=_("The group's own reference, on the cover letter and on every page."),
+    )
+    facts = models.JSONField(
+        _("dossier facts"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Everything the dossier says, recorded when the proposal was submitted."),
+    )
+    fingerprint = models.CharField(
+        _("fingerprint"),
+        max_length=64,
+        blank=True,
+        help_text=_("SHA-256 of the submitted title, summary and text in their canonical form."),
+    )
+    dossier = models.FileField(
+        _("dossier"), upload_to=dossier_upload_to, max_length=300, blank=True
+    )
+    dossier_sha256 = models.CharField(_("dossier's SHA-256"), max_length=64, blank=True)
+    dossier_size = models.PositiveBigIntegerField(_("dossier's size in bytes"), null=True, blank=True)
+    dossier_rendered_at = models.DateTimeField(_("dossier rendered at"), null=True, blank=True)
+    dossier_attempts = models.PositiveSmallIntegerField(_("rendering attempts"), default=0)
+    dossier_error = models.TextField(_("last rendering error"), blank=True)
 
     class Meta:
         verbose_name = _("submission")

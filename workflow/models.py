@@ -225,6 +225,7 @@ class Delivery(models.Model):
         FAILED = "failed", _("Failed")
         DIGEST = "digest", _("Waiting for the daily digest")
         SUPERSEDED = "superseded", _("Not sent: a later reminder replaced it")
+        HELD = "held", _("Waiting for what it carries to be ready")
 
     key = models.CharField(_("key"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
