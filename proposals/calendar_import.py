@@ -1,0 +1,1 @@
+"""Occasions read from the bodies' iCalendar feeds."""

@@ -1,0 +1,1 @@
+"""The submission dossier: the PDF a body can file, frozen with the submission."""
