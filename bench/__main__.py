@@ -95,6 +95,29 @@ def services_missing() -> list[str]:
     return missing
 
 
+def commit_described() -> str:
+    """The commit the run measures, and whether the checkout differed from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head} with uncommitted changes" if changed else head
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": platform.python_version(),
@@ -166,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "settings": settings,
         "machine": machine(),
+        "commit": commit_described(),
         "databases": {"main": db.database_name(main_url), "scan": db.database_name(scan_url)},
     }
     previous = args.output / "results.json"

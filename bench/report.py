@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-PAGE_TARGET = 3.0
+PAGE_TARGET = 2.0
 SCAN_GROWTH_TARGET = 2.0
+TRANSITIONS_TARGET = 150.0
+TRANSITION_QUERIES_TARGET = 10
 MAIL_SHARE_TARGET = 0.70
 MAIL_DRAIN_TARGET = 60.0
+LOAD_MAXIMUM_TARGET = 4 * 17.6  # four times the maximum measured on 2026-11-28
 P95_TARGET = 50.0
 
 PAGE_FIGURES = {
@@ -20,135 +23,6 @@ PAGE_FIGURES = {
     "dashboard_drafter": "Dashboard page (a drafter)",
     "dashboard_secretariat": "Dashboard page (the secretariat)",
 }
-
-# What the profiles and query plans showed for each figure that misses its target, and the
-# fix. The numbers of the run are in the tables; these say why.
-CAUSES = {
-    "api_list": """\
-**Cause (SQL time, what-if runs and profile above).** The query count is constant (the same
-for a page of 10 and of 50). The text's HTML is read as stored (rendered when the text is
-saved). What is left in Python is `transition_options` for each of the 50 rows (every
-permission and condition rule of all six transitions, with the reasons of each refused one
-translated and formatted, only to keep the names of the allowed ones) and the serializer's
-work per row; in SQL, the ORM's count and page cost more than the bound's (the SQL-time
-line). Neither dropping the `DISTINCT` of the theme filter nor an index on (state,
-updated_at, id) changes the ORM's time (the what-if lines), though the index speeds up the
-bound's own SQL.
-
-**Fix (workflow/services.py, proposals/api/serializers.py).** `get_transitions` asks only
-which transitions are allowed: a `transitions_allowed(*, obj, actor, now=None) -> list[str]`
-in workflow/services.py that runs the same `_permission_refusal` and `_situation_refusal`
-without building the options, called with one `now` for the whole page (the what-if line
-without the transitions bounds its gain).""",
-    "api_detail": """\
-**Cause (SQL time, what-if runs and profile above).** For one proposal neither the Markdown
-rendering nor the transition checks weigh much (the what-if lines), and the framework's fixed
-price is small (the API root line). The time goes to 8 round trips to PostgreSQL (the token,
-the requester's roles: memberships and the current presidency, the proposal with its joins,
-then four prefetches: authors, themes, reviews with revisions, endorsements with
-organisations): a couple of milliseconds of PostgreSQL's own work, several of waiting on the
-connection, and as many again of the ORM compiling the eight queries (`get_select`,
-`deepcopy` of querysets in the profile). The bound reads the same data in one query with
-subqueries. With the ORM's prefetches this figure stays near ten times its bound.
-
-**Fix (proposals/selectors.py).** Fewer round trips for a single object: `roles_of` reads
-the current presidency term on every request; caching it for a minute in Django's cache saves
-one query per request, everywhere. Each round trip saved is about a millisecond here. Folding
-the prefetches into one query would take a hand-written selector for the rules' data; short
-of that, the 3× target over a single hand-written query is out of reach of an ORM view with
-prefetches.""",
-    "dashboard": """\
-**Cause (profile above).** The dashboard now selects each section's rows in SQL and shows the
-first 20 of each with its count (see "What changed during this work"). What is left is the
-template rendering of up to five tables of 20 rows (date formatting and translation per row,
-`_resolve_lookup` in the profile) and the rule data read for the rows shown (one query and
-its prefetches), against hand-written HTML in the bound.
-
-**Fix (proposals/templates/proposals/_proposal_table.html).** Only if it stays above the
-target: render the deadline cell once per occasion rather than per row (the same occasion
-repeats down a section sorted by deadline), for instance with `{% ifchanged %}`.""",
-}
-
-
-CAUSES["transitions"] = """\
-**Where the difference goes.** The raw bound pays one commit, like the API; the rest is the
-API's reads and Python. The visibility check reads the proposal alone; then the proposal is
-loaded twice with every relation the rules read (`proposals_with_rule_data`: the proposal with
-its joins, then its authors, themes, reviews with their revisions, endorsements with their
-organisations): once under the row lock by `transition_run`, and once more by
-`ProposalChildViewSet.proposal_data` for the answer. The policy then reads the reviewers to
-notify, writes the log row and one outbox row per reviewer, reads their ids back, and the
-task goes to Redis after the commit.
-
-**Possible gain (proposals/api/views.py, proposals/selectors.py).** Serialise `result.obj`,
-already loaded with its rule data under the lock, re-reading only the relations a transition
-may change (reviews and endorsements), for instance with a selector
-`proposal_relations_refresh(proposal, "reviews", "endorsements")` that drops them from
-`proposal._prefetched_objects_cache` and calls `prefetch_related_objects` with the same
-`Prefetch` querysets as `proposals_with_rule_data`: three queries fewer per transition."""
-
-CAUSES["scan_history"] = """\
-**To watch (proposals/reminders.py).** The scan reads its proposals through
-`proposals_with_rule_data`, whose `select_related` joins `proposals_submission` and
-`proposals_outcome`; an open proposal has neither, yet PostgreSQL answers the two left joins by
-reading both tables whole (the plan below: a sequential scan of each, hashed against the 112
-proposals). They hold the closed history, so that part grows with the proposals *ever
-submitted*, not with the open ones: on the 100k main database it reads 50,207 submissions and
-40,088 outcomes per scan. The fix is one line in `OccasionDeadlines.reminders`: after
-`proposals_with_rule_data(...)`, add `.select_related(None).select_related("occasion")`
-(the rules read only the occasion among the joined relations); the prefetches stay."""
-
-CAUSES["mail"] = """\
-**Cause (the rendering loop, the what-if and the profile above).** The bare loop sends emails
-rendered beforehand; each reminder the worker sends is first rendered (three templates in the
-recipient's language and time zone) and built into a MIME message by Django and Python's
-`email` package. Those two steps alone cost more than the whole SMTP exchange with the sink,
-so even a loop that only renders and sends, without database or worker, reaches a fraction of
-the bare loop (the rendering-loop line). Against the pre-rendered loop the 70 % target is out
-of reach of any sender that renders each email with Django. The worker then adds, per email,
-an `UPDATE` of its row in its own commit (`_mark_sent`) and, per batch of 50, the claim and the
-Celery task; not waiting for the disk on those commits gains a tenth to a fifth (the what-if line),
-so the rest is Python work around each email.
-
-**Fixes (workflow/delivery.py, not the benchmark's files).**
-1. `deliveries_send`: mark the sent rows in one `UPDATE ... WHERE id IN (...)` every 10 emails
-   and at the end of the batch (and before re-raising on an interruption), instead of one
-   commit per email; a worker killed in between re-sends at most those 10.
-2. Restate the target against the rendering loop (the fastest way to do the same work,
-   rendering included), which the worker can approach; the pre-rendered loop measures the
-   SMTP sink, not the sending."""
-
-CAUSES["load"] = """\
-**Cause (the table above and section 1).** At half the maximum throughput a request waits
-little in a queue, so the p95 of the mix is the service time of its slowest third: the list
-API (page size 50, two states and a theme), whose median is far above 50 ms. Even its lower
-bound is about 50 ms on this data without an index that serves the sort (section 1), since
-the count and the page read every proposal in review or in endorsement (about 15,000); with
-such an index the bound falls to about 20 ms. The proposal page and the detail API stay near
-or under 50 ms under the same load (the table).
-
-**Fix.** The list's own (section 1: the allowed transitions without formatted refusal
-reasons), and a cheaper count: every request of the list counts the 15,000 matches for its
-`count` field. Django REST framework's `CursorPagination` does not count, for clients that
-page through; or the count can be capped (the first 1,000 matches, shown as "1,000+")."""
-
-
-# What the runs of this benchmark led to change in the code, with the figures measured before
-# and after (full runs at 100k proposals on 2026-11-28, same machine).
-CHANGES = """\
-## What changed during this work
-
-The first full runs found the causes below; the fixes were made in the project's code
-(not in bench/) and the later runs measured them:
-
-| change | before | after |
-|---|---|---|
-| The proposal's Markdown is rendered and sanitised once, when the text is saved (`Proposal.text_html`), instead of on every read of the list, the detail and the proposal page | list API 193 ms, 3.11× its bound; the what-if without rendering: 122 ms, 1.96× | list API 123–132 ms, 2.3–2.4× its bound: **met** |
-| The dashboard selects each section's rows in SQL (`proposals_awaiting_review_by`, `proposals_awaiting_endorsement_by`, `proposals_ready_to_submit`, ...) and shows the first 20 of each with its count, instead of loading every open proposal with its relations and sorting them in Python | drafter 10.2 s (616× its bound), secretariat 13.5 s (63×): it read about 15,000 proposals and their relations on every view | drafter 64 ms (2.9×), secretariat 129 ms (1.2×): **met** |
-| The transition API's visibility check reads the proposal alone; the rule data is read once under the lock and once for the answer | 26 queries, 27.8 transitions/s | 22 queries, 29.3 transitions/s |
-| The worker claims a batch with one `UPDATE` per outcome instead of a `bulk_update` with `CASE` clauses | 152.9 emails/s | 132.6 emails/s: no gain measurable against the run-to-run spread on this shared machine; the per-email costs (rendering, MIME building, one commit per email) dominate (section 4) |
-
-"""
 
 
 def fmt(value: Any, digits: int = 1) -> str:
@@ -196,9 +70,16 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "system": f"{fmt(transitions['system_per_second'])}/s",
                 "bound": f"{fmt(transitions['bound_per_second'])}/s",
                 "ratio": transitions["ratio"],
-                "target": "measured (no bound set)",
-                "normalised": None,
-                "met": None,
+                "target": (
+                    f"≥ {TRANSITIONS_TARGET:g}/s, ≤ {TRANSITION_QUERIES_TARGET} queries "
+                    f"({transitions.get('queries')} here)"
+                ),
+                "normalised": TRANSITIONS_TARGET / transitions["system_per_second"]
+                if transitions["system_per_second"]
+                else None,
+                "met": transitions["system_per_second"] >= TRANSITIONS_TARGET
+                and transitions.get("queries", TRANSITION_QUERIES_TARGET + 1)
+                <= TRANSITION_QUERIES_TARGET,
             }
         )
     scan = results.get("scan", {})
@@ -216,7 +97,7 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                     f"{fmt(last['open_proposals'])} open proposals"
                 ),
                 "system": f"{fmt(first['scan_ms'])} → {fmt(last['scan_ms'])} ms",
-                "bound": f"{fmt(first['scan_ms'])} ms (the smallest size)",
+                "bound": "no bound: growth from the smallest size",
                 "ratio": growth,
                 "target": f"≤ {SCAN_GROWTH_TARGET:g}× growth, no seq scan",
                 "normalised": growth / SCAN_GROWTH_TARGET if growth else None,
@@ -250,11 +131,21 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "target_no": 5,
                 "label": f"Under load: {fmt(steady['rate'])} requests/s (half the maximum)",
                 "system": f"p95 {fmt(steady['p95_ms'])} ms, {steady['errors']} errors",
-                "bound": f"max {fmt(load['maximum']['per_second'])}/s",
+                "bound": f"no bound (maximum {fmt(load['maximum']['per_second'])}/s)",
                 "ratio": None,
-                "target": f"p95 ≤ {P95_TARGET:g} ms, no error",
-                "normalised": steady["p95_ms"] / P95_TARGET,
-                "met": steady["p95_ms"] <= P95_TARGET and steady["errors"] == 0,
+                "target": (
+                    f"maximum ≥ {LOAD_MAXIMUM_TARGET:g}/s; at half: p95 ≤ {P95_TARGET:g} ms, "
+                    "no error"
+                ),
+                "normalised": max(
+                    steady["p95_ms"] / P95_TARGET,
+                    LOAD_MAXIMUM_TARGET / load["maximum"]["per_second"]
+                    if load["maximum"]["per_second"]
+                    else 10.0,
+                ),
+                "met": steady["p95_ms"] <= P95_TARGET
+                and steady["errors"] == 0
+                and load["maximum"]["per_second"] >= LOAD_MAXIMUM_TARGET,
             }
         )
     return rows
@@ -347,9 +238,15 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "# Benchmarks",
         "",
         f"Written by `{'python -m bench --quick' if quick else 'make bench'}` on {now}, in "
-        f"{fmt(results.get('total_seconds'))} s. Every figure is measured in the same run as its "
-        "lower bound (the fastest way to do the same work on this machine), in turns; times are "
-        "medians of the repeated runs.",
+        f"{fmt(results.get('total_seconds'))} s, on commit `{results.get('commit', '?')}`. "
+        "It holds only what this run measured. The figures of sections 1, 2 and 4 are measured "
+        "in turns with their lower bound (the fastest way to do the same work on this machine); "
+        "the reminder scan (section 3) and the load test (section 5) have no lower bound, and "
+        "the tables say so. Times are medians of the repeated runs.",
+        "",
+        "Analysis written by a person (causes, what was changed and why) is not in this file: "
+        "it lives beside it in `bench/ANALYSIS-<date>.md`, each dated and naming the run it is "
+        "about.",
         "",
     ]
     if quick:
@@ -415,7 +312,7 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "",
         "## Summary",
         "",
-        "| # | figure | system | lower bound | ratio | target | |",
+        "| # | figure | system | lower bound, or why none | ratio | target | |",
         "|---|---|---:|---:|---:|---|---|",
     ]
     for row in rows:
@@ -425,14 +322,11 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             f"{ratio} | {row['target']} | {verdict(row['met'])} |"
         )
     out += ["", "![Each figure against its target](chart.svg)", ""]
-    if not quick:
-        out += [CHANGES]
-    out += pages_section(results.get("pages", {}), rows)
+    out += pages_section(results.get("pages", {}))
     out += transitions_section(results.get("transitions", {}))
     out += scan_section(results.get("scan", {}), settings)
-    missed = {row["key"] for row in rows if row["met"] is False}
-    out += mail_section(results.get("mail", {}), "mail" in missed)
-    out += load_section(results.get("load", {}), "load" in missed)
+    out += mail_section(results.get("mail", {}))
+    out += load_section(results.get("load", {}))
     out += markdown_section(results.get("markdown", {}))
     return "\n".join(out) + "\n"
 
@@ -454,7 +348,7 @@ def markdown_section(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def pages_section(pages: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+def pages_section(pages: dict[str, Any]) -> list[str]:
     out = ["## 1. Pages and API", ""]
     out += error_line(pages)
     out += [
@@ -546,7 +440,6 @@ def pages_section(pages: dict[str, Any], rows: list[dict[str, Any]]) -> list[str
             f"{fmt(pages['api_root_ms'], 2)} ms, the fixed price of any authenticated API request "
             "through Django and Django REST framework here.",
         ]
-    missed = {row["key"] for row in rows if row["met"] is False}
     profiles = pages.get("profiles", {})
     for key, title in (
         ("api_list", "list API"),
@@ -556,11 +449,6 @@ def pages_section(pages: dict[str, Any], rows: list[dict[str, Any]]) -> list[str
         if profiles.get(key):
             out += ["", f"Profile of the {title} (functions with the most time of their own):", ""]
             out += profile_table(profiles[key])
-    for key in ("api_list", "api_detail"):
-        if key in missed:
-            out += ["", CAUSES[key]]
-    if missed & {"dashboard_drafter", "dashboard_secretariat"}:
-        out += ["", CAUSES["dashboard"]]
     out.append("")
     return out
 
@@ -589,7 +477,7 @@ def transitions_section(result: dict[str, Any]) -> list[str]:
         "",
     ]
     out += profile_table(result.get("profile", []), unit="transition")
-    out += ["", CAUSES["transitions"], ""]
+    out.append("")
     return out
 
 
@@ -625,12 +513,6 @@ def scan_section(result: dict[str, Any], settings: dict[str, Any]) -> list[str]:
             + ", ".join(fmt(s) for s in settings["scan_sizes"])
             + "); run it with `python -m bench --only scan --scan-sizes 10000,100000,1000000`.",
         ]
-    history = sorted(
-        {t for size in result["sizes"] for t in size["seq_scans"]}
-        & {"proposals_submission", "proposals_outcome"}
-    )
-    if history:
-        out += ["", CAUSES["scan_history"]]
     watched = ", ".join(f"`{t}`" for t in result.get("watched_tables", []))
     out += [
         "",
@@ -656,7 +538,7 @@ def scan_section(result: dict[str, Any], settings: dict[str, Any]) -> list[str]:
     return out
 
 
-def mail_section(result: dict[str, Any], missed: bool) -> list[str]:
+def mail_section(result: dict[str, Any]) -> list[str]:
     out = ["## 4. Mail", ""]
     out += error_line(result)
     if "share_of_bare" not in result:
@@ -710,12 +592,10 @@ def mail_section(result: dict[str, Any], missed: bool) -> list[str]:
         ]
         out += profile_table(result["profile"], limit=11, unit="email")
         out.append("")
-    if missed:
-        out += [CAUSES["mail"], ""]
     return out
 
 
-def load_section(result: dict[str, Any], missed: bool) -> list[str]:
+def load_section(result: dict[str, Any]) -> list[str]:
     out = ["## 5. Under load", ""]
     out += error_line(result)
     if "steady" not in result:
@@ -752,6 +632,4 @@ def load_section(result: dict[str, Any], missed: bool) -> list[str]:
                 f"{fmt(entry['p95_ms'])} ms |"
             )
         out.append("")
-    if missed:
-        out += [CAUSES["load"], ""]
     return out
