@@ -1,0 +1,390 @@
+"""The at-risk forecast: how likely each open proposal is to be submitted before its deadline.
+
+Learning (`durations_learn`): the transition log gives, for each proposal, when it first
+reached each milestone: created (draft), first sent to review, first opened for endorsement,
+submitted. A *step* is the time between two milestones, so a proposal sent back to draft
+keeps its loop inside the review step ("review" is from the first request for review until
+the approval that opened endorsement): loops are counted implicitly, by the observed
+durations. Only completed steps are observations. They are learned per occasion kind where a
+kind has at least MIN_OBSERVATIONS of a step, over every kind otherwise; with fewer, the
+forecast says "not enough history" instead of guessing. Two queries whatever the number of
+proposals (one GROUP BY over the log, one over the proposals' occasion kinds).
+
+Forecasting (`forecasts_for`, `open_forecasts`): for an open proposal in step k, which has
+spent `s` days in it, the time left until submission is sampled (Monte-Carlo, SAMPLES draws,
+seeded from the step, its groups and `s`, so deterministic) as (d − s) + the durations of the
+later steps, where d is drawn among the past durations of step k longer than `s` (the
+conditioning on time already spent), each later step's duration among its past durations.
+The probability is the share of draws that end before the deadline; the expected submission
+is the median draw. Draws depend on the step, the groups and whole days spent only, so they
+are made once per such key and shared by every proposal with it: the whole pass is a few
+queries and a few hundred keys, whatever the number of proposals.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from proposals.models import OPEN_STATES, Occasion, Proposal, ProposalState
+from workflow.models import TransitionLog
+
+STEPS = (ProposalState.DRAFT.value, ProposalState.IN_REVIEW.value, ProposalState.ENDORSEMENT.value)
+"""The steps before submission, in order; each starts at its state's first log row."""
+SUBMITTED = ProposalState.SUBMITTED.value
+WITHDRAWN = ProposalState.WITHDRAWN.value
+
+MIN_OBSERVATIONS = 20
+"""Completed steps needed to learn a step's duration (per occasion kind, or over all kinds)."""
+MIN_TAIL = 5
+"""Past durations longer than the time already spent needed to condition on it."""
+SAMPLES = 1000
+"""Monte-Carlo draws per (step, groups, whole days spent)."""
+KEPT = 1000
+"""Order statistics kept of a step's durations (its quantiles when there are more)."""
+SEED = "policy-tracker-forecast"
+CACHE_SECONDS = 3600
+ALL_KINDS = ""
+
+# Why a forecast has no probability: stable codes (pages and the API translate or show them).
+NOT_ENOUGH_HISTORY = "not_enough_history"
+BEYOND_HISTORY = "beyond_history"
+DEADLINE_PASSED = "deadline_passed"
+NO_DEADLINE = "no_deadline"
+REASONS = (NOT_ENOUGH_HISTORY, BEYOND_HISTORY, DEADLINE_PASSED, NO_DEADLINE)
+
+DAY = 86400.0
+
+
+def at_risk_below() -> float:
+    """The probability under which a proposal is at risk (settings.FORECAST_AT_RISK_BELOW)."""
+    return float(getattr(settings, "FORECAST_AT_RISK_BELOW", 0.5))
+
+
+@dataclass(frozen=True)
+class StepDurations:
+    """Past durations of one step, in days, sorted (at most KEPT of them: order statistics),
+    and how many were observed."""
+
+    values: tuple[float, ...]
+    count: int
+
+    @property
+    def median(self) -> float:
+        return self.values[len(self.values) // 2]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / len(self.values)
+
+    @classmethod
+    def of(cls, durations: list[float]) -> StepDurations:
+        durations.sort()
+        count = len(durations)
+        if count > KEPT:
+            durations = [durations[round(i * (count - 1) / (KEPT - 1))] for i in range(KEPT)]
+        return cls(values=tuple(durations), count=count)
+
+
+@dataclass
+class Learned:
+    """Durations of each step by (occasion kind, step); ALL_KINDS is every kind together."""
+
+    steps: dict[tuple[str, str], StepDurations]
+    version: str = ""
+    draws: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def durations(self, kind: str, step: str) -> tuple[str, StepDurations] | None:
+        """The durations used for a step of an occasion kind: the kind's if there are enough,
+        else every kind's if there are enough, else None."""
+        for group in (kind, ALL_KINDS):
+            found = self.steps.get((group, step))
+            if found is not None and found.count >= MIN_OBSERVATIONS:
+                return group, found
+        return None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"steps": self.steps, "version": self.version}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.steps, self.version, self.draws = state["steps"], state["version"], {}
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """When a proposal first reached each state of its path (None: not yet)."""
+
+    draft: datetime | None = None
+    in_review: datetime | None = None
+    endorsement: datetime | None = None
+    submitted: datetime | None = None
+    withdrawn: datetime | None = None
+
+    def reached(self, state: str) -> datetime | None:
+        return getattr(self, state)
+
+    def current_step(self, at: datetime | None = None) -> tuple[int, datetime] | None:
+        """The step the proposal is in (index in STEPS) and when it started, as of `at`."""
+        for index in range(len(STEPS) - 1, -1, -1):
+            started = self.reached(STEPS[index])
+            if started is not None and (at is None or started < at):
+                return index, started
+        return None
+
+
+def _milestone_query(queryset: Any) -> Any:
+    return queryset.values("object_id").annotate(
+        **{state: Min("at", filter=Q(target=state)) for state in (*STEPS, SUBMITTED, WITHDRAWN)}
+    )
+
+
+def _proposal_log() -> Any:
+    return TransitionLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(Proposal)
+    ).order_by()
+
+
+def milestones_of(proposal_ids: Iterable[int] | Any) -> dict[int, Milestones]:
+    """Each proposal's milestones, in one query (ids, or a queryset of ids)."""
+    ids = proposal_ids if hasattr(proposal_ids, "query") else list(proposal_ids)
+    rows = _milestone_query(_proposal_log().filter(object_id__in=ids))
+    return {row.pop("object_id"): Milestones(**row) for row in rows}
+
+
+def milestones_all() -> dict[int, Milestones]:
+    return {row.pop("object_id"): Milestones(**row) for row in _milestone_query(_proposal_log())}
+
+
+def _occasion_kinds() -> dict[int, str]:
+    return dict(
+        Proposal.objects.filter(occasion__isnull=False)
+        .order_by()
+        .values_list("pk", "occasion__kind")
+        .iterator(chunk_size=20000)
+    )
+
+
+def durations_from(
+    milestones: dict[int, Milestones], kinds: dict[int, str], before: datetime | None = None
+) -> Learned:
+    """Learn each step's durations from milestones, counting only the steps completed before
+    `before` (all of them without it)."""
+    collected: dict[tuple[str, str], list[float]] = {}
+    for pk, reached in milestones.items():
+        kind = kinds.get(pk, ALL_KINDS)
+        path = [reached.reached(state) for state in (*STEPS, SUBMITTED)]
+        for index, step in enumerate(STEPS):
+            start, end = path[index], path[index + 1]
+            if start is None or end is None or (before is not None and end >= before):
+                continue
+            days = max((end - start).total_seconds() / DAY, 0.0)
+            collected.setdefault((kind, step), []).append(days)
+            collected.setdefault((ALL_KINDS, step), []).append(days)
+    return Learned(steps={key: StepDurations.of(values) for key, values in collected.items()})
+
+
+def durations_learn(before: datetime | None = None) -> Learned:
+    """Learn the steps' durations from the whole log (two queries)."""
+    return durations_from(milestones_all(), _occasion_kinds(), before)
+
+
+def _log_version() -> str:
+    last = _proposal_log().order_by("-id").values_list("id", "digest").first()
+    return f"{last[0]}-{last[1][:16]}" if last else "empty"
+
+
+_memory: dict[str, Learned] = {}
+
+
+def durations_learned() -> Learned:
+    """The learned durations, kept in the cache under the log's last row (its id and digest:
+    a new row of the log learns again) for at most CACHE_SECONDS; one query when cached."""
+    version = _log_version()
+    if version in _memory:
+        return _memory[version]
+    key = f"forecast:learned:{version}"
+    learned = cache.get(key)
+    if not isinstance(learned, Learned):
+        learned = durations_learn()
+        learned.version = version
+        cache.set(key, learned, CACHE_SECONDS)
+    _memory.clear()  # one version kept in the process, with its draws
+    _memory[version] = learned
+    return learned
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The forecast of one proposal: the chance it is submitted before its deadline."""
+
+    probability: float | None
+    expected_submission: date | None = None
+    weighing_step: str | None = None
+    typical_days: int | None = None
+    days_left: int | None = None
+    at_risk: bool = False
+    reason: str = ""
+    step: str | None = None
+
+
+@dataclass(frozen=True)
+class _Draws:
+    totals: tuple[float, ...]  # sorted days until submission
+    weighing_step: str
+    typical_days: int
+
+
+def _draws(learned: Learned, kind: str, index: int, spent_days: int) -> _Draws | str:
+    """The Monte-Carlo draws of the days left until submission, or why there are none."""
+    key = (kind, index, spent_days)
+    found = learned.draws.get(key)
+    if found is not None:
+        return found
+    groups: list[tuple[str, StepDurations]] = []
+    for step in STEPS[index:]:
+        durations = learned.durations(kind, step)
+        if durations is None:
+            learned.draws[key] = NOT_ENOUGH_HISTORY
+            return NOT_ENOUGH_HISTORY
+        groups.append(durations)
+    current = groups[0][1]
+    tail = current.values[bisect_right(current.values, spent_days) :]
+    if len(tail) * current.count / len(current.values) < MIN_TAIL:
+        learned.draws[key] = BEYOND_HISTORY
+        return BEYOND_HISTORY
+    # Seeded from what the draws depend on: the same key always gives the same draws.
+    rng = random.Random(f"{SEED}:{index}:{spent_days}:{[g for g, _d in groups]}")  # noqa: S311
+    columns = [[value - spent_days for value in rng.choices(tail, k=SAMPLES)]]
+    columns.extend(rng.choices(d.values, k=SAMPLES) for _g, d in groups[1:])
+    totals = tuple(sorted(map(sum, zip(*columns, strict=True))))
+    expected = [sum(tail) / len(tail) - spent_days] + [d.mean for _g, d in groups[1:]]
+    heaviest = max(range(len(expected)), key=lambda i: expected[i])
+    typical = groups[heaviest][1].median
+    result = _Draws(
+        totals=totals,
+        weighing_step=STEPS[index + heaviest],
+        typical_days=max(1, math.ceil(typical - 0.5)) if typical > 0.5 else 1,
+    )
+    learned.draws[key] = result
+    return result
+
+
+def forecast_one(
+    learned: Learned,
+    *,
+    kind: str,
+    deadline: datetime | None,
+    reached: Milestones | None,
+    now: datetime,
+    zone: Any = None,
+) -> Forecast:
+    """The forecast of one open proposal from what is known at `now`."""
+    if deadline is None:
+        return Forecast(probability=None, reason=NO_DEADLINE)
+    if deadline <= now:
+        return Forecast(probability=None, reason=DEADLINE_PASSED, days_left=0)
+    left = (deadline - now).total_seconds() / DAY
+    current = reached.current_step(now) if reached is not None else None
+    index, started = current if current is not None else (0, now)
+    spent = max(int((now - started).total_seconds() // DAY), 0)
+    draws = _draws(learned, kind, index, spent)
+    step = STEPS[index]
+    if isinstance(draws, str):
+        return Forecast(probability=None, reason=draws, days_left=int(left), step=step)
+    probability = bisect_right(draws.totals, left) / len(draws.totals)
+    median = draws.totals[len(draws.totals) // 2]
+    expected = now + timedelta(days=median)
+    if zone is not None:
+        expected = timezone.localtime(expected, zone)
+    return Forecast(
+        probability=round(probability, 3),
+        expected_submission=expected.date(),
+        weighing_step=draws.weighing_step,
+        typical_days=draws.typical_days,
+        days_left=int(left),
+        at_risk=probability < at_risk_below(),
+        step=step,
+    )
+
+
+OPEN = [state.value for state in OPEN_STATES]
+
+
+def forecasts_for(
+    proposals: Sequence[Proposal], *, now: datetime | None = None, learned: Learned | None = None
+) -> dict[int, Forecast]:
+    """The forecast of each open proposal given (their occasions selected with them), in two
+    queries whatever their number (the log's last row, then their milestones) when the learned
+    durations are cached. Proposals that are not open have none."""
+    now = now or timezone.now()
+    open_ones = [p for p in proposals if p.state in OPEN]
+    if not open_ones:
+        return {}
+    learned = learned or durations_learned()
+    reached = milestones_of([p.pk for p in open_ones])
+    forecasts = {}
+    for proposal in open_ones:
+        occasion: Occasion | None = proposal.occasion
+        forecasts[proposal.pk] = forecast_one(
+            learned,
+            kind=occasion.kind if occasion else ALL_KINDS,
+            deadline=occasion.submission_deadline if occasion else None,
+            reached=reached.get(proposal.pk),
+            now=now,
+            zone=occasion.zone if occasion else None,
+        )
+    return forecasts
+
+
+@dataclass(frozen=True)
+class OpenForecast:
+    """An open proposal with an upcoming deadline and its forecast."""
+
+    proposal_id: int
+    occasion_id: int
+    deadline_version: int
+    forecast: Forecast
+
+
+def open_forecasts(
+    *, now: datetime | None = None, learned: Learned | None = None
+) -> list[OpenForecast]:
+    """The forecast of every open proposal whose deadline is ahead, in one pass: the learned
+    durations (cached) and two queries (the proposals, their milestones)."""
+    now = now or timezone.now()
+    learned = learned or durations_learned()
+    selected = Proposal.objects.filter(
+        state__in=OPEN, occasion__submission_deadline__gt=now
+    ).order_by()
+    rows = list(
+        selected.values_list(
+            "pk",
+            "occasion_id",
+            "occasion__kind",
+            "occasion__submission_deadline",
+            "occasion__deadline_version",
+        ).iterator(chunk_size=20000)
+    )
+    reached = milestones_of(selected.values("pk"))
+    return [
+        OpenForecast(
+            proposal_id=pk,
+            occasion_id=occasion_id,
+            deadline_version=version,
+            forecast=forecast_one(
+                learned, kind=kind, deadline=deadline, reached=reached.get(pk), now=now
+            ),
+        )
+        for pk, occasion_id, kind, deadline, version in rows
+    ]
