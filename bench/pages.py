@@ -441,7 +441,8 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
 
     from bench.accounts import api_token_key, session_verified
-    from proposals.models import Person, Proposal
+    from bench.bare import bare_client
+    from proposals.models import Occasion, Person, Proposal
 
     repeat = config["repeat"]
     url = config["database_url"]
@@ -499,9 +500,22 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     results["what_if_index"] = index_what_if(
         url, api_list(50), lambda: bound.proposal_list(50), repeat
     )
-    # The fixed price of an authenticated API request: the API root (token, links, JSON).
+    # The fixed price of an authenticated API request: the API root (token, links, JSON), and
+    # one small object beside a bare Django REST framework view answering the same JSON.
     root = [seconds(lambda: ok(api.get("/api/"))) for _ in range(repeat + 1)][1:]
     results["api_root_ms"] = round(statistics.median(root) * 1000, 2)
+    occasion = Occasion.objects.values_list("id", flat=True).order_by("id").first()
+    bare = bare_client(HTTP_AUTHORIZATION=f"Token {api_token_key(secretary)}")
+    small, bare_small = f"/api/occasions/{occasion}/", f"/bare/occasions/{occasion}/"
+    if json.loads(ok(api.get(small))) != json.loads(ok(bare.get(bare_small))):
+        raise RuntimeError("the bare view does not answer the same JSON as the API")
+    figures["api_small"] = side_by_side(
+        lambda: ok(api.get(small)), lambda: ok(bare.get(bare_small)), repeat=repeat
+    )
+    figures["api_small"]["what"] = f"GET {small} (one occasion) beside a bare DRF view"
+    results["queries"]["api_small"] = query_count(lambda: ok(api.get(small)))
+    results["queries"]["api_small_bare"] = query_count(lambda: ok(bare.get(bare_small)))
+    results["profiles"]["api_small"] = profile_top(lambda: ok(api.get(small)))
     profile_runs = 1 if repeat == 1 else 3
     results["profiles"]["api_list"] = profile_top(api_list(50), runs=profile_runs)
     results["profiles"]["api_detail"] = profile_top(

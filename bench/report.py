@@ -17,7 +17,10 @@ MAIL_DRAIN_TARGET = 60.0
 LOAD_MAXIMUM_TARGET = 4 * 17.6  # four times the maximum measured on 2026-11-28
 P95_TARGET = 50.0
 
+FIXED_COST_TARGET = 1.5
+
 PAGE_FIGURES = {
+    "api_small": "One small object through the API (the fixed cost; bound: a bare DRF view)",
     "api_list": "Proposal list API (page size 50, filters)",
     "api_detail": "Proposal detail API",
     "dashboard_drafter": "Dashboard page (a drafter)",
@@ -47,6 +50,7 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         figure = pages.get("figures", {}).get(key)
         if not figure:
             continue
+        target = FIXED_COST_TARGET if key == "api_small" else PAGE_TARGET
         rows.append(
             {
                 "key": key,
@@ -55,9 +59,9 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "system": f"{fmt(figure['system_ms'])} ms",
                 "bound": f"{fmt(figure['bound_ms'])} ms",
                 "ratio": figure["ratio"],
-                "target": f"≤ {PAGE_TARGET:g}×",
-                "normalised": figure["ratio"] / PAGE_TARGET if figure["ratio"] else None,
-                "met": figure["ratio"] is not None and figure["ratio"] <= PAGE_TARGET,
+                "target": f"≤ {target:g}×",
+                "normalised": figure["ratio"] / target if figure["ratio"] else None,
+                "met": figure["ratio"] is not None and figure["ratio"] <= target,
             }
         )
     transitions = results.get("transitions", {})
@@ -433,6 +437,15 @@ def pages_section(pages: dict[str, Any]) -> list[str]:
                 else "."
             ),
         ]
+    if "api_small" in queries:
+        out += [
+            "",
+            f"One small object: the API runs {queries['api_small']} queries, the bare view "
+            f"{queries.get('api_small_bare')} (the token with its person, then the occasion). "
+            "The bare view is a Django REST framework `APIView` with the same serializer and "
+            "token table, served by Django's handler without middleware, throttles or roles "
+            "(`bench/bare.py`).",
+        ]
     if pages.get("api_root_ms") is not None:
         out += [
             "",
@@ -442,6 +455,7 @@ def pages_section(pages: dict[str, Any]) -> list[str]:
         ]
     profiles = pages.get("profiles", {})
     for key, title in (
+        ("api_small", "small-object API request"),
         ("api_list", "list API"),
         ("api_detail", "detail API"),
         ("dashboard_secretariat", "dashboard (secretariat)"),
