@@ -142,9 +142,10 @@ class Answer:
     text: str
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-    """POST `body` to `url` over a connection to an address checked by `target_addresses`;
-    redirects are not followed. Raises TargetRefused, OSError or http.client errors."""
+def checked_connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    """A connection to `url` whose socket goes to an address checked by `target_addresses`
+    (so a second resolution cannot point it elsewhere), and the path to ask for. Raises
+    TargetRefused. Also used to read the bodies' calendar feeds."""
     address = target_addresses(url)[0]
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -161,6 +162,13 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answ
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    return connection, path
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+    """POST `body` to `url` over a connection to an address checked by `target_addresses`;
+    redirects are not followed. Raises TargetRefused, OSError or http.client errors."""
+    connection, path = checked_connection(url, timeout)
     try:
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()

@@ -1,1 +1,0 @@
-"""Occasions read from the bodies' iCalendar feeds."""
