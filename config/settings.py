@@ -305,6 +305,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=35),
         "options": {"expires": 55 * 60},
     },
+    # Every hour: each active calendar feed of a body is read (proposals.calendar_import).
+    "calendar-feeds-read": {
+        "task": "proposals.calendar_feeds_read",
+        "schedule": crontab(minute=45),
+        "options": {"expires": 55 * 60},
+    },
     # Every day: what is past its retention period is purged (proposals.retention).
     "retention-purge": {
         "task": "proposals.retention_purge",
@@ -327,6 +333,17 @@ for _name, _value in (
 # The key of the log's digests (workflow/digests.py); empty: derived from SECRET_KEY, so the
 # log verifies only as long as SECRET_KEY stays the same. Never stored in the database.
 LOG_INTEGRITY_KEY = env.str("LOG_INTEGRITY_KEY", default="")
+
+# Bodies' calendar feeds (proposals/calendar_import): the URL guard is the webhooks' one
+# (WEBHOOK_ALLOW_PRIVATE_TARGETS); a feed larger than this is not read.
+CALENDAR_FEED_MAX_BYTES = env.int("CALENDAR_FEED_MAX_BYTES", default=5 * 1024 * 1024)
+CALENDAR_FEED_TIMEOUT_SECONDS = env.int("CALENDAR_FEED_TIMEOUT_SECONDS", default=10)
+for _name, _value in (
+    ("CALENDAR_FEED_MAX_BYTES", CALENDAR_FEED_MAX_BYTES),
+    ("CALENDAR_FEED_TIMEOUT_SECONDS", CALENDAR_FEED_TIMEOUT_SECONDS),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more; got {_value}.")
 
 # Email
 

@@ -31,6 +31,8 @@ EMAIL_EVENT_LABELS = {
     "comment_posted": gettext_lazy("New comment"),
     "comment_mentioned": gettext_lazy("Mentioned in a comment"),
     "comment_hidden": gettext_lazy("Comment hidden by the secretariat"),
+    "occasion_cancelled": gettext_lazy("Occasion cancelled by its body"),
+    "feed_failed": gettext_lazy("A body's calendar feed could not be read"),
 }
 """What each email is about, as the delivery log names it (by its template's event)."""
 

@@ -58,6 +58,17 @@ OCCASION_FIELDS = (
 OCCASION_CALENDAR_FIELDS = ("name", "kind", "location", "timezone", "starts_on", "ends_on")
 """What calendars show of an occasion besides its deadline: a change raises dates_version, and
 with it the SEQUENCE of its calendar events."""
+OCCASION_IMPORTED_FIELDS = (
+    "name",
+    "kind",
+    "location",
+    "timezone",
+    "starts_on",
+    "ends_on",
+    "submission_deadline",
+)
+"""What an occasion's calendar feed writes (proposals.calendar_import): a person's edit of one
+of them pins it."""
 REMINDER_RULE_FIELDS = ("occasion_kind", "occasion", "offsets")
 
 
@@ -353,6 +364,7 @@ def occasion_update(
     _unknown_check(changes, OCCASION_FIELDS)
     others = {name: value for name, value in changes.items() if name != "submission_deadline"}
     with transaction.atomic():
+        pins = _pins_by_hand(occasion, changes, actor)
         if "submission_deadline" in changes:
             occasion = occasion_move_deadline(
                 occasion=occasion,
@@ -360,7 +372,7 @@ def occasion_update(
                 actor=actor,
                 reason=deadline_change_reason,
             )
-        return _update(
+        updated = _update(
             occasion,
             action="occasion.changed",
             changes=others,
@@ -368,6 +380,33 @@ def occasion_update(
             request=request,
             versions={"dates_version": OCCASION_CALENDAR_FIELDS},
         )
+        if pins:
+            updated.pinned_fields = pins
+            Occasion.objects.filter(pk=updated.pk).update(pinned_fields=pins)
+        return updated
+
+
+def _pins_by_hand(occasion: Occasion, changes: Mapping[str, Any], actor: Any) -> list[str]:
+    """The pinned fields of an imported occasion after a person's edit: the fields its
+    calendar feed writes that this edit changes join them (docs/calendar-import.md), so the
+    feed no longer overwrites them. Empty when nothing is to be pinned."""
+    if not occasion.feed_id or getattr(actor, "pk", None) is None:
+        return []
+    current = Occasion.objects.select_for_update().get(pk=occasion.pk)
+    names = [name for name in changes if name in OCCASION_IMPORTED_FIELDS]
+
+    def instant(value: Any) -> Any:
+        return (
+            value.astimezone(dt.UTC) if isinstance(value, dt.datetime) and value.tzinfo else value
+        )
+
+    _before, changed = changed_fields(
+        {name: instant(value) for name, value in _facts(current, names).items()},
+        {name: instant(changes[name]) for name in names},
+    )
+    if not changed:
+        return []
+    return sorted(set(current.pinned_fields or []) | set(changed))
 
 
 @audited("occasion.deleted")

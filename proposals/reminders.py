@@ -135,14 +135,15 @@ class OccasionDeadlines(engine.ReminderSource):
 
     def deadlines_between(self, start: datetime, end: datetime) -> list[engine.Deadline]:
         occasions = Occasion.objects.filter(
-            submission_deadline__gt=start, submission_deadline__lte=end
+            submission_deadline__gt=start, submission_deadline__lte=end, cancelled_at__isnull=True
         )
         rules_ = list(ReminderRule.objects.all())
         return [self._deadline(occasion, rules_) for occasion in occasions]
 
     def deadlines_of(self, keys: Iterable[str]) -> list[engine.Deadline]:
         ids = [int(key) for key in keys if key.isdigit()]
-        occasions = list(Occasion.objects.filter(pk__in=ids))
+        # A cancelled occasion has no current stage: its waiting reminders are superseded.
+        occasions = list(Occasion.objects.filter(pk__in=ids, cancelled_at__isnull=True))
         rules_ = list(
             ReminderRule.objects.filter(Q(occasion__isnull=True) | Q(occasion_id__in=ids))
         )

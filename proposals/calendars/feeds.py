@@ -74,6 +74,7 @@ OCCASION_SHOWN = (
     "submission_deadline",
     "deadline_version",
     "dates_version",
+    "cancelled_at",
 )
 
 
@@ -185,6 +186,8 @@ def _occasion_events(
     event.add("description", description)
     event.add("url", link)
     event.add("transp", "TRANSPARENT")
+    if occasion.cancelled_at is not None:  # its body cancelled it (proposals.calendar_import)
+        event.add("status", "CANCELLED")
 
     deadline = icalendar.Event()
     deadline.add("uid", f"deadline-{occasion.pk}@{host}")
@@ -198,6 +201,8 @@ def _occasion_events(
     deadline.add("description", description)
     deadline.add("url", link)
     deadline.add("transp", "TRANSPARENT")
+    if occasion.cancelled_at is not None:
+        deadline.add("status", "CANCELLED")
     alarm = icalendar.Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", _("Submission deadline: %(occasion)s") % {"occasion": occasion.name})

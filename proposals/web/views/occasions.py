@@ -14,12 +14,14 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
+from proposals.dossiers.store import bundle_allowed
 from proposals.models import (
     Occasion,
     Proposal,
     ProposalState,
 )
-from proposals.selectors import proposals_visible_to
+from proposals.reference import OCCASION_IMPORTED_FIELDS as IMPORTED_FIELDS
+from proposals.selectors import proposals_visible_to, roles_of
 from proposals.web.views.common import PersonRequest
 
 # Occasions
@@ -141,7 +143,8 @@ def calendar_url(request: PersonRequest) -> str:
 
 @login_required
 def occasion_detail(request: PersonRequest, pk: int) -> HttpResponse:
-    occasion = get_object_or_404(Occasion, pk=pk)
+    occasion = get_object_or_404(Occasion.objects.select_related("feed", "body"), pk=pk)
+    roles = roles_of(request.user)
     proposals = (
         proposals_visible_to(request.user)
         .filter(occasion=occasion)
@@ -162,9 +165,21 @@ def occasion_detail(request: PersonRequest, pk: int) -> HttpResponse:
                 if by_state.get(state.value)
             ],
             "deadline_changes": occasion.deadline_changes.order_by("-version"),
+            "may_download_bundle": bundle_allowed(request.user),
             "ics_url": request.build_absolute_uri(
                 reverse("occasion-ics", kwargs={"pk": occasion.pk})
             ),
             "now": timezone.now(),
+            "pins": _pins(occasion),
+            "may_unpin": roles.secretariat or roles.is_superuser,
         },
     )
+
+
+def _pins(occasion: Occasion) -> list[tuple[str, str]]:
+    """The fields of an imported occasion edited by hand (its feed no longer writes them)."""
+    return [
+        (name, str(getattr(Occasion._meta.get_field(name), "verbose_name", name)))
+        for name in occasion.pinned_fields or []
+        if name in IMPORTED_FIELDS
+    ]
