@@ -315,6 +315,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "retention-purge": {
         "task": "proposals.retention_purge",
         "schedule": crontab(hour=3, minute=20),
+    # Every five minutes: dossiers still missing are rendered (proposals/dossiers/store.py).
+    "dossiers-sweep": {
+        "task": "proposals.dossiers_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
         "options": {"expires": 12 * 3600},
     },
 }

@@ -12,7 +12,7 @@ Adding a transition: a `@transition` method on the model, one `Action` here, its
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, cast
@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from proposals import rules
+from proposals.dossiers.store import dossier_waits_for, submission_dossier_record
 from proposals.following import followers_told_of_transition, follows_automatic
 from proposals.limits import (
     COMMENT_MAX_LENGTH,
@@ -219,17 +220,30 @@ def endorsement_opened_told(run: ActionRun, log: TransitionLog) -> list[Notice]:
 
 
 def submission_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
+    """The submission, with everything its dossier says (rendered after commit); the authors'
+    "submitted" email waits for the dossier and carries it."""
     proposal = run.proposal
-    Submission.objects.create(
+    submission = Submission.objects.create(
         proposal=proposal,
         body=cast(Body, proposal.target_body),  # ready_for_review asked for a body
         submitted_by=run.actor,
         submitted_at=log.at,
         reference=run.arguments.get("reference", ""),
     )
+    submission_dossier_record(
+        submission, proposal=proposal, revision=proposal.revisions.get(number=proposal.revision)
+    )
     search_document_refresh(proposal_ids=[proposal.pk])
     authors = rules.author_ids(proposal)
-    return notices_for(proposal, "submitted", authors, run.actor, essential=False)
+    waits_for = dossier_waits_for(submission.pk)
+    return [
+        replace(
+            notice,
+            context={**notice.context, "dossier_number": submission.number},
+            waits_for=waits_for,
+        )
+        for notice in notices_for(proposal, "submitted", authors, run.actor, essential=False)
+    ]
 
 
 def outcome_record(run: ActionRun, log: TransitionLog) -> list[Notice]:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -130,14 +131,19 @@ def _message(
 
 
 def delivery_message(row: Delivery, now: datetime | None = None) -> EmailMultiAlternatives:
-    """The email of one delivery, in its recipient's language and time zone."""
+    """The email of one delivery, in its recipient's language and time zone, with the files
+    its context names (`attachments`: storage name, file name and type of each)."""
     recipient = email_recipient(row)
     with translation.override(recipient_language(recipient)):
         with timezone.override(recipient_timezone(recipient)):
             subject, text, html = _render(row.template, delivery_context(row, now))
-    return _message(
+    message = _message(
         recipient, subject, text, html, delivery_message_id(row), address=delivery_address(row)
     )
+    for item in row.context.get("attachments") or []:
+        with default_storage.open(item["storage_name"], "rb") as stored:
+            message.attach(item["filename"], stored.read(), item["content_type"])
+    return message
 
 
 def digest_message(

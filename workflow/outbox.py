@@ -16,6 +16,10 @@ Decided here, once for every caller, when a notice to a person is written (an em
   that asks to act and a reminder are emailed singly or in the digest whatever is chosen,
   and a security notice is emailed at once. A person whose optional notifications are off
   gets news in the pages only.
+- an email that carries something not ready yet (`Notice.waits_for`) is written held (`held`)
+  instead of pending, and `outbox_release` sends it, with the files it carries, once the app
+  says it is ready; one that goes in the daily digest is not held (the digest carries no file:
+  its text links to it).
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ from workflow.preferences import Mode, Standing, email_modes, preference_event
 from workflow.webhooks import webhooks_dispatch_on_commit
 
 WEBHOOK = Delivery.Channel.WEBHOOK
+WAITS_FOR = "waits_for"
+"""The context key of an email that waits for something it carries (`Notice.waits_for`)."""
+ATTACHMENTS = "attachments"
+"""The context key of the files an email carries: a list of {"storage_name", "filename",
+"content_type"}, read from the default storage when the email is sent."""
 
 
 def deliveries_dispatch_on_commit(ids: Sequence[int]) -> None:
@@ -130,6 +139,8 @@ def outbox_write(rows: Sequence[Delivery]) -> list[int]:
             mode = Mode.DIGEST if person.daily_digest else Mode.EMAIL
         if mode == Mode.DIGEST:
             row.status = Delivery.Status.DIGEST
+        elif row.context.get(WAITS_FOR):
+            row.status = Delivery.Status.HELD
         written.setdefault(row.key, row)
     if not written:
         return []
@@ -142,3 +153,21 @@ def outbox_write(rows: Sequence[Delivery]) -> list[int]:
     deliveries_dispatch_on_commit([pk for pk, channel in pending if channel != WEBHOOK])
     webhooks_dispatch_on_commit([pk for pk, channel in pending if channel == WEBHOOK])
     return [pk for pk, _channel in pending]
+
+
+def outbox_release(*, waits_for: str, attachments: Sequence[dict[str, str]] = ()) -> list[int]:
+    """The held emails that wait for `waits_for` become pending, carrying `attachments`, and are
+    dispatched once the caller's transaction commits; returns their ids."""
+    rows = list(
+        Delivery.objects.select_for_update()
+        .filter(channel=Delivery.Channel.EMAIL, status=Delivery.Status.HELD)
+        .filter(**{f"context__{WAITS_FOR}": waits_for})
+        .order_by("id")
+    )
+    for row in rows:
+        row.context = {**row.context, ATTACHMENTS: [dict(item) for item in attachments]}
+        row.status = Delivery.Status.PENDING
+    Delivery.objects.bulk_update(rows, ["context", "status"])
+    ids = [row.pk for row in rows]
+    deliveries_dispatch_on_commit(ids)
+    return ids

@@ -34,6 +34,10 @@ class Notice:
     essential: bool = False
     address: str = ""
     event: str = field(kw_only=True)
+    waits_for: str = field(default="", kw_only=True)
+    """The name of something it carries that is not ready yet (a document being rendered): its
+    email is written held and leaves once the app calls `workflow.outbox.outbox_release` with
+    that name; its in-page copy shows at once."""
 
     def __post_init__(self) -> None:
         if not event_name_valid(self.event):

@@ -18,7 +18,7 @@ from django_fsm import RETURN_VALUE, can_proceed
 from workflow.errors import RefusalKind, Refused, UnknownTransition
 from workflow.events import event_id_named
 from workflow.models import Delivery, TransitionLog
-from workflow.outbox import outbox_write
+from workflow.outbox import WAITS_FOR, outbox_write
 from workflow.policy import Notice, WorkflowPolicy, policy_for
 
 logger = logging.getLogger(__name__)
@@ -224,7 +224,11 @@ def deliveries_enqueue(
                 recipient_id=notice.recipient_id,
                 address=notice.address,
                 template=notice.template,
-                context=notice.context,
+                context=(
+                    {**notice.context, WAITS_FOR: notice.waits_for}
+                    if notice.waits_for
+                    else notice.context
+                ),
                 essential=notice.essential,
                 content_type=content_type,
                 object_id=about.pk if about is not None else None,

@@ -87,6 +87,8 @@ REASON_CODES: dict[str, str] = {
     "scanner_unavailable": "The malware scanner gave no verdict: try again later.",
     "revision_unknown": "The proposal has no such revision.",
     "already_removed": "The file was already removed.",
+    # The dossier (proposals.dossiers).
+    "dossier_not_ready": "The dossier is being rendered: try again in a minute.",
     # The discussion (proposals.discussion).
     "comment_empty": "The comment has no text.",
     "comment_too_long": "The comment is longer than DISCUSSION_COMMENT_MAX_LENGTH.",

@@ -9,6 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -598,10 +599,49 @@ class OutcomeSerializer(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
 
 
+class DossierSerializer(serializers.Serializer):
+    """The submission's dossier: `ready` once it is rendered and stored (until then `url`
+    answers 409); `sha256` and `size` are those of the stored PDF."""
+
+    ready = serializers.BooleanField()
+    url = serializers.CharField(help_text="The address of the PDF.")
+    sha256 = serializers.CharField(allow_null=True)
+    size = serializers.IntegerField(allow_null=True)
+    rendered_at = serializers.DateTimeField(allow_null=True)
+
+
 class SubmissionSerializer(serializers.Serializer):
     body = serializers.IntegerField(source="body_id")
     submitted_at = serializers.DateTimeField()
     reference = serializers.CharField()
+    number = serializers.CharField(
+        help_text="The dossier's number (ILG-<year>-<proposal>); empty for a submission made "
+        "before dossiers existed."
+    )
+    fingerprint = serializers.CharField(
+        help_text="SHA-256 of the submitted title, summary and text in their canonical form "
+        "(docs/dossier.md); empty before dossiers existed."
+    )
+    dossier = serializers.SerializerMethodField()
+
+    @extend_schema_field(DossierSerializer(allow_null=True))
+    def get_dossier(self, submission: Any) -> dict[str, Any] | None:
+        if not submission.number:
+            return None
+        request = self.context.get("request")
+        url = reverse("proposal-dossier", kwargs={"proposal_id": submission.proposal_id})
+        ready = bool(submission.dossier)
+        return {
+            "ready": ready,
+            "url": request.build_absolute_uri(url) if request is not None else url,
+            "sha256": submission.dossier_sha256 if ready else None,
+            "size": submission.dossier_size if ready else None,
+            "rendered_at": (
+                serializers.DateTimeField().to_representation(submission.dossier_rendered_at)
+                if ready and submission.dossier_rendered_at
+                else None
+            ),
+        }
 
 
 class ProposalListSerializer(serializers.ListSerializer):

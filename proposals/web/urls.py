@@ -11,6 +11,7 @@ from proposals.web.views import (
     deliveries,
     departures,
     discussion,
+    dossiers,
     group,
     occasions,
     person_settings,
@@ -78,6 +79,9 @@ urlpatterns = [
         attachments.attachment_remove_page,
         name="attachment_remove",
     ),
+    path("proposals/<int:pk>/dossier/", dossiers.dossier_download, name="dossier_download"),
+    path("proposals/<int:pk>/dossier/preview/", dossiers.dossier_preview, name="dossier_preview"),
+    path("occasions/<int:pk>/dossiers/", dossiers.occasion_bundle, name="occasion_bundle"),
     path("proposals/<int:pk>/comments/", discussion.comment_create, name="comment_create"),
     path(
         "proposals/<int:pk>/comments/<int:comment_pk>/edit/",

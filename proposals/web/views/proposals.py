@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from proposals import rules, services
 from proposals.accounts import login_or_api_token_required
 from proposals.diff import DIFF_FIELDS, revisions_diff, text_diff
+from proposals.dossiers.store import dossier_preview_allowed
 from proposals.exports import proposals_people_csv_response, proposals_xlsx_response
 from proposals.lifecycle import (
     TRANSITIONS,
@@ -384,6 +385,7 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
             },
             "may_edit": may_edit,
             "is_author": rules.is_author(proposal, person),
+            "dossier_preview": dossier_preview_allowed(proposal, person),
             "roles": roles,
             **discussion_context(request, proposal, timeline=timeline, revisions=revisions),
         },

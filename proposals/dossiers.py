@@ -1,1 +1,0 @@
-"""The submission dossier: the PDF a body can file, frozen with the submission."""
