@@ -565,8 +565,23 @@ class OccasionSerializer(ModelSerializer):
             "endorsement_quorum",
             "accepts_late_submissions",
             "deadline_change_reason",
+            # Where an imported occasion came from (proposals.calendar_import), read only.
+            "body",
+            "feed",
+            "feed_uid",
+            "imported_at",
+            "pinned_fields",
+            "cancelled_at",
         ]
-        read_only_fields = ["deadline_version"]
+        read_only_fields = [
+            "deadline_version",
+            "body",
+            "feed",
+            "feed_uid",
+            "imported_at",
+            "pinned_fields",
+            "cancelled_at",
+        ]
         extra_kwargs = {
             "required_approvals": {"max_value": MAX_COUNT},
             "endorsement_quorum": {"max_value": MAX_COUNT},

@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import proposals.attachments
+import proposals.calendar_import.services
 import proposals.departures
 import proposals.following
 import proposals.notification_centre
@@ -73,6 +74,7 @@ pytestmark = pytest.mark.django_db
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
     proposals.attachments,
+    proposals.calendar_import.services,
     invitations,
     services,
     reference,
@@ -90,6 +92,9 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
 
 # Public functions of the service modules that write nothing the audit trail holds.
 NOT_WRITES = {
+    "proposals.calendar_import.services.calendar_feed_read_dispatch": "queues after commit",
+    "proposals.calendar_import.services.feed_move_reason": "computes",
+    "proposals.calendar_import.services.feed_failed_email_context": "computes an email's context",
     "proposals.attachments.file_size_text": "computes",
     "proposals.attachments.accepted_types_text": "computes",
     "proposals.attachments.attachment_max_bytes": "reads a setting",
@@ -271,6 +276,26 @@ def _comment(group: Group) -> Any:
     return discussion.comment_create(
         proposal=proposal_in(group, ProposalState.IN_REVIEW), author=group.drafter, body="First."
     )
+
+
+ICS = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:e1@x\r\n"
+    b"SUMMARY:Hearing\r\nDTSTART;VALUE=DATE:20270510\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def _feed(group: Group, url: str = "https://93.184.215.14/feed.ics") -> Any:
+    return proposals.calendar_import.services.calendar_feed_create(
+        actor=SYSTEM, body=group.body, url=url, occasion_kind="summit"
+    )
+
+
+def _pinned_occasion(group: Group) -> Any:
+    feed, _result = proposals.calendar_import.services.calendar_feed_upload(
+        actor=SYSTEM, body=group.body, content=ICS, occasion_kind="summit"
+    )
+    Occasion.objects.filter(feed=feed).update(pinned_fields=["name"])
+    return Occasion.objects.get(feed=feed)
 
 
 def _superuser() -> Any:
@@ -804,6 +829,62 @@ SCENARIOS: dict[str, Scenario] = {
                 )
             )
         )(_comment(g)),
+    ),
+    # proposals.calendar_import
+    "proposals.calendar_import.services.calendar_feed_create": (
+        "calendar_feed.created",
+        lambda g: lambda: _feed(g),
+    ),
+    "proposals.calendar_import.services.calendar_feed_update": (
+        "calendar_feed.changed",
+        lambda g: (
+            lambda feed: (
+                lambda: proposals.calendar_import.services.calendar_feed_update(
+                    actor=g.secretariat, feed=feed, changes={"active": False}
+                )
+            )
+        )(_feed(g)),
+    ),
+    "proposals.calendar_import.services.calendar_feed_delete": (
+        "calendar_feed.deleted",
+        lambda g: (
+            lambda feed: (
+                lambda: proposals.calendar_import.services.calendar_feed_delete(
+                    actor=g.secretariat, feed=feed
+                )
+            )
+        )(_feed(g)),
+    ),
+    "proposals.calendar_import.services.calendar_feed_read": (
+        # A loopback URL, refused at the reading (private targets are not allowed here).
+        "calendar_feed.failed",
+        lambda g: (
+            lambda feed: (
+                lambda: proposals.calendar_import.services.calendar_feed_read(feed_id=feed.pk)
+            )
+        )(
+            proposals.calendar_import.services.CalendarFeed.objects.create(
+                body=g.body, url="http://127.0.0.1:9/feed.ics", occasion_kind="summit"
+            )
+        ),
+    ),
+    "proposals.calendar_import.services.calendar_feed_upload": (
+        "calendar_feed.created",
+        lambda g: (
+            lambda: proposals.calendar_import.services.calendar_feed_upload(
+                actor=g.secretariat, body=g.body, content=ICS, occasion_kind="summit"
+            )
+        ),
+    ),
+    "proposals.calendar_import.services.occasion_unpin": (
+        "occasion.unpinned",
+        lambda g: (
+            lambda occasion: (
+                lambda: proposals.calendar_import.services.occasion_unpin(
+                    actor=g.secretariat, occasion=occasion, field_name="name"
+                )
+            )
+        )(_pinned_occasion(g)),
     ),
     # proposals.webhooks
     "proposals.webhooks.webhook_endpoint_create": (
