@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from proposals.calendar_import import feed_report
 from proposals.filtersets import DELIVERY_SORTS, sorted_by
 from proposals.models import Proposal, WebhookEvent
 from proposals.notices import email_event_label
@@ -46,6 +47,8 @@ def delivery_log(request: PersonRequest) -> HttpResponse:
             delivery.event_label = str(webhook_labels.get(delivery.event, delivery.event))
         else:
             delivery.event_label = email_event_label(delivery.template)
+        if delivery.event == "calendar_feed.failed":  # why the feed failed, in the reader's words
+            delivery.feed_reason = feed_report(delivery.context.get("last_error") or "").reason
     return render(
         request,
         "proposals/delivery_log.html",
