@@ -419,6 +419,9 @@ def _cover_letter(facts: dict[str, Any]) -> list[Flowable]:
             )
         )
     out += [Spacer(0, 14 * mm), Paragraph(f"<b>{escape(body)}</b>", sheet["body"])]
+    number_label = _label(_("Dossier number"))
+    reference_label = _label(_("Your reference"))
+    subject_label = _label(_("Subject"))
     place = (occasion or {}).get("location", "")
     day = _day(facts["day"])
     out += [
@@ -428,19 +431,17 @@ def _cover_letter(facts: dict[str, Any]) -> list[Flowable]:
             sheet["right"],
         ),
         Spacer(0, 8 * mm),
-        Paragraph(
-            f"<b>{escape(_label(_('Dossier number')))}</b> {escape(facts['number'])}", sheet["body"]
-        ),
+        Paragraph(f"<b>{escape(number_label)}</b> {escape(facts['number'])}", sheet["body"]),
     ]
     if facts.get("reference"):
         out.append(
             Paragraph(
-                f"<b>{escape(_label(_('Your reference')))}</b> {escape(facts['reference'])}",
+                f"<b>{escape(reference_label)}</b> {escape(facts['reference'])}",
                 sheet["body"],
             )
         )
     subject = _("Proposal “%(title)s”") % {"title": facts["title"]}
-    out.append(Paragraph(f"<b>{escape(_label(_('Subject')))}</b> {escape(subject)}", sheet["body"]))
+    out.append(Paragraph(f"<b>{escape(subject_label)}</b> {escape(subject)}", sheet["body"]))
     out.append(Spacer(0, 6 * mm))
     endorsers = len(facts.get("endorsements", []))
     if occasion:

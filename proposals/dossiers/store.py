@@ -190,3 +190,17 @@ def bundle_allowed(person: Any) -> bool:
     """The secretariat (and superusers) download an occasion's bundle of dossiers."""
     roles = roles_of(person)
     return roles.secretariat or roles.is_superuser
+
+
+def dossiers_render_missing() -> list[int]:
+    """Render, in this process, every dossier still missing (the demo loader); returns the ids
+    of the submissions whose dossier it stored. A failure stays recorded on its row."""
+    done: list[int] = []
+    waiting = Submission.objects.filter(dossier="").exclude(number="").order_by("pk")
+    for submission_id in waiting.values_list("pk", flat=True):
+        try:
+            dossier_render(submission_id=submission_id)
+        except (DossierFrozen, DossierRenderFailed):
+            continue
+        done.append(submission_id)
+    return done

@@ -322,7 +322,9 @@ def test_the_preview_is_a_draft_for_the_secretariat_and_the_presidency(
     assert not Submission.objects.filter(proposal=proposal).exists()
     facts = preview_facts(proposal)
     pages = PdfReader(io.BytesIO(dossier_pdf(facts, draft=True))).pages
-    assert all(("DRAFT" in page.extract_text()) for page in pages)
+    assert all(
+        "BORRADOR" in page.extract_text() or "DRAFT" in page.extract_text() for page in pages
+    )
 
 
 def test_the_occasion_bundle_has_a_contents_page_and_every_dossier(

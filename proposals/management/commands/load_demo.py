@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from proposals import accounts, invitations, people, reference, services
 from proposals.audited import SYSTEM
+from proposals.dossiers.store import dossiers_render_missing
 from proposals.management import demo_data
 from proposals.management.demo_data import DemoOccasion, DemoProposal
 from proposals.models import (
@@ -75,6 +76,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             loader.load()
         self.stdout.write(loader.summary())
+        rendered = dossiers_render_missing()  # the submitted proposals' dossiers, at once
+        if rendered:
+            self.stdout.write(f"Dossiers rendered: {len(rendered)}.")
 
 
 class DemoLoader:
