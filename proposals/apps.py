@@ -17,6 +17,7 @@ class ProposalsConfig(AppConfig):
             lifecycle,  # noqa: F401  (registers the proposal workflow policy)
             security,  # noqa: F401  (registers the account emails)
         )
+        from proposals.forecast import reminders  # noqa: F401  (registers the forecast's emails)
         from proposals.search import sqlite_functions_register
 
         connection_created.connect(sqlite_functions_register)

@@ -31,6 +31,8 @@ EMAIL_EVENT_LABELS = {
     "comment_posted": gettext_lazy("New comment"),
     "comment_mentioned": gettext_lazy("Mentioned in a comment"),
     "comment_hidden": gettext_lazy("Comment hidden by the secretariat"),
+    "forecast_at_risk": gettext_lazy("At risk of missing the deadline"),
+    "forecast_weekly": gettext_lazy("Proposals at risk this week"),
     "occasion_cancelled": gettext_lazy("Occasion cancelled by its body"),
     "feed_failed": gettext_lazy("A body's calendar feed could not be read"),
 }

@@ -17,6 +17,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 
+from proposals.forecast import REASONS, STEPS, Forecast, forecasts_for
 from proposals.lifecycle import TRANSITIONS, transitions_allowed
 from proposals.limits import (
     DEADLINE_CHANGE_REASON_MAX_LENGTH,
@@ -659,6 +660,38 @@ class SubmissionSerializer(serializers.Serializer):
         }
 
 
+class ForecastSerializer(serializers.Serializer):
+    """The chance that an open proposal is submitted before its deadline, learned from how long
+    each step took in the group's history (docs/forecast.md); null for a proposal not open."""
+
+    probability = serializers.FloatField(
+        allow_null=True,
+        help_text="From 0 to 1; null when history cannot tell (see reason).",
+    )
+    expected_submission = serializers.DateField(
+        allow_null=True, help_text="The median of the forecast's draws, in the occasion's zone."
+    )
+    weighing_step = serializers.ChoiceField(
+        choices=list(STEPS),
+        allow_null=True,
+        help_text="The step whose remaining duration is the largest in expectation.",
+    )
+    typical_days = serializers.IntegerField(
+        allow_null=True, help_text="How many days that step usually takes (its median)."
+    )
+    days_left = serializers.IntegerField(
+        allow_null=True, help_text="Whole days left before the deadline."
+    )
+    at_risk = serializers.BooleanField(
+        help_text="The probability is below the threshold (FORECAST_AT_RISK_BELOW)."
+    )
+    reason = serializers.ChoiceField(
+        choices=["", *REASONS],
+        help_text="Why there is no probability: not_enough_history, beyond_history (in this "
+        "step longer than nearly every past proposal), deadline_passed, no_deadline.",
+    )
+
+
 class ProposalListSerializer(serializers.ListSerializer):
     """A page of proposals: the transitions the requester can run are decided for the whole
     page at once (proposals.lifecycle.transitions_allowed), from the prefetched facts."""
@@ -667,6 +700,7 @@ class ProposalListSerializer(serializers.ListSerializer):
         proposals = list(data.all() if isinstance(data, models.Manager) else data)
         context = cast(dict[str, Any], self._context)
         context["transitions_allowed"] = transitions_allowed(proposals, requester_of(self))
+        context["forecasts"] = forecasts_for(proposals)
         return super().to_representation(proposals)
 
 
@@ -691,6 +725,7 @@ class ProposalSerializer(ModelSerializer):
     outcome = OutcomeSerializer(source="outcome_record", read_only=True, allow_null=True)
     submission = SubmissionSerializer(read_only=True, allow_null=True)
     transitions = serializers.SerializerMethodField()
+    forecast = serializers.SerializerMethodField()
     expected_revision = StrictIntegerField(
         write_only=True,
         required=False,
@@ -723,6 +758,7 @@ class ProposalSerializer(ModelSerializer):
             "created_at",
             "updated_at",
             "transitions",
+            "forecast",
             "expected_revision",
         ]
         read_only_fields = ["state", "revision", "version", "created_at", "updated_at"]
@@ -744,6 +780,26 @@ class ProposalSerializer(ModelSerializer):
         if page is not None and proposal.pk in page:
             return list(page[proposal.pk])
         return transitions_allowed([proposal], requester_of(self))[proposal.pk]
+
+    @extend_schema_field(ForecastSerializer(allow_null=True))
+    def get_forecast(self, proposal: Proposal) -> dict[str, Any] | None:
+        page = self.context.get("forecasts")
+        found: Forecast | None = (
+            page.get(proposal.pk)
+            if page is not None
+            else forecasts_for([proposal]).get(proposal.pk)
+        )
+        if found is None:
+            return None
+        return {
+            "probability": found.probability,
+            "expected_submission": found.expected_submission,
+            "weighing_step": found.weighing_step,
+            "typical_days": found.typical_days,
+            "days_left": found.days_left,
+            "at_risk": found.at_risk,
+            "reason": found.reason,
+        }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and "lead_organization" in attrs:

@@ -31,12 +31,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.numbers import format_percent
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from proposals.localized import babel_locale
 from proposals.models import OPEN_STATES, Occasion, Proposal, ProposalState
 from workflow.models import TransitionLog
 
@@ -237,6 +239,13 @@ class Forecast:
     reason: str = ""
     step: str | None = None
 
+    @property
+    def percent_text(self) -> str:
+        """The probability as the current language writes a percentage ("23 %" in French)."""
+        if self.probability is None:
+            return ""
+        return format_percent(self.probability, locale=babel_locale())
+
 
 @dataclass(frozen=True)
 class _Draws:
@@ -388,3 +397,19 @@ def open_forecasts(
         )
         for pk, occasion_id, kind, deadline, version in rows
     ]
+
+
+def proposal_forecast(proposal: Proposal, *, now: datetime | None = None) -> Forecast | None:
+    """The forecast of one proposal (its occasion selected with it); None when it is not open."""
+    return forecasts_for([proposal], now=now).get(proposal.pk)
+
+
+def at_risk_first(
+    proposals: Iterable[Proposal], forecasts: dict[int, Forecast]
+) -> list[tuple[Proposal, Forecast]]:
+    """The proposals at risk among these, least likely first."""
+    found = {p.pk: p for p in proposals if forecasts.get(p.pk) and forecasts[p.pk].at_risk}
+    return sorted(
+        ((proposal, forecasts[pk]) for pk, proposal in found.items()),
+        key=lambda pair: (pair[1].probability or 0, pair[0].pk),
+    )

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from proposals import rules
+from proposals.forecast import Forecast, at_risk_first, forecasts_for
 from proposals.models import (
     OPEN_STATES,
     Occasion,
@@ -85,12 +86,14 @@ def dashboard(request: PersonRequest) -> HttpResponse:
         authored.filter(state__in=[ProposalState.IN_REVIEW, ProposalState.ENDORSEMENT]),
         {},
     )
+    sections = _dashboard_sections(selections)
     return render(
         request,
         "proposals/dashboard.html",
         {
             "roles": roles,
-            "sections": _dashboard_sections(selections),
+            "sections": sections,
+            "at_risk": _at_risk(sections, now),
             "deadlines": _upcoming_deadlines(person, now),
             "now": now,
             "since_last_visit": since_last_visit(request),
@@ -126,6 +129,15 @@ def _dashboard_sections(
         )
         for name, (_queryset, filters) in selections.items()
     }
+
+
+def _at_risk(
+    sections: dict[str, DashboardSection], now: datetime
+) -> list[tuple[Proposal, Forecast]]:
+    """The proposals of the dashboard that are at risk of missing their deadline, least
+    likely first: their forecasts in one pass (proposals.forecast)."""
+    shown = {p.pk: p for section in sections.values() for p in section.proposals}
+    return at_risk_first(shown.values(), forecasts_for(list(shown.values()), now=now))
 
 
 def _upcoming_deadlines(person: Person, now: datetime) -> list[Occasion]:

@@ -23,6 +23,7 @@ from proposals.accounts import login_or_api_token_required
 from proposals.diff import DIFF_FIELDS, revisions_diff, text_diff
 from proposals.dossiers.store import dossier_preview_allowed
 from proposals.exports import proposals_people_csv_response, proposals_xlsx_response
+from proposals.forecast import proposal_forecast
 from proposals.lifecycle import (
     TRANSITIONS,
     WITHDRAW_ENDORSEMENT,
@@ -385,6 +386,7 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
             },
             "may_edit": may_edit,
             "is_author": rules.is_author(proposal, person),
+            "forecast": proposal_forecast(proposal),
             "dossier_preview": dossier_preview_allowed(proposal, person),
             "roles": roles,
             **discussion_context(request, proposal, timeline=timeline, revisions=revisions),
