@@ -29,12 +29,15 @@ from proposals.models import (
     Body,
     Occasion,
     Organization,
+    Outcome,
     OutcomeResult,
     Person,
     Proposal,
     ProposalState,
     Revision,
+    Submission,
 )
+from proposals.reference import occasion_create
 from workflow.digests import object_digest
 from workflow.models import TransitionLog
 
@@ -128,7 +131,7 @@ def _path(rng: random.Random, laws: KindLaws, created: datetime, deadline: datet
 
 def _cut(rows: list[Row], at: datetime) -> list[Row]:
     """The rows before `at`, then a withdrawal from the state reached."""
-    kept = [row for row in rows if row[3] < at]
+    kept = [row for row in rows if row[3] < at and row[2] != ProposalState.SUBMITTED]
     return [*kept, ("withdraw", kept[-1][2], ProposalState.WITHDRAWN, at)]
 
 
@@ -142,13 +145,15 @@ def history_generate(
     first_deadline: datetime | None = None,
     name_prefix: str = ARCHIVE_PREFIX,
     kinds: tuple[str, ...] = tuple(LAWS),
+    last_deadline: datetime | None = None,
 ) -> Generated:
-    """Write occasions with deadlines spread from `first_deadline` to `end`, each with its
+    """Write occasions with deadlines spread from `first_deadline` to `last_deadline` (by
+    default `end`), each with its
     proposals and their log rows; what would happen after `end` is not written (a proposal
     still on its way at `end` stays open in the state it reached)."""
     rng = random.Random(seed)  # noqa: S311 (reproducible history, not secrets)
     first_deadline = first_deadline or end - timedelta(days=720)
-    span = (end - first_deadline).total_seconds()
+    span = ((last_deadline or end) - first_deadline).total_seconds()
     result = Generated()
     content_type = ContentType.objects.get_for_model(Proposal)
     text = "The group proposes what it proposed then."
@@ -159,8 +164,10 @@ def history_generate(
             label = Occasion.Kind(kind).label
             for number in range(1, occasions_per_kind + 1):
                 deadline = first_deadline + timedelta(seconds=span * rng.random())
+                # Through the reference service, as the secretariat would have (audited).
                 occasions.append(
-                    Occasion(
+                    occasion_create(
+                        actor=None,
                         name=f"{name_prefix}{label} {deadline:%Y} #{number}",
                         kind=kind,
                         location="Geneva, Switzerland",
@@ -170,7 +177,6 @@ def history_generate(
                         submission_deadline=deadline,
                     )
                 )
-        Occasion.objects.bulk_create(occasions)
         result.occasions = occasions
         planned: list[tuple[Proposal, list[Row]]] = []
         for occasion in occasions:
@@ -273,6 +279,33 @@ def history_generate(
             else:
                 result.open += 1
         TransitionLog.objects.bulk_create(log, batch_size=5000)
+        # What a submission and an outcome record beside the log (no dossier: the archive is
+        # older than dossiers).
+        submitted_by = cast.secretariat or cast.author
+        submissions, outcomes = [], []
+        for proposal, rows in planned:
+            for transition, _source, _target, at in rows:
+                if transition == "submit":
+                    submissions.append(
+                        Submission(
+                            proposal=proposal,
+                            body=cast.body,
+                            submitted_by=submitted_by,
+                            submitted_at=at,
+                        )
+                    )
+                elif transition == "record_outcome":
+                    outcomes.append(
+                        Outcome(
+                            proposal=proposal,
+                            result=proposal.outcome,
+                            decided_on=at.date(),
+                            recorded_by=submitted_by,
+                            recorded_at=at,
+                        )
+                    )
+        Submission.objects.bulk_create(submissions, batch_size=5000)
+        Outcome.objects.bulk_create(outcomes, batch_size=5000)
         result.proposals = len(planned)
         result.log_rows = len(log)
     return result

@@ -11,6 +11,8 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from proposals.forecast import forecasts_for
+from proposals.forecast.history import ARCHIVE_PREFIX
 from proposals.models import (
     Body,
     DeadlineChange,
@@ -190,7 +192,7 @@ def test_every_occasion_has_a_deadline_in_the_near_future(debug: None) -> None:
         "Europe/Paris",
     }
     assert set(occasions.values_list("kind", flat=True)) == set(Occasion.Kind.values)
-    for occasion in occasions:
+    for occasion in occasions.exclude(name__startswith=ARCHIVE_PREFIX):
         assert now < occasion.submission_deadline < now + dt.timedelta(days=32), occasion
     assert occasions.filter(accepts_late_submissions=True).exists()
     moved = DeadlineChange.objects.get()
@@ -213,7 +215,7 @@ def test_there_are_proposals_in_every_state_with_their_history(debug: None) -> N
         ).count()
     )
     assert set(Proposal.objects.values_list("language", flat=True)) == {"en", "fr", "es"}
-    for proposal in Proposal.objects.all():
+    for proposal in Proposal.objects.exclude(occasion__name__startswith=ARCHIVE_PREFIX):
         assert proposal.themes.exists(), proposal
         assert proposal.revisions.count() == proposal.revision, proposal
         logged = TransitionLog.objects.for_object(proposal)
@@ -242,7 +244,28 @@ def test_if_empty_does_nothing_when_people_exist(debug: None) -> None:
 
 def test_if_empty_loads_an_empty_database(debug: None) -> None:
     load_demo("--if-empty")
-    assert Proposal.objects.count() == 11
+    assert Proposal.objects.exclude(occasion__name__startswith=ARCHIVE_PREFIX).count() == 11
+
+
+def test_an_archive_of_earlier_occasions_gives_the_live_proposals_a_forecast(debug: None) -> None:
+    load_demo()
+    archive = Proposal.objects.filter(occasion__name__startswith=ARCHIVE_PREFIX)
+    now = timezone.now()
+    assert archive.count() > 80
+    assert not archive.filter(state__in=["draft", "in_review", "endorsement"]).exists()
+    assert not archive.filter(occasion__submission_deadline__gt=now).exists()
+    assert archive.filter(state="withdrawn").exists() and archive.filter(state="closed").exists()
+    for proposal in archive.filter(state__in=["submitted", "closed"])[:5]:
+        logged = TransitionLog.objects.for_object(proposal)
+        assert logged.filter(transition="submit").get().at == proposal.submission.submitted_at
+    live = list(
+        Proposal.objects.exclude(pk__in=archive)
+        .filter(state__in=["draft", "in_review", "endorsement"])
+        .select_related("occasion")
+    )
+    forecasts = forecasts_for(live)
+    assert all(f.probability is not None for f in forecasts.values()), forecasts
+    assert any(f.at_risk for f in forecasts.values())
 
 
 def test_an_existing_persons_password_is_kept(debug: None) -> None:

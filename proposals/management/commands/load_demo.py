@@ -25,6 +25,7 @@ from django.utils import timezone
 from proposals import accounts, invitations, people, reference, services
 from proposals.audited import SYSTEM
 from proposals.dossiers.store import dossiers_render_missing
+from proposals.forecast.history import ARCHIVE_PREFIX, Cast, history_generate
 from proposals.management import demo_data
 from proposals.management.demo_data import DemoOccasion, DemoProposal
 from proposals.models import (
@@ -104,6 +105,34 @@ class DemoLoader:
         self.load_occasions()
         for proposal in demo_data.PROPOSALS:
             self.load_proposal(proposal)
+        self.load_archive()
+
+    # The archive: closed proposals of earlier occasions, so that the forecast of the live
+    # proposals learns from a real history (proposals.forecast.history; docs/forecast.md).
+
+    ARCHIVE_SEED = 2014
+
+    def load_archive(self) -> None:
+        """Occasions of the past two years named "Archive — …", each with its proposals and
+        their transition log at past times: submitted in time, late, sent back, withdrawn."""
+        if Occasion.objects.filter(name__startswith=ARCHIVE_PREFIX).exists():
+            return
+        generated = history_generate(
+            cast=Cast(
+                author=self.people["claire"],
+                organization=self.organizations["France"],
+                body=self.bodies["UN General Assembly"],
+                reviewer=self.people["rita"],
+                secretariat=self.people["sam"],
+            ),
+            seed=self.ARCHIVE_SEED,
+            end=self.now - dt.timedelta(days=45),
+            first_deadline=self.now - dt.timedelta(days=800),
+            occasions_per_kind=4,
+            proposals_per_occasion=9,
+        )
+        self.created["archived occasions"] += len(generated.occasions)
+        self.created["archived proposals"] += generated.proposals
 
     def summary(self) -> str:
         states = Counter(Proposal.objects.values_list("state", flat=True))
