@@ -84,11 +84,10 @@ def submission_dossier_record(
 def dossier_render_dispatch(ids: Sequence[int]) -> bool:
     """Give the ids to the workers; False when the broker is unreachable (the sweep retries)."""
     try:
-        task = current_app.tasks[RENDER_TASK]
-        for submission_id in ids:
-            task.delay(submission_id)
-    except Exception:  # the broker is down: the rows wait for the sweep
-        logger.warning("Broker unavailable; %d dossiers wait for the sweep.", len(ids))
+        for submission_id in ids:  # by name: the tasks module imports this one
+            current_app.send_task(RENDER_TASK, args=[submission_id])
+    except Exception as error:  # the broker is down: the rows wait for the sweep
+        logger.warning("Broker unavailable (%s); %d dossiers wait for the sweep.", error, len(ids))
         return False
     return True
 
