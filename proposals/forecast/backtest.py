@@ -17,7 +17,7 @@ probability (mean predicted and share observed on time in each); and how many fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from proposals.forecast import (
@@ -71,7 +71,7 @@ class BacktestReport:
         }
 
 
-def _open_at(reached: Milestones, at: datetime) -> bool:
+def _open_at(reached: Milestones, at: float) -> bool:
     created = reached.draft
     if created is None or created >= at:
         return False
@@ -101,21 +101,16 @@ def backtest(
     known = [m.draft for m in milestones.values() if m.draft is not None]
     if not known:
         return report
-    latest = max(
-        moment
-        for m in milestones.values()
-        for moment in (m.draft, m.in_review, m.endorsement, m.submitted, m.withdrawn)
-        if moment is not None
-    )
-    moment = start or min(known) + warmup
-    end = end or latest
+    latest = max(moment for m in milestones.values() for moment in m if moment is not None)
+    moment = start or datetime.fromtimestamp(min(known), UTC) + warmup
+    end = end or datetime.fromtimestamp(latest, UTC)
     pairs: list[tuple[float, int]] = []
     kinds = {pk: kind for pk, (kind, _deadline) in facts.items()}
     while moment <= end:
         learned = durations_from(milestones, kinds, before=moment)
         report.moments += 1
         for pk, reached in milestones.items():
-            if pk not in facts or not _open_at(reached, moment):
+            if pk not in facts or not _open_at(reached, moment.timestamp()):
                 continue
             kind, deadline = facts[pk]
             if deadline <= moment:
@@ -124,7 +119,9 @@ def backtest(
                 learned, kind=kind, deadline=deadline, reached=reached, now=moment
             )
             report.forecasts += 1
-            happened = int(reached.submitted is not None and reached.submitted <= deadline)
+            happened = int(
+                reached.submitted is not None and reached.submitted <= deadline.timestamp()
+            )
             if forecast.probability is None:
                 report.without_probability += 1
                 continue

@@ -122,7 +122,7 @@ def test_learning_reads_each_steps_duration_from_the_log_by_occasion_kind(group:
 def test_the_forecast_is_conditioned_on_the_time_already_spent_in_the_step() -> None:
     learned = steps(in_review=[float(d) for d in range(1, 31)], endorsement=[1.0] * 30)
     started = NOW - dt.timedelta(days=20, hours=3)
-    reached = Milestones(draft=NOW - 40 * DAY, in_review=started)
+    reached = Milestones.at(draft=NOW - 40 * DAY, in_review=started)
     deadline = NOW + dt.timedelta(days=5, hours=12)
 
     spent = forecast_one(learned, kind="summit", deadline=deadline, reached=reached, now=NOW)
@@ -130,7 +130,7 @@ def test_the_forecast_is_conditioned_on_the_time_already_spent_in_the_step() -> 
         learned,
         kind="summit",
         deadline=deadline,
-        reached=Milestones(draft=NOW - 40 * DAY, in_review=NOW - dt.timedelta(hours=1)),
+        reached=Milestones.at(draft=NOW - 40 * DAY, in_review=NOW - dt.timedelta(hours=1)),
         now=NOW,
     )
 
@@ -156,14 +156,14 @@ def test_with_too_little_history_the_forecast_says_so_instead_of_guessing() -> N
         in_review=[3.0] * MIN_OBSERVATIONS,
         endorsement=[3.0] * MIN_OBSERVATIONS,
     )
-    reached = Milestones(draft=NOW - DAY)
+    reached = Milestones.at(draft=NOW - DAY)
     deadline = NOW + 30 * DAY
     answer = forecast_one(few, kind="summit", deadline=deadline, reached=reached, now=NOW)
     assert (answer.probability, answer.reason, answer.at_risk) == (None, NOT_ENOUGH_HISTORY, False)
 
     # In review for longer than nearly every past review: no tail to draw from.
     long = steps(in_review=[float(d) for d in range(1, 31)], endorsement=[1.0] * 30)
-    stuck = Milestones(draft=NOW - 90 * DAY, in_review=NOW - 28 * DAY)
+    stuck = Milestones.at(draft=NOW - 90 * DAY, in_review=NOW - 28 * DAY)
     answer = forecast_one(long, kind="summit", deadline=deadline, reached=stuck, now=NOW)
     assert (answer.probability, answer.reason) == (None, BEYOND_HISTORY)
 
@@ -219,3 +219,28 @@ def test_the_backtest_on_generated_history_gives_sane_figures(group: Group) -> N
     # The history has late proposals the forecast can see coming: it beats "all on time".
     assert report.brier < report.brier_all_on_time
     assert calibration_svg(report, title="test").startswith("<svg")
+
+
+def test_the_backtest_command_prints_its_figures(group: Group, tmp_path: object) -> None:
+    import json
+    from io import StringIO
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    history_generate(
+        cast=Cast(author=group.drafter, organization=group.france, body=group.body),
+        seed=2,
+        end=timezone.now(),
+        occasions_per_kind=4,
+        proposals_per_occasion=8,
+    )
+    out = StringIO()
+    svg = Path(str(tmp_path)) / "plot.svg"
+    call_command("forecast_backtest", "--json", "--svg", str(svg), stdout=out)
+    figures = json.loads(out.getvalue())
+    assert 0 <= figures["brier"] <= 1
+    assert sum(b["count"] for b in figures["bins"]) == (
+        figures["forecasts"] - figures["without_probability"]
+    )
+    assert svg.read_text().startswith("<svg")
