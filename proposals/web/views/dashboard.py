@@ -93,7 +93,7 @@ def dashboard(request: PersonRequest) -> HttpResponse:
         {
             "roles": roles,
             "sections": sections,
-            "at_risk": _at_risk(sections, now),
+            "at_risk": _at_risk(sections, now, visible if roles.sees_everything else None),
             "deadlines": _upcoming_deadlines(person, now),
             "now": now,
             "since_last_visit": since_last_visit(request),
@@ -131,12 +131,26 @@ def _dashboard_sections(
     }
 
 
+AT_RISK_OVERSEEN_ROWS = 50
+
+
 def _at_risk(
-    sections: dict[str, DashboardSection], now: datetime
+    sections: dict[str, DashboardSection],
+    now: datetime,
+    overseen: QuerySet[Proposal] | None = None,
 ) -> list[tuple[Proposal, Forecast]]:
     """The proposals of the dashboard that are at risk of missing their deadline, least
-    likely first: their forecasts in one pass (proposals.forecast)."""
+    likely first: their forecasts in one pass (proposals.forecast). The secretariat and the
+    presidency oversee every open proposal: the first ones by deadline are weighed too."""
     shown = {p.pk: p for section in sections.values() for p in section.proposals}
+    if overseen is not None:
+        ahead = (
+            overseen.filter(state__in=OPEN_STATES, occasion__submission_deadline__gt=now)
+            .select_related("occasion")
+            .order_by("occasion__submission_deadline", "pk")[:AT_RISK_OVERSEEN_ROWS]
+        )
+        for proposal in ahead:
+            shown.setdefault(proposal.pk, proposal)
     return at_risk_first(shown.values(), forecasts_for(list(shown.values()), now=now))
 
 
