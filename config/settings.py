@@ -275,6 +275,16 @@ DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
 if not 0 <= DIGEST_HOUR <= 23:
     raise ImproperlyConfigured(f"DIGEST_HOUR must be an hour from 0 to 23; got {DIGEST_HOUR}.")
 
+# The at-risk forecast (proposals/forecast, docs/forecast.md): a proposal whose chance of being
+# submitted before its deadline falls below this is at risk (pages, one extra reminder, the
+# secretariat's weekly list).
+FORECAST_AT_RISK_BELOW = env.float("FORECAST_AT_RISK_BELOW", default=0.5)
+if not 0 < FORECAST_AT_RISK_BELOW <= 1:
+    raise ImproperlyConfigured(
+        f"FORECAST_AT_RISK_BELOW must be a probability above 0, at most 1; got "
+        f"{FORECAST_AT_RISK_BELOW}."
+    )
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "reminders-scan": {
         "task": "workflow.reminders_scan",
@@ -305,6 +315,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=35),
         "options": {"expires": 55 * 60},
     },
+    # Every five minutes: dossiers still missing are rendered (proposals/dossiers/store.py).
+    "dossiers-sweep": {
+        "task": "proposals.dossiers_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     # Every hour: each active calendar feed of a body is read (proposals.calendar_import).
     "calendar-feeds-read": {
         "task": "proposals.calendar_feeds_read",
@@ -315,12 +331,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "retention-purge": {
         "task": "proposals.retention_purge",
         "schedule": crontab(hour=3, minute=20),
-    # Every five minutes: dossiers still missing are rendered (proposals/dossiers/store.py).
-    "dossiers-sweep": {
-        "task": "proposals.dossiers_sweep",
-        "schedule": 300.0,
-        "options": {"expires": 290},
+        "options": {"expires": 12 * 3600},
     },
+    # Every day: the forecast's at-risk reminders and the secretariat's weekly list
+    # (proposals.forecast.reminders; each written once, by its key).
+    "forecast-reminders": {
+        "task": "proposals.forecast_reminders",
+        "schedule": crontab(hour=6, minute=10),
         "options": {"expires": 12 * 3600},
     },
 }

@@ -385,9 +385,9 @@ def proposal_detail(request: PersonRequest, pk: int) -> HttpResponse:
                 name for name, action in TRANSITIONS.items() if action.own_page
             },
             "may_edit": may_edit,
+            "dossier_preview": dossier_preview_allowed(proposal, person),
             "is_author": rules.is_author(proposal, person),
             "forecast": proposal_forecast(proposal),
-            "dossier_preview": dossier_preview_allowed(proposal, person),
             "roles": roles,
             **discussion_context(request, proposal, timeline=timeline, revisions=revisions),
         },
