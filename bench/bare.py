@@ -54,7 +54,7 @@ class BareHandler(ClientHandler):
     """Django's request handling without middleware, resolving only the bare view's URL."""
 
     def get_response(self, request: HttpRequest) -> HttpResponseBase:
-        request.urlconf = __name__  # type: ignore[attr-defined]
+        request.urlconf = __name__
         return super().get_response(request)
 
 

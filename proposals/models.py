@@ -871,7 +871,9 @@ class Submission(models.Model):
         _("dossier"), upload_to=dossier_upload_to, max_length=300, blank=True
     )
     dossier_sha256 = models.CharField(_("dossier's SHA-256"), max_length=64, blank=True)
-    dossier_size = models.PositiveBigIntegerField(_("dossier's size in bytes"), null=True, blank=True)
+    dossier_size = models.PositiveBigIntegerField(
+        _("dossier's size in bytes"), null=True, blank=True
+    )
     dossier_rendered_at = models.DateTimeField(_("dossier rendered at"), null=True, blank=True)
     dossier_attempts = models.PositiveSmallIntegerField(_("rendering attempts"), default=0)
     dossier_error = models.TextField(_("last rendering error"), blank=True)
