@@ -16,7 +16,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from proposals.api.attachments import BinaryRenderer
+from proposals.api.attachments import OCTET_STREAM, BinaryRenderer
 from proposals.api.errors import refusals
 from proposals.api.views import ApiViewSet, ProposalChildViewSet
 from proposals.dossiers.bundle import bundle_filename, bundle_submissions, occasion_bundle_pdf
@@ -27,7 +27,12 @@ from workflow.errors import Reason, RefusalKind, Refused
 PDF = {
     (200, "application/pdf"): OpenApiResponse(
         OpenApiTypes.BINARY, description="The PDF, as an attachment."
-    )
+    ),
+    (200, OCTET_STREAM): OpenApiResponse(
+        OpenApiTypes.BINARY,
+        description="The same bytes, when `Accept` asks for application/octet-stream and not "
+        "for application/pdf.",
+    ),
 }
 
 

@@ -685,10 +685,11 @@ class ForecastSerializer(serializers.Serializer):
     at_risk = serializers.BooleanField(
         help_text="The probability is below the threshold (FORECAST_AT_RISK_BELOW)."
     )
-    reason = serializers.ChoiceField(
-        choices=["", *REASONS],
-        help_text="Why there is no probability: not_enough_history, beyond_history (in this "
-        "step longer than nearly every past proposal), deadline_passed, no_deadline.",
+    reason = NullWhenBlankChoiceField(
+        choices=list(REASONS),
+        help_text="Why there is no probability (null when there is one): not_enough_history, "
+        "beyond_history (in this step longer than nearly every past proposal), "
+        "deadline_passed, no_deadline.",
     )
 
 
@@ -789,17 +790,7 @@ class ProposalSerializer(ModelSerializer):
             if page is not None
             else forecasts_for([proposal]).get(proposal.pk)
         )
-        if found is None:
-            return None
-        return {
-            "probability": found.probability,
-            "expected_submission": found.expected_submission,
-            "weighing_step": found.weighing_step,
-            "typical_days": found.typical_days,
-            "days_left": found.days_left,
-            "at_risk": found.at_risk,
-            "reason": found.reason,
-        }
+        return None if found is None else ForecastSerializer(found).data
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and "lead_organization" in attrs:

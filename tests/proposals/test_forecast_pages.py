@@ -97,6 +97,7 @@ def test_the_api_gives_the_forecast_on_the_detail_and_the_list(
     }
     assert forecast["at_risk"] is True and forecast["weighing_step"] == "in_review"
     assert 0 <= forecast["probability"] < 0.5 and forecast["days_left"] == 2
+    assert forecast["reason"] is None
     dt.date.fromisoformat(forecast["expected_submission"])
 
     rows = client.get("/api/proposals/", **headers).json()["results"]  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from django.utils import timezone
 from proposals.accounts import token_digest
 from proposals.models import (
     ApiToken,
+    CalendarFeed,
     Comment,
     Endorsement,
     Occasion,
@@ -188,6 +189,13 @@ def attachment_url(route: str) -> Callable[[Scene], str]:
         return reverse(route, kwargs={"proposal_id": scene.proposal.pk, "pk": attachment.pk})
 
     return url
+
+
+@on_proposal
+def dossier_read(actor: str, state: str) -> int:
+    """A submitted (or since closed) proposal has its dossier, still being rendered here (the
+    render runs after commit; the matrix's requests never commit): 409. Before: 404."""
+    return 409 if state in ("submitted", "closed") else 404
 
 
 def own_comment(success: int) -> Expect:
@@ -449,6 +457,9 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
     ("proposal-attachment-detail", "delete"): Entry(
         attachments_write(204), attachment_url("proposal-attachment-detail"), states=ALL_STATES
     ),
+    ("proposal-dossier", "get"): Entry(
+        dossier_read, proposal_url("proposal-dossier"), states=ALL_STATES
+    ),
     ("proposal-attachment-download", "get"): Entry(
         on_proposal(lambda actor, state: 200),
         attachment_url("proposal-attachment-download"),
@@ -575,6 +586,26 @@ MATRIX: dict[tuple[str, str], Entry | dict[str, Entry]] = {
     ),
     ("occasion-detail", "delete"): Entry(
         secretariat_writes(204), detail_url("occasion-detail", "spare_occasion")
+    ),
+    # Calendar feeds of a body (proposals/api/feeds.py)
+    ("body-feed-list", "get"): Entry(
+        group_reads, lambda s: reverse("body-feed-list", kwargs={"body_id": s.spare_body_id})
+    ),
+    ("body-feed-list", "post"): Entry(
+        secretariat_writes(201),
+        lambda s: reverse("body-feed-list", kwargs={"body_id": s.spare_body_id}),
+        lambda s: {"url": "https://93.184.215.14/sessions.ics", "occasion_kind": "summit"},
+    ),
+    ("body-feed-detail", "get"): Entry(group_reads, lambda s: feed_url(s)),
+    ("body-feed-detail", "patch"): Entry(
+        secretariat_writes(200), lambda s: feed_url(s), lambda s: {"active": False}
+    ),
+    ("body-feed-detail", "delete"): Entry(secretariat_writes(204), lambda s: feed_url(s)),
+    # The dossiers (proposals/api/dossiers.py): the spare occasion has none (404 for the
+    # secretariat, who alone may download a bundle).
+    ("occasion-dossiers", "get"): Entry(
+        secretariat_only(404),
+        lambda s: reverse("occasion-dossiers", kwargs={"occasion_id": s.spare_occasion.pk}),
     ),
     # Reminders (proposals/api/reminder_urls.py)
     ("delivery-list", "get"): Entry(secretariat_only(200), lambda s: reverse("delivery-list")),
@@ -721,10 +752,21 @@ def scene_in(group: Group, state: str) -> Scene:
                 organization=group.luxembourg,
                 events=["proposal.outcome_recorded"],
             ).pk,
+            "feed": CalendarFeed.objects.create(
+                body=spare_body, url="https://93.184.215.14/feed.ics", occasion_kind="summit"
+            ).pk,
             "author_token": ApiToken.objects.get(
                 digest=token_digest(api_token_key(group.drafter))
             ).pk,
         },
+    )
+
+
+def feed_url(scene: Scene) -> str:
+    """A feed of the spare body, made with the scene (rolled back with each request)."""
+    return reverse(
+        "body-feed-detail",
+        kwargs={"body_id": scene.spare_body_id, "pk": scene.extra["feed"]},
     )
 
 
