@@ -15,6 +15,7 @@ from rest_framework import mixins, serializers
 
 from proposals import calendar_import
 from proposals.api.permissions import ReadByGroupWriteBySecretariat
+from proposals.api.serializers import time_zone_field
 from proposals.api.views import LIST_REFUSALS, READ_REFUSALS, WRITE_REFUSALS, ApiViewSet
 from proposals.models import Body, CalendarFeed
 
@@ -28,11 +29,12 @@ class FeedProblemSerializer(serializers.Serializer[Any]):
 class CalendarFeedSerializer(serializers.ModelSerializer[CalendarFeed]):
     """A feed: where it is read from, how its events become occasions, and its last reading."""
 
-    url = serializers.URLField(
+    url = serializers.CharField(
         max_length=500,
         help_text="The iCalendar feed's http or https URL; its host must resolve to public addresses.",
     )
     lead_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    default_timezone = time_zone_field(required=False)
     last_error = serializers.SerializerMethodField(
         help_text="Why the last reading failed, in the request's language; empty when it went well."
     )
