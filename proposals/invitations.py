@@ -57,7 +57,7 @@ from proposals.selectors import (
 )
 from workflow import emails
 from workflow.audit import audit_record
-from workflow.errors import RefusalKind, Refused
+from workflow.errors import RefusalKind, Refused, refuse_invalid_fields
 from workflow.models import Delivery
 from workflow.policy import Notice
 from workflow.services import deliveries_enqueue
@@ -138,15 +138,6 @@ def _manage_check(actor: Any) -> None:
     reasons = rules.person_manage_reasons(actor, None)
     if reasons:
         raise Refused(RefusalKind.PERMISSION, reasons)
-
-
-def _invalid(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise Refused(
-            RefusalKind.INVALID,
-            [reason for reasons in errors.values() for reason in reasons],
-            errors,
-        )
 
 
 def _email_in_use(email: str, exclude_invitation: int | None = None) -> list[str]:
@@ -273,7 +264,7 @@ def invitation_create(
     role_errors = _roles_reasons(actor, organization, roles)
     permission = role_errors.pop("permission", None)
     errors.update(role_errors)
-    _invalid(errors)
+    refuse_invalid_fields(errors)
     if permission:
         raise Refused(RefusalKind.PERMISSION, permission)
     with transaction.atomic():
@@ -472,7 +463,9 @@ def invitation_accept(
     now = now or timezone.now()
     username = (username or "").strip()
     invitation = invitation_by_token(token, now)
-    _invalid(_acceptance_errors(invitation, username, password, language, timezone_name))
+    refuse_invalid_fields(
+        _acceptance_errors(invitation, username, password, language, timezone_name)
+    )
     with transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.digest != invitation.digest or invitation_status(locked, now) != Status.PENDING:

@@ -27,7 +27,7 @@ from proposals.models import (
 )
 from proposals.selectors import roles_of
 from workflow.audit import audit_record, changed_fields
-from workflow.errors import Reason, RefusalKind, Refused
+from workflow.errors import Reason, RefusalKind, Refused, refuse_invalid_fields
 from workflow.webhooks import TargetRefused, target_addresses
 
 ENDPOINT_CREATED = "webhook_endpoint.created"
@@ -91,15 +91,6 @@ def _errors(
     return errors
 
 
-def _refuse_invalid(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise Refused(
-            RefusalKind.INVALID,
-            [reason for reasons in errors.values() for reason in reasons],
-            errors,
-        )
-
-
 def _facts(endpoint: WebhookEndpoint) -> dict[str, Any]:
     """What the audit trail keeps of an endpoint (never its secret)."""
     return {
@@ -131,7 +122,7 @@ def webhook_endpoint_create(
     once). Only the secretariat may; a URL that cannot be a target is refused."""
     _secretariat_check(actor)
     events = list(events)
-    _refuse_invalid(_errors(name=name, url=url, events=events))
+    refuse_invalid_fields(_errors(name=name, url=url, events=events))
     now = timezone.now()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
@@ -170,7 +161,7 @@ def webhook_endpoint_update(
     """Change what is given (the others stay); nothing is written when nothing changes."""
     _secretariat_check(actor)
     events = list(events) if events is not None else None
-    _refuse_invalid(_errors(name=name, url=url, events=events))
+    refuse_invalid_fields(_errors(name=name, url=url, events=events))
     with transaction.atomic():
         locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         before = _facts(locked)

@@ -54,5 +54,15 @@ class Refused(Exception):  # noqa: N818 (a refusal, not a failure)
         return self.kind == RefusalKind.PERMISSION
 
 
+def refuse_invalid_fields(errors: dict[str, list[str]]) -> None:
+    """Refuses as invalid when any field has reasons, each kept under its field's name."""
+    if errors:
+        raise Refused(
+            RefusalKind.INVALID,
+            [reason for reasons in errors.values() for reason in reasons],
+            errors,
+        )
+
+
 class UnknownTransition(LookupError):
     """No transition of that name exists on the object."""

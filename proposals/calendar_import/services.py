@@ -45,7 +45,7 @@ from proposals.services import occasion_move_deadline
 from proposals.webhooks import webhook_url_reasons
 from workflow import emails
 from workflow.audit import audit_record, changed_fields
-from workflow.errors import Reason, RefusalKind, Refused
+from workflow.errors import Reason, RefusalKind, Refused, refuse_invalid_fields
 from workflow.policy import Notice
 from workflow.services import deliveries_enqueue
 
@@ -125,15 +125,6 @@ def _errors(changes: Mapping[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
-def _refuse_invalid(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise Refused(
-            RefusalKind.INVALID,
-            [reason for reasons in errors.values() for reason in reasons],
-            errors,
-        )
-
-
 def calendar_feed_read_dispatch(feed_ids: list[int]) -> None:
     """Queue a reading of each feed once the transaction commits (the broker carries ids; a
     lost message waits for the next scheduled reading)."""
@@ -190,7 +181,7 @@ def calendar_feed_create(
     errors = _errors(values)
     if not url:
         errors["url"] = [_("Give the feed's URL, or upload a .ics file instead.")]
-    _refuse_invalid(errors)
+    refuse_invalid_fields(errors)
     with transaction.atomic():
         feed = CalendarFeed.objects.create(
             body=body, created_by=actor if getattr(actor, "pk", None) else None, **values
@@ -225,7 +216,7 @@ def calendar_feed_update(
         locked = CalendarFeed.objects.select_for_update().get(pk=feed.pk)
         if "url" in changes and bool(changes["url"]) != bool(locked.url):
             errors["url"] = [_("A feed read from a URL stays one; an uploaded feed has no URL.")]
-        _refuse_invalid(errors)
+        refuse_invalid_fields(errors)
         before = _facts(locked)
         for name, value in changes.items():
             setattr(locked, name, value)
@@ -646,7 +637,7 @@ def calendar_feed_upload(
                 "lead_days": lead_days,
                 "default_timezone": default_timezone,
             }
-            _refuse_invalid(_errors(values))
+            refuse_invalid_fields(_errors(values))
             feed = CalendarFeed.objects.create(
                 body=body,
                 url="",
