@@ -497,6 +497,7 @@ SPECTACULAR_SETTINGS = {
         "ReasonCodeEnum": "proposals.api.errors.REASON_CODE_CHOICES",
         "OutcomeEnum": "proposals.models.OutcomeResult",
         "CommentStatusEnum": "proposals.api.discussion.COMMENT_STATUS_CHOICES",
+        "TimezoneEnum": "proposals.api.serializers.TIME_ZONE_CHOICES",
     },
 }
 
