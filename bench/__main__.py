@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             1,
         )
+    results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=2, default=str))
     report.write(results, args.output)

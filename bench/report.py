@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -237,13 +236,19 @@ def write(results: dict[str, Any], output: Path) -> None:
 def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     settings = results["settings"]
     quick = results.get("quick")
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    finished = (
+        f"on {results['finished_at']}"
+        if results.get("finished_at")
+        else "at a time the run did not record"
+    )
+    commit = results.get("commit")
     out: list[str] = [
         "# Benchmarks",
         "",
-        f"Written by `{'python -m bench --quick' if quick else 'make bench'}` on {now}, in "
-        f"{fmt(results.get('total_seconds'))} s, on commit `{results.get('commit', '?')}`. "
-        "It holds only what this run measured. The figures of sections 1, 2 and 4 are measured "
+        f"Measured by `{'python -m bench --quick' if quick else 'make bench'}`, finished "
+        f"{finished}, in {fmt(results.get('total_seconds'))} s, on "
+        + (f"commit `{commit}`. " if commit else "a commit the run did not record. ")
+        + "It holds only what this run measured. The figures of sections 1, 2 and 4 are measured "
         "in turns with their lower bound (the fastest way to do the same work on this machine); "
         "the reminder scan (section 3) and the load test (section 5) have no lower bound, and "
         "the tables say so. Times are medians of the repeated runs.",
