@@ -71,18 +71,28 @@ def presidency_current(today: date | None = None) -> PresidencyTerm | None:
 
 
 def roles_of(person: Any) -> PersonRoles:
-    """The person's roles, read once per person object (two queries) and then cached on it."""
+    """The person's roles, read once per person object (one query: the memberships, each
+    saying whether its organisation chairs the group today) and then cached on it."""
     if person is None or not getattr(person, "is_authenticated", False):
         return NOBODY
     cached = getattr(person, "_roles", None)
     if cached is not None:
         return cached
+    today = timezone.localdate()
     memberships = list(
         Membership.objects.filter(person=person)
         .exclude(organization__status=Organization.Status.FORMER)
         .select_related("organization")
+        .annotate(
+            chairs=Exists(
+                PresidencyTerm.objects.filter(
+                    organization=OuterRef("organization_id"),
+                    starts_on__lte=today,
+                    ends_on__gte=today,
+                )
+            )
+        )
     )
-    presidency = presidency_current()
     org_ids = frozenset(m.organization_id for m in memberships)
     by_role = {
         role: frozenset(m.organization_id for m in memberships if m.role == role) for role in Role
@@ -107,8 +117,7 @@ def roles_of(person: Any) -> PersonRoles:
         secretariat=any(
             m.role == Role.SECRETARIAT and m.organization.is_secretariat for m in memberships
         ),
-        presidency=presidency is not None
-        and presidency.organization_id in by_role[Role.REPRESENTATIVE],
+        presidency=any(m.role == Role.REPRESENTATIVE and m.chairs for m in memberships),
     )
     person._roles = roles
     return roles
