@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -143,21 +143,43 @@ def proposals_visible_to(
     return queryset.filter(visible)
 
 
-def proposals_with_rule_data(queryset: QuerySet[Proposal] | None = None) -> QuerySet[Proposal]:
-    """Proposals with everything the rules read, in a constant number of queries."""
-    queryset = Proposal.objects.all() if queryset is None else queryset
-    return queryset.select_related(
-        "occasion", "target_body", "lead_organization", "submission", "outcome_record"
-    ).prefetch_related(
-        "authors",
-        "contributors",
-        "themes",
+PEOPLE_AND_THEMES = ("authors", "contributors", "themes")
+"""What the rules read of a proposal that no transition changes."""
+
+
+def _decisions() -> tuple[Prefetch[Any], Prefetch[Any]]:
+    """The reviews and the endorsements, as the rules read them."""
+    return (
         Prefetch("reviews", queryset=Review.objects.select_related("revision", "reviewer")),
         Prefetch(
             "endorsements",
             queryset=Endorsement.objects.select_related("organization", "endorsed_by"),
         ),
     )
+
+
+def proposals_with_rule_data(queryset: QuerySet[Proposal] | None = None) -> QuerySet[Proposal]:
+    """Proposals with everything the rules read, in a constant number of queries."""
+    queryset = Proposal.objects.all() if queryset is None else queryset
+    reviews, endorsements = _decisions()
+    return queryset.select_related(
+        "occasion", "target_body", "lead_organization", "submission", "outcome_record"
+    ).prefetch_related("authors", "contributors", "themes", reviews, endorsements)
+
+
+def proposal_after_transition(proposal: Proposal) -> Proposal:
+    """The proposal as a transition left it, read again with everything the rules read; its
+    authors, contributors and themes, which no transition changes, are taken from the copy
+    the transition ran on (three queries fewer than reading it all again)."""
+    cached = getattr(proposal, "_prefetched_objects_cache", {})
+    kept = {name: cached[name] for name in PEOPLE_AND_THEMES if name in cached}
+    queryset = proposals_with_rule_data()
+    if len(kept) == len(PEOPLE_AND_THEMES):
+        reviews, endorsements = _decisions()
+        queryset = queryset.prefetch_related(None).prefetch_related(reviews, endorsements)
+    fresh = queryset.get(pk=proposal.pk)
+    cast(Any, fresh)._prefetched_objects_cache.update(kept)
+    return fresh
 
 
 def co_author_candidates() -> QuerySet[Person]:

@@ -212,6 +212,15 @@ def postgres(transactional_db: None) -> None:
 
 
 @pytest.fixture(autouse=True)
+def forecast_learns_afresh() -> None:
+    """The forecast learns its step durations once an hour in a process: each test, which
+    writes its own history, learns from that history."""
+    from proposals.forecast import durations_forget
+
+    durations_forget()
+
+
+@pytest.fixture(autouse=True)
 def language_and_zone_reset() -> Any:
     """A test that activates a language or a time zone (directly or through a view) leaves
     the next test in the defaults."""

@@ -71,7 +71,11 @@ from proposals.models import (
 from proposals.preferences import preferences_activate
 from proposals.records import AuditEvent, TransitionLog, proposal_history
 from proposals.security import security_events_visible_to
-from proposals.selectors import proposals_visible_to, proposals_with_rule_data
+from proposals.selectors import (
+    proposal_after_transition,
+    proposals_visible_to,
+    proposals_with_rule_data,
+)
 from workflow.errors import UnknownTransition
 
 READ_REFUSALS = refusals(401, 403, 404)
@@ -589,7 +593,10 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
                 arguments=serializer.arguments(),
                 seen_version=body_version if body_version is not None else seen_version,
             )
-        return self.proposal_answer(result.obj)
+        data = serializers.ProposalSerializer(
+            proposal_after_transition(result.obj), context={"request": request}
+        ).data
+        return proposal_response(request, data["version"], data)
 
 
 @extend_schema_view(

@@ -237,18 +237,27 @@ def durations_learn(before: datetime | None = None) -> Learned:
     return durations_from(milestones_all(), _occasion_kinds(), before)
 
 
-def _log_version() -> str:
-    last = _proposal_log().order_by("-id").values_list("id", "digest").first()
-    return f"{last[0]}-{last[1][:16]}" if last else "empty"
-
-
 _memory: dict[str, Learned] = {}
 
 
+def durations_forget() -> None:
+    """Forget what this process learned (tests that write a history and learn from it)."""
+    _memory.clear()
+    cache.delete_many([f"forecast:learned:{_window(timezone.now())}"])
+
+
+def _window(now: datetime) -> str:
+    return f"w{int(now.timestamp() // CACHE_SECONDS)}"
+
+
 def durations_learned() -> Learned:
-    """The learned durations, kept in the cache under the log's last row (its id and digest:
-    a new row of the log learns again) for at most CACHE_SECONDS; one query when cached."""
-    version = _log_version()
+    """The learned durations, learned again once an hour (CACHE_SECONDS) and kept for that
+    hour in the process and in the cache; no query when known.
+
+    Not after every transition: learning reads the whole log (about a second at 100,000
+    proposals), and a group's history changes by a few steps a day, which an hour's delay
+    does not change in any forecast that matters."""
+    version = _window(timezone.now())
     if version in _memory:
         return _memory[version]
     key = f"forecast:learned:{version}"

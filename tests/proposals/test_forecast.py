@@ -181,19 +181,19 @@ def test_forecasts_for_a_page_of_proposals_run_a_constant_number_of_queries(
         occasions_per_kind=3,
         proposals_per_occasion=8,
     )
-    forecast.durations_learned()  # learned once, then cached under the log's last row
+    forecast.durations_learned()  # learned once, then kept for the hour
 
     def page() -> list[Proposal]:
         return list(Proposal.objects.filter(state="draft").select_related("occasion"))
 
     proposal_draft(group)
     one = page()
-    with django_assert_num_queries(2):  # type: ignore[operator]
+    with django_assert_num_queries(1):  # type: ignore[operator]
         first = forecasts_for(one)
     for _ in range(3):
         proposal_draft(group)
     many = page()
-    with django_assert_num_queries(2):  # type: ignore[operator]
+    with django_assert_num_queries(1):  # type: ignore[operator]
         answers = forecasts_for(many)
     assert len(answers) == len(many) == len(first) + 3
     assert all(answer.probability is not None for answer in answers.values())

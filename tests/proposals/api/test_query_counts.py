@@ -107,7 +107,7 @@ LISTS: list[tuple[str, Adder, int]] = [
     ("/api/presidencies/", add_presidencies, 4),
     ("/api/bodies/", add_bodies, 4),
     ("/api/occasions/", add_occasions, 4),
-    ("/api/proposals/", add_proposals, 11),  # the forecast 2: the log's last row, milestones
+    ("/api/proposals/", add_proposals, 10),  # the forecast: the page's milestones
     ("/api/proposals/?format=csv", add_proposals, 5),
     ("/api/proposals/{id}/endorsements/", add_endorsements, 5),
     ("/api/proposals/{id}/reviews/", add_reviews, 5),
