@@ -7,8 +7,10 @@ imported from the body's page, not here."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
+from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers
@@ -104,25 +106,25 @@ class CalendarFeedViewSet(
     filter_backends: list[Any] = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    @cached_property
     def body(self) -> Body:
+        """The body of the URL; an unknown one (or a number no key can be) is a 404."""
         return get_object_or_404(Body, pk=self.kwargs["body_id"])
 
-    def get_queryset(self) -> Any:
-        from django.db.models import Count
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.body  # noqa: B018 (an unknown body is a 404 before anything else)
 
+    def get_queryset(self) -> Any:
         return (
-            CalendarFeed.objects.filter(body_id=self.kwargs["body_id"])
+            CalendarFeed.objects.filter(body=self.body)
             .annotate(occasion_count=Count("occasions"))
             .order_by("pk")
         )
 
-    def list(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        self.body()  # an unknown body is a 404, not an empty list
-        return super().list(request, *args, **kwargs)
-
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = calendar_import.calendar_feed_create(
-            **self.writer(), body=self.body(), **serializer.validated_data
+            **self.writer(), body=self.body, **serializer.validated_data
         )
 
     def perform_update(self, serializer: Any) -> None:
