@@ -395,7 +395,7 @@ def attachment_downloadable(attachment: Attachment, person: Any) -> bool:
     if attachment.removed_at is None:
         return True
     roles = roles_of(person)
-    return roles.secretariat or roles.is_superuser
+    return roles.secretariat_or_superuser
 
 
 def attachment_visible_to(person: Any, proposal_id: int, pk: int) -> Attachment | None:

@@ -388,7 +388,7 @@ def reads_everything(viewer: Any) -> bool:
     from proposals.selectors import roles_of
 
     roles = roles_of(viewer)
-    return bool(roles.secretariat or roles.is_superuser)
+    return roles.secretariat_or_superuser
 
 
 @dataclass(frozen=True)

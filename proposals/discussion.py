@@ -381,7 +381,7 @@ def comment_hide(*, comment: Comment, actor: Person, reason: str, request: Any =
     """The secretariat hides a comment, saying why; the page shows the reason instead of the
     text, and its author is told."""
     roles = roles_of(actor)
-    if not (roles.secretariat or roles.is_superuser):
+    if not roles.secretariat_or_superuser:
         raise Refused(
             RefusalKind.PERMISSION,
             [Reason("not_secretariat", _("Only the secretariat can hide a comment."))],

@@ -568,7 +568,7 @@ def welcome_of(person: Person) -> Welcome:
         drafter=bool(roles.drafter_organization_ids),
         reviewer=roles.reviewer,
         representative=bool(roles.representative_organization_ids),
-        secretariat=roles.secretariat or roles.is_superuser,
+        secretariat=roles.secretariat_or_superuser,
         observer=bool(roles.observer_organization_ids),
         presidency=roles.presidency,
         drafts=proposals_authored_by(person, visible).filter(state=ProposalState.DRAFT).count(),

@@ -62,7 +62,7 @@ def security_events_visible_to(person: Any) -> QuerySet[AuditEvent]:
 
     events = AuditEvent.objects.security().select_related("actor", "subject")
     roles = roles_of(person)
-    if roles.secretariat or roles.is_superuser:
+    if roles.secretariat_or_superuser:
         return events
     if roles.person_id is None:
         return events.none()

@@ -49,6 +49,11 @@ class PersonRoles:
         return self.reviewer or self.secretariat
 
     @property
+    def secretariat_or_superuser(self) -> bool:
+        """Who manages the group itself: its people, invitations, deliveries, feeds, bundles."""
+        return self.secretariat or self.is_superuser
+
+    @property
     def sees_everything(self) -> bool:
         return self.secretariat or self.presidency or self.is_superuser
 

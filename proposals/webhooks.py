@@ -42,7 +42,7 @@ def _secretariat_check(actor: Any) -> None:
     if actor is SYSTEM:
         return
     roles = roles_of(actor)
-    if not (roles.secretariat or roles.is_superuser):
+    if not roles.secretariat_or_superuser:
         raise Refused(
             RefusalKind.PERMISSION,
             [Reason("secretariat_only", _("Only the secretariat can manage webhook endpoints."))],

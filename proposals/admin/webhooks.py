@@ -97,7 +97,7 @@ class WebhookEndpointAdmin(ServiceWritesAdmin):
 
     def _secretariat(self, request: HttpRequest) -> bool:
         roles = roles_of(request.user)
-        return roles.secretariat or roles.is_superuser
+        return roles.secretariat_or_superuser
 
     @admin.action(description=_("Renew the secret of the selected endpoints"))
     def secret_renew(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

@@ -27,7 +27,7 @@ class ReadByGroupWriteBySecretariat(BasePermission):
             self.message = _("Only people of the group's organisations can read this.")
             return roles.in_group
         self.message = _("Only the secretariat can change the group's reference data.")
-        return roles.secretariat or roles.is_superuser
+        return roles.secretariat_or_superuser
 
 
 class SecretariatOnly(BasePermission):
@@ -40,4 +40,4 @@ class SecretariatOnly(BasePermission):
         if not (user and user.is_authenticated):
             return False
         roles = roles_of(user)
-        return roles.secretariat or roles.is_superuser
+        return roles.secretariat_or_superuser

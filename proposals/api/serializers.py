@@ -342,7 +342,7 @@ class PersonSerializer(ModelSerializer):
         data = super().to_representation(instance)
         viewer = requester_of(self)
         roles = roles_of(viewer)
-        if not (roles.secretariat or roles.is_superuser or roles.person_id == instance.pk):
+        if not (roles.secretariat_or_superuser or roles.person_id == instance.pk):
             data.pop("email", None)
         by_organization: dict[int, dict[str, Any]] = {}
         for membership in instance.memberships.all():

@@ -188,7 +188,7 @@ def dossier_preview_pdf(proposal: Proposal, *, now: datetime | None = None) -> b
 def bundle_allowed(person: Any) -> bool:
     """The secretariat (and superusers) download an occasion's bundle of dossiers."""
     roles = roles_of(person)
-    return roles.secretariat or roles.is_superuser
+    return roles.secretariat_or_superuser
 
 
 def dossiers_render_missing() -> list[int]:

@@ -71,7 +71,7 @@ class FeedUploadForm(FeedRulesForm):
 
 def _secretariat(request: PersonRequest) -> bool:
     roles = roles_of(request.user)
-    return bool(roles.secretariat or roles.is_superuser)
+    return roles.secretariat_or_superuser
 
 
 @login_required

@@ -27,7 +27,7 @@ DELIVERY_PAGE_SIZE = 50
 def delivery_log(request: PersonRequest) -> HttpResponse:
     """Every email and webhook queued, sent or failed, newest first: for the secretariat."""
     roles = roles_of(request.user)
-    if not (roles.secretariat or roles.is_superuser):
+    if not roles.secretariat_or_superuser:
         raise PermissionDenied(_("Only the secretariat can read the delivery log."))
     deliveries = deliveries_logged()
     status = request.GET.get("status", "")

@@ -112,7 +112,7 @@ def person_departure(request: PersonRequest, pk: int) -> HttpResponse:
     reasons = departures.departure_permission_reasons(request.user, person)
     if reasons:
         roles = roles_of(request.user)
-        if not (roles.secretariat or roles.is_superuser):
+        if not roles.secretariat_or_superuser:
             raise PermissionDenied(_("Only the secretariat records a departure."))
         return render(
             request,

@@ -158,7 +158,7 @@ def discussion_context(
         "comment_form": form,
         "paragraphs": [(number, _excerpt(text)) for number, text in enumerate(blocks, start=1)],
         "chosen_paragraph": blocks[chosen - 1] if chosen else "",
-        "may_hide": roles.secretariat or roles.is_superuser,
+        "may_hide": roles.secretariat_or_superuser,
         "mention_url": reverse("proposals:mention_candidates", args=[proposal.pk]),
     }
 

@@ -39,7 +39,7 @@ SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 def _secretariat_check(request: HttpRequest) -> None:
     roles = roles_of(request.user)
-    if not (roles.secretariat or roles.is_superuser):
+    if not roles.secretariat_or_superuser:
         raise PermissionDenied(_("Only the secretariat can invite people."))
 
 

@@ -171,7 +171,7 @@ def occasion_detail(request: PersonRequest, pk: int) -> HttpResponse:
             ),
             "now": timezone.now(),
             "pins": _pins(occasion),
-            "may_unpin": roles.secretariat or roles.is_superuser,
+            "may_unpin": roles.secretariat_or_superuser,
         },
     )
 

@@ -136,6 +136,6 @@ def security_events_mine(request: HttpRequest) -> HttpResponse:
 def security_events(request: HttpRequest) -> HttpResponse:
     """Every security event of the group: for the secretariat."""
     roles = roles_of(request.user)
-    if not (roles.secretariat or roles.is_superuser):
+    if not roles.secretariat_or_superuser:
         raise PermissionDenied(_("Only the secretariat can read every security event."))
     return _security_events_page(request, everyone=True)

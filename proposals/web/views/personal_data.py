@@ -102,7 +102,7 @@ def person_erasure(request: PersonRequest, pk: int) -> HttpResponse:
     reasons = personal_data.erasure_reasons(request.user, person)
     if reasons:
         roles = roles_of(request.user)
-        if not (roles.secretariat or roles.is_superuser):
+        if not roles.secretariat_or_superuser:
             raise PermissionDenied(_("Only the secretariat erases personal data."))
         return render(request, "proposals/refused.html", {"reasons": reasons}, status=403)
     form = ErasureForm(posted(request), person=person)
