@@ -41,6 +41,12 @@ FULL = {
     "steady_seconds": 30,
     "markdown_sizes": [1_000, 10_000, 50_000, 100_000],
     "markdown_repeat": 3,
+    "capabilities_repeat": 5,
+    "import_events": 1_000,
+    "fanout_followers": [100, 1_000],
+    "fanout_endpoints": [10, 100],
+    "memory_emails": 100_000,
+    "memory_timeout": 1_500,
 }
 QUICK = {
     "proposals": 400,
@@ -57,8 +63,24 @@ QUICK = {
     "steady_seconds": 2,
     "markdown_sizes": [1_000, 10_000],
     "markdown_repeat": 1,
+    "capabilities_repeat": 1,
+    "import_events": 100,
+    "fanout_followers": [20],
+    "fanout_endpoints": [3],
+    "memory_emails": 300,
+    "memory_timeout": 60,
 }
-PHASES = ("pages", "load", "transitions", "mail", "scan", "markdown")
+PHASES = (
+    "pages",
+    "load",
+    "transitions",
+    "mail",
+    "scan",
+    "markdown",
+    "capabilities",
+    "fanout",
+    "memory",
+)
 NO_MAIN_DATABASE = ("scan", "markdown")  # phases that do not read the generated database
 
 

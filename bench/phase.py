@@ -21,6 +21,9 @@ PHASES = {
     "mail": "bench.mail",
     "load": "bench.load",
     "markdown": "bench.markdown",
+    "capabilities": "bench.capabilities",
+    "fanout": "bench.fanout",
+    "memory": "bench.memory",
 }
 
 

@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench import report_capabilities
+
 PAGE_TARGET = 2.0
 SCAN_GROWTH_TARGET = 2.0
 TRANSITIONS_TARGET = 150.0
@@ -151,6 +153,7 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 and load["maximum"]["per_second"] >= LOAD_MAXIMUM_TARGET,
             }
         )
+    rows += report_capabilities.summary_rows(results)
     return rows
 
 
@@ -337,6 +340,9 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     out += mail_section(results.get("mail", {}))
     out += load_section(results.get("load", {}))
     out += markdown_section(results.get("markdown", {}))
+    out += report_capabilities.capabilities_section(results.get("capabilities", {}))
+    out += report_capabilities.fanout_section(results.get("fanout", {}))
+    out += report_capabilities.memory_section(results.get("memory", {}))
     return "\n".join(out) + "\n"
 
 

@@ -21,6 +21,9 @@ SECTIONS = [
     "## 3. Reminder scan",
     "## 4. Mail",
     "## 5. Under load",
+    "## 7. New capabilities",
+    "## 8. Fan-out of a transition's notice",
+    "## 9. Worker memory",
 ]
 
 
