@@ -4,7 +4,8 @@ due at every size (about 1,000), and the query plan of each of its queries.
 The phase first makes a group with its history (proposals in every state, with their log,
 submissions, outcomes and sent notifications) holding the first number of open proposals,
 then grows it to each next size with open proposals timed to occasions more than 30 days
-away, and scans at each size: each run starts from no reminder written.
+away, and scans at each size: each run starts from no reminder written. At each size it also
+measures the list API read by cursor and the dashboards (bench/million.py, target 2).
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def shorten(statement: str, limit: int = 400) -> str:
 
 
 def run(config: dict[str, Any]) -> dict[str, Any]:
+    from bench import million
     from bench.transitions import redis_flush
+    from proposals.models import Proposal
 
     repeat = config["repeat_scan"]
     sizes: list[dict[str, Any]] = []
@@ -109,9 +112,13 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             elapsed, written = scan_once()
             times.append(elapsed)
         explained = plans()
+        pages_at_size = million.measure(config, explain=number == len(config["scan_sizes"]) - 1)
         sizes.append(
             {
+                "target": target,
                 "open_proposals": open_count(),
+                "proposals": Proposal.objects.count(),
+                "pages_at_size": pages_at_size,
                 "scan_ms": round(statistics.median(times) * 1000, 1),
                 "spread_ms": [round(min(times) * 1000, 1), round(max(times) * 1000, 1)],
                 "reminders_written": written,
@@ -127,6 +134,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     return {
         "sizes": sizes,
         "growth": round(last / first, 2) if first else None,
+        "pages_growth": million.growth(sizes),
         "repeat": repeat,
         "watched_tables": list(WATCHED_TABLES),
     }
