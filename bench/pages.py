@@ -442,6 +442,15 @@ class RawBound:
             "forecast": forecasts.get(get("id")),
         }
 
+    def statements_count(self, action: Callable[[], Any]) -> int:
+        """How many statements the action runs."""
+        self.statements = []
+        try:
+            action()
+            return len(self.statements)
+        finally:
+            self.statements = None
+
     def sql_ms(self, action: Callable[[], Any]) -> float:
         """The database's own time of the action's SELECTs, run again under EXPLAIN ANALYZE."""
         self.statements = []
@@ -584,7 +593,7 @@ SESSION_SQL = (
 )
 PERSON_SQL = """
     SELECT u.id, u.is_active, u.is_superuser, u.timezone, u.language, u.last_visit_at,
-           u.first_name, u.last_name, u.username,
+           u.first_name, u.last_name, u.username, u.welcomed_at IS NULL,
            EXISTS (SELECT 1 FROM otp_totp_totpdevice d WHERE d.user_id = u.id AND d.confirmed)
       FROM proposals_person u WHERE u.id = %(id)s
 """
@@ -662,8 +671,10 @@ class PageBound:
         ):
             raise RuntimeError("the bound's session ended")
         person = self.execute(cursor, PERSON_SQL, {"id": int(data["_auth_user_id"])}).fetchone()
-        if person is None or not person[1] or (person[9] and DEVICE_ID_SESSION_KEY not in data):
+        if person is None or not person[1] or (person[10] and DEVICE_ID_SESSION_KEY not in data):
             raise RuntimeError("the bound's person is not signed in and verified")
+        if person[9]:  # proposals.web.views.invitations.welcome_first
+            raise RuntimeError("a first visit is welcomed: the bound does not measure it")
         data["_bound_write"] = last_seen is None or moment - last_seen >= REFRESH_EVERY_SECONDS
         if data["_bound_write"]:
             data[LAST_SEEN_KEY] = moment
@@ -1257,6 +1268,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     results["same_output"]["api_list"] = same_json(api_list(50)(), bound.proposal_list(50))
     figures["api_list"] = side_by_side(api_list(50), lambda: bound.proposal_list(50), repeat=repeat)
     figures["api_list"]["what"] = f"GET /api/proposals/?{LIST_FILTERS}&page_size=50"
+    results["queries"]["api_list_bound"] = bound.statements_count(lambda: bound.proposal_list(50))
     results["queries"]["api_list"] = {
         "page_size_10": query_count(api_list(10)),
         "page_size_50": query_count(api_list(50)),
@@ -1278,6 +1290,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         repeat=repeat,
     )
     figures["api_detail"]["what"] = f"GET /api/proposals/{detail}/ (a proposal in endorsement)"
+    results["queries"]["api_detail_bound"] = bound.statements_count(
+        lambda: bound.proposal_detail(detail)
+    )
     results["queries"]["api_detail"] = query_count(lambda: ok(api.get(f"/api/proposals/{detail}/")))
 
     bound_sql = bound.sql_ms(lambda: bound.proposal_list(50))
@@ -1327,6 +1342,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         page.force_login(person)
         session_verified(page.session, person)
         person_bound = PageBound(url, page.session.session_key or "")
+        ok(page.get("/"))  # a first visit is welcomed instead (invitations.welcome_first)
         results["same_output"][label] = same_page(ok(page.get("/")), person_bound.dashboard())
         figures[label] = side_by_side(
             lambda page=page: ok(page.get("/")),  # type: ignore[misc]

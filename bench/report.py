@@ -19,6 +19,7 @@ LOAD_MAXIMUM_TARGET = 4 * 17.6  # four times the maximum measured on 2026-11-28
 P95_TARGET = 50.0
 
 FIXED_COST_TARGET = 1.5
+MILLION_GROWTH_TARGET = 1.5  # the list's and the dashboard's p50 at 1M over their p50 at 100k
 
 PAGE_FIGURES = {
     "api_small": "One small object through the API (the fixed cost; bound: a bare DRF view)",
@@ -109,6 +110,7 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": growth is not None and growth <= SCAN_GROWTH_TARGET and not watched,
             }
         )
+    rows += million_rows(scan)
     mail = results.get("mail", {})
     if "share_of_bare" in mail:
         share = mail["share_of_bare"]
@@ -154,6 +156,36 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     rows += report_capabilities.summary_rows(results)
+    return rows
+
+
+def million_rows(scan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The list by cursor and the dashboards: p50 at 100,000 open proposals and at the largest
+    size of the scan's database, and their growth (issue 16's target 2)."""
+    from bench.million import FIGURES
+
+    growth = scan.get("pages_growth") or {}
+    rows: list[dict[str, Any]] = []
+    for key, label in FIGURES.items():
+        figure = growth.get(key)
+        if not figure:
+            continue
+        rows.append(
+            {
+                "key": f"million_{key}",
+                "target_no": 3,
+                "label": (
+                    f"{label}, {fmt(growth['from_open_proposals'])} → "
+                    f"{fmt(growth['to_open_proposals'])} open proposals"
+                ),
+                "system": f"{fmt(figure['from_ms'])} → {fmt(figure['to_ms'])} ms (p50)",
+                "bound": f"no bound: growth from {fmt(growth['from_open_proposals'])}",
+                "ratio": figure["ratio"],
+                "target": f"≤ {MILLION_GROWTH_TARGET:g}× growth",
+                "normalised": figure["ratio"] / MILLION_GROWTH_TARGET,
+                "met": figure["ratio"] <= MILLION_GROWTH_TARGET,
+            }
+        )
     return rows
 
 
@@ -369,11 +401,50 @@ def pages_section(pages: dict[str, Any]) -> list[str]:
     out += [
         "Requests go through Django's whole stack (middleware, authentication, the view, the "
         "serializer or template) in one process, as the secretariat (who sees every proposal) "
-        "unless said otherwise. The lower bound fetches the same rows with hand-written SQL "
-        "through psycopg (one query for the page and one count, subqueries for authors, themes, "
-        "endorsements and reviews) and writes the JSON with `json.dumps` or the HTML with "
-        "f-strings; it escapes the text into paragraphs instead of rendering Markdown.",
+        "unless said otherwise. Each lower bound does the same work the fastest hand-written "
+        "way (`bench/pages.py`), through one psycopg connection: it checks the token (the API) "
+        "or the session and the second factor (the pages), and reads the person's roles, in "
+        "one query each; it selects the same rows with SQL written for the purpose, with what "
+        "the JSON or the page shows and what the rules read (authors, contributors, themes, the "
+        "current revision's reviews, the endorsements of full members in force, the occasion's "
+        "deadline, quorum and late rule), and what the page shows is visible to the person as "
+        "the system decides. It decides the transitions the person may run with a hand-written "
+        "check of each predicate the lifecycle declares (roles, authorship, never having "
+        "written the proposal, one review per revision, a title, a text, a body, the deadline, "
+        "a request for changes, the quorum, late submissions), reading the declarations "
+        "themselves (`proposals.lifecycle.TRANSITIONS`) for the names, their order, their "
+        "source states and which predicates apply. It computes the forecasts shown with the "
+        "same code on the same learned durations (learned once an hour), their milestones in "
+        "one query. It writes the JSON with `json.dumps` and the page's HTML with f-strings, "
+        "in the person's language and time zone. The dashboard's bound also records the visit, "
+        "reads what changed since the last one and the unread notices' count, and writes the "
+        "session back when the system does (once a minute); it leaves out the site's "
+        "navigation and footer, which are the same text on every page.",
         "",
+    ]
+    same = pages.get("same_output", {})
+    if same:
+        out += [
+            "Same output, checked in this run (and in quick mode): "
+            + "; ".join(
+                f"{PAGE_FIGURES.get(key, key).replace(' (page size 50, filters)', '')}: "
+                + (
+                    "the bound's JSON, parsed, equals the system's"
+                    + (
+                        " (fields left out: " + ", ".join(entry["fields_left_out"]) + ")"
+                        if entry.get("fields_left_out")
+                        else ", every field"
+                    )
+                    if "links" not in entry
+                    else f"the same {entry['links']} links to proposals and actions, in the "
+                    f"same order, and the same section counts ({', '.join(entry['counts'])})"
+                )
+                for key, entry in same.items()
+            )
+            + ". A run whose bound differs stops with the difference.",
+            "",
+        ]
+    out += [
         "| figure | request | system (median) | lower bound | ratio | runs |",
         "|---|---|---:|---:|---:|---:|",
     ]
@@ -400,6 +471,14 @@ def pages_section(pages: dict[str, Any]) -> list[str]:
             f"{queries.get('dashboard_drafter')} (drafter) and {queries.get('dashboard_secretariat')} "
             "(secretariat).",
         ]
+        if "api_list_bound" in queries:
+            out += [
+                "",
+                f"Their bounds run {queries['api_list_bound']} statements (list), "
+                f"{queries.get('api_detail_bound')} (detail), "
+                f"{queries.get('dashboard_drafter_bound')} and "
+                f"{queries.get('dashboard_secretariat_bound')} (the dashboards).",
+            ]
     timed = pages.get("sql_time", {})
     if timed:
         out += [
@@ -538,6 +617,7 @@ def scan_section(result: dict[str, Any], settings: dict[str, Any]) -> list[str]:
             + ", ".join(fmt(s) for s in settings["scan_sizes"])
             + "); run it with `python -m bench --only scan --scan-sizes 10000,100000,1000000`.",
         ]
+    out += ["", *million_section(result)]
     watched = ", ".join(f"`{t}`" for t in result.get("watched_tables", []))
     out += [
         "",
@@ -560,6 +640,79 @@ def scan_section(result: dict[str, Any], settings: dict[str, Any]) -> list[str]:
             "</details>",
             "",
         ]
+    return out
+
+
+def million_section(result: dict[str, Any]) -> list[str]:
+    """The list by cursor and the dashboards at each size of the scan's database."""
+    from bench.million import CURSOR_LIST, FIGURES
+
+    sizes = [size for size in result.get("sizes", []) if size.get("pages_at_size")]
+    if not sizes:
+        return []
+    out = [
+        "### The list and the dashboards at each size",
+        "",
+        "In the same database at each size (the group's history, then open proposals added: "
+        "the people, occasions and themes do not change), the list API read by cursor "
+        f"(`{CURSOR_LIST}`, its first page and the page reached by following `next` four "
+        "times) as the secretariat with a token, and the dashboard of a drafter (`o2d1`) and "
+        "of the secretariat, through Django's whole stack in the benchmark's process. "
+        "Medians (p50) and the queries of one request:",
+        "",
+        "| open proposals | all proposals | " + " | ".join(FIGURES.values()) + " |",
+        "|---:|---:|" + "---:|" * len(FIGURES),
+    ]
+    for size in sizes:
+        figures = size["pages_at_size"]
+        out.append(
+            f"| {fmt(size['open_proposals'])} | {fmt(size.get('proposals'))} | "
+            + " | ".join(
+                f"{fmt(figures[key]['p50_ms'])} ms ({figures[key]['queries']} q)"
+                if key in figures
+                else "—"
+                for key in FIGURES
+            )
+            + " |"
+        )
+    growth = result.get("pages_growth") or {}
+    if growth:
+        out += [
+            "",
+            f"Growth from {fmt(growth['from_open_proposals'])} to "
+            f"{fmt(growth['to_open_proposals'])} open proposals (target ≤ "
+            f"{MILLION_GROWTH_TARGET:g}×): "
+            + "; ".join(
+                f"{label[0].lower()}{label[1:]} **{growth[key]['ratio']}×**"
+                for key, label in FIGURES.items()
+                if key in growth
+            )
+            + ".",
+        ]
+    largest = sizes[-1]["pages_at_size"]
+    out += [
+        "",
+        f"The slowest queries of each request at {fmt(sizes[-1]['open_proposals'])} open "
+        "proposals (`EXPLAIN ANALYZE`, planning and execution):",
+        "",
+    ]
+    for key, label in FIGURES.items():
+        for plan in largest.get(key, {}).get("slowest", []):
+            out += [
+                f"<details><summary>{html.escape(label)}: {fmt(plan['ms'], 2)} ms, <code>"
+                + html.escape(plan["sql"][:120])
+                + "</code></summary>",
+                "",
+                "```sql",
+                plan["sql"],
+                "```",
+                "",
+                "```",
+                plan["plan"],
+                "```",
+                "</details>",
+                "",
+            ]
     return out
 
 
