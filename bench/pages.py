@@ -1205,6 +1205,31 @@ def ok(response: Any) -> bytes:
     return bytes(response.content)
 
 
+def proposal_page_measure(proposal_id: int, repeat: int) -> dict[str, Any]:
+    """The proposal page (/proposals/{id}/) as the secretariat: its median, its queries and
+    where its time goes. Its lower bound is not written yet (see the report)."""
+    from django.test import Client
+
+    from bench.accounts import session_verified
+    from proposals.models import Person
+
+    person = Person.objects.get(username="secretariat1")
+    page = Client()
+    page.force_login(person)
+    session_verified(page.session, person)
+    path = f"/proposals/{proposal_id}/"
+    ok(page.get("/"))  # a first visit is welcomed instead
+    ok(page.get(path))
+    times = [seconds(lambda: ok(page.get(path))) for _ in range(repeat)]
+    return {
+        "what": f"GET {path} as secretariat1",
+        "system_ms": round(statistics.median(times) * 1000, 2),
+        "runs": repeat,
+        "queries": query_count(lambda: ok(page.get(path))),
+        "profile": profile_top(lambda: ok(page.get(path))),
+    }
+
+
 JSON_LEGITIMATELY_DIFFERENT: dict[str, str] = {}
 """Fields of the API's JSON the bound may answer differently, and why (none today)."""
 
@@ -1332,6 +1357,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     results["profiles"]["api_detail"] = profile_top(
         lambda: ok(api.get(f"/api/proposals/{detail}/"))
     )
+    results["proposal_page"] = proposal_page_measure(detail, repeat)
     # The dashboards last: they load many rows, whose garbage would weigh on what follows.
     for username, label in (
         ("o2d1", "dashboard_drafter"),

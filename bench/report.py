@@ -543,6 +543,25 @@ def pages_section(pages: dict[str, Any]) -> list[str]:
             f"{fmt(pages['api_root_ms'], 2)} ms, the fixed price of any authenticated API request "
             "through Django and Django REST framework here.",
         ]
+    proposal_page = pages.get("proposal_page")
+    if proposal_page:
+        out += [
+            "",
+            f"The proposal page (`{proposal_page['what']}`, the same proposal as the detail): "
+            f"{fmt(proposal_page['system_ms'])} ms (median of {proposal_page['runs']}), "
+            f"{proposal_page['queries']} queries. It has no lower bound yet: a bound doing its "
+            "work by hand (every action with the reasons of those refused, the endorsements, "
+            "the revisions, the timeline in words, the next step, the discussion and its "
+            "comment form, the forecast) is not written, so it has no ratio and no row in the "
+            "summary.",
+        ]
+        if proposal_page.get("profile"):
+            out += [
+                "",
+                "Profile of the proposal page (functions with the most time of their own):",
+                "",
+            ]
+            out += profile_table(proposal_page["profile"])
     profiles = pages.get("profiles", {})
     for key, title in (
         ("api_small", "small-object API request"),
