@@ -129,3 +129,109 @@ def growth(sizes: list[dict[str, Any]]) -> dict[str, Any]:
         if first and last:
             result[key] = {"from_ms": first, "to_ms": last, "ratio": round(last / first, 2)}
     return result
+
+
+# Growing a database tenfold by copies, for a measure of the growth on a machine too busy to
+# generate a million proposals (bench.generate writes about 2,000 a second on an idle one).
+
+COPIED = {
+    # table: (columns given new values, or dropped for a new identity)
+    "proposals_proposal": {"id": "id + {k} * {P}"},
+    "proposals_proposal_authors": {"id": None, "proposal_id": "proposal_id + {k} * {P}"},
+    "proposals_proposal_contributors": {"id": None, "proposal_id": "proposal_id + {k} * {P}"},
+    "proposals_proposal_themes": {"id": None, "proposal_id": "proposal_id + {k} * {P}"},
+    "proposals_revision": {"id": "id + {k} * {V}", "proposal_id": "proposal_id + {k} * {P}"},
+    "proposals_review": {
+        "id": None,
+        "proposal_id": "proposal_id + {k} * {P}",
+        "revision_id": "revision_id + {k} * {V}",
+    },
+    "proposals_endorsement": {"id": None, "proposal_id": "proposal_id + {k} * {P}"},
+    "proposals_submission": {
+        "id": None,
+        "proposal_id": "proposal_id + {k} * {P}",
+        "revision_id": "revision_id + {k} * {V}",
+    },
+    "proposals_outcome": {"id": None, "proposal_id": "proposal_id + {k} * {P}"},
+    "workflow_transitionlog": {"id": None, "object_id": "object_id + {k} * {P}"},
+}
+
+
+def copies_add(url: str, copies: int) -> dict[str, Any]:
+    """Add `copies` copies of every proposal with what the list and the dashboards read of it
+    (authors, contributors, themes, revisions, reviews, endorsements, submission, outcome, its
+    log): the same people, occasions and shape, new ids. INSERT ... SELECT in PostgreSQL."""
+    import time
+
+    from bench import db
+
+    started = time.perf_counter()
+    with db.connect(url, autocommit=True) as connection:
+        proposals = connection.execute("SELECT max(id) FROM proposals_proposal").fetchone()
+        revisions = connection.execute("SELECT max(id) FROM proposals_revision").fetchone()
+        log_type = connection.execute(
+            "SELECT id FROM django_content_type WHERE app_label = 'proposals' "
+            "AND model = 'proposal'"
+        ).fetchone()
+        assert proposals and revisions and log_type
+        P, V = proposals[0] + 1, revisions[0] + 1  # noqa: N806
+        connection.execute("ALTER TABLE proposals_proposal DISABLE TRIGGER USER")
+        try:
+            for table, changed in COPIED.items():
+                columns = [
+                    row[0]
+                    for row in connection.execute(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_name = %s ORDER BY ordinal_position",
+                        (table,),
+                    ).fetchall()
+                    if changed.get(row[0], "") is not None
+                ]
+                values = [
+                    f"({changed[c].format(k='k', P=P, V=V)})" if c in changed else c
+                    for c in columns
+                ]
+                where = f"WHERE content_type_id = {log_type[0]}" if "object_id" in changed else ""
+                connection.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} "  # noqa: S608
+                    f"FROM {table} CROSS JOIN generate_series(1, {copies}) AS k {where}"
+                )
+                print(f"copied {table}", flush=True)
+        finally:
+            connection.execute("ALTER TABLE proposals_proposal ENABLE TRIGGER USER")
+        for table in ("proposals_proposal", "proposals_revision"):
+            connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+        connection.execute("VACUUM ANALYZE")
+        total = connection.execute("SELECT count(*) FROM proposals_proposal").fetchone()
+    return {"proposals": total[0] if total else 0, "seconds": round(time.perf_counter() - started)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """python -m bench.million URL OUT.json [COPIES]: the four figures on the database of URL,
+    then on it grown by COPIES copies (9: ten times the proposals)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from bench.generate import django_setup
+
+    url, out, *rest = argv if argv is not None else sys.argv[1:]
+    copies = int(rest[0]) if rest else 9
+    django_setup(url)
+    from proposals.models import Proposal
+
+    config = {"repeat": 15}
+    sizes = [{"proposals": Proposal.objects.count(), "target": GROWTH_FROM}]
+    sizes[0]["open_proposals"] = sizes[0]["proposals"]
+    sizes[0]["pages_at_size"] = measure(config, explain=False)
+    grown = copies_add(url, copies)
+    sizes.append({**grown, "open_proposals": grown["proposals"]})
+    sizes[1]["pages_at_size"] = measure(config, explain=True)
+    Path(out).write_text(json.dumps({"sizes": sizes, "growth": growth(sizes)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
