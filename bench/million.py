@@ -134,7 +134,7 @@ def growth(sizes: list[dict[str, Any]]) -> dict[str, Any]:
 # Growing a database tenfold by copies, for a measure of the growth on a machine too busy to
 # generate a million proposals (bench.generate writes about 2,000 a second on an idle one).
 
-COPIED = {
+COPIED: dict[str, dict[str, str | None]] = {
     # table: (columns given new values, or dropped for a new identity)
     "proposals_proposal": {"id": "id + {k} * {P}"},
     "proposals_proposal_authors": {"id": None, "proposal_id": "proposal_id + {k} * {P}"},
@@ -188,7 +188,7 @@ def copies_add(url: str, copies: int) -> dict[str, Any]:
                     if changed.get(row[0], "") is not None
                 ]
                 values = [
-                    f"({changed[c].format(k='k', P=P, V=V)})" if c in changed else c
+                    f"({str(changed[c]).format(k='k', P=P, V=V)})" if c in changed else c
                     for c in columns
                 ]
                 where = f"WHERE content_type_id = {log_type[0]}" if "object_id" in changed else ""
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     from proposals.models import Proposal
 
     config = {"repeat": 15}
-    sizes = [{"proposals": Proposal.objects.count(), "target": GROWTH_FROM}]
+    sizes: list[dict[str, Any]] = [{"proposals": Proposal.objects.count(), "target": GROWTH_FROM}]
     sizes[0]["open_proposals"] = sizes[0]["proposals"]
     sizes[0]["pages_at_size"] = measure(config, explain=False)
     grown = copies_add(url, copies)
