@@ -671,6 +671,8 @@ class Proposal(FSMModelMixin, models.Model):
             models.Index(fields=["updated_at", "id"], name="proposal_updated_id"),
             models.Index(fields=["created_at", "id"], name="proposal_created_id"),
             models.Index(fields=["title", "id"], name="proposal_title_id"),
+            # A list filtered by state: its count reads this index alone (migration 0021).
+            models.Index(fields=["state", "-updated_at", "-id"], name="proposal_state_updated_id"),
         ]
         constraints = [
             models.CheckConstraint(

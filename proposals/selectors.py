@@ -166,10 +166,23 @@ def _decisions() -> tuple[Prefetch[Any], Prefetch[Any]]:
 def proposals_with_rule_data(queryset: QuerySet[Proposal] | None = None) -> QuerySet[Proposal]:
     """Proposals with everything the rules read, in a constant number of queries."""
     queryset = Proposal.objects.all() if queryset is None else queryset
+    return proposals_with_rule_data_by_ids(queryset).select_related(
+        "target_body", "lead_organization"
+    )
+
+
+def proposals_with_rule_data_by_ids(
+    queryset: QuerySet[Proposal] | None = None,
+) -> QuerySet[Proposal]:
+    """`proposals_with_rule_data` with the lead organisation and the target body left as their
+    ids, for readers that show only the ids (the API). Joining those two tables as well made
+    PostgreSQL weigh the join orders of seven tables: at 100,000 proposals, planning a page of
+    the list took about 20 ms, more than running it; with five tables, about 1 ms."""
+    queryset = Proposal.objects.all() if queryset is None else queryset
     reviews, endorsements = _decisions()
-    return queryset.select_related(
-        "occasion", "target_body", "lead_organization", "submission", "outcome_record"
-    ).prefetch_related("authors", "contributors", "themes", reviews, endorsements)
+    return queryset.select_related("occasion", "submission", "outcome_record").prefetch_related(
+        "authors", "contributors", "themes", reviews, endorsements
+    )
 
 
 def proposal_after_transition(proposal: Proposal) -> Proposal:

@@ -75,6 +75,7 @@ from proposals.selectors import (
     proposal_after_transition,
     proposals_visible_to,
     proposals_with_rule_data,
+    proposals_with_rule_data_by_ids,
 )
 from workflow.errors import UnknownTransition
 
@@ -455,7 +456,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
     filterset_class = filters.ProposalFilter
 
     def get_queryset(self) -> QuerySet[Proposal]:
-        return proposals_with_rule_data(proposals_visible_to(self.request.user))
+        return proposals_with_rule_data_by_ids(proposals_visible_to(self.request.user))
 
     def get_renderers(self) -> list[BaseRenderer]:
         renderers = super().get_renderers()
@@ -480,7 +481,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         proposal = services.proposal_create(
             author=requester(request), **serializer.service_arguments()
         )
-        fresh = proposals_with_rule_data().get(pk=proposal.pk)
+        fresh = proposals_with_rule_data_by_ids().get(pk=proposal.pk)
         data = self.get_serializer(fresh).data
         return proposal_response(request, fresh.version, data, status_code=status.HTTP_201_CREATED)
 
@@ -527,7 +528,7 @@ class ProposalChildViewSet(ApiViewSet):
         self.proposal  # noqa: B018 (an invisible proposal is a 404 before anything else)
 
     def proposal_data(self, proposal: Proposal) -> dict[str, Any]:
-        fresh = proposals_with_rule_data().get(pk=proposal.pk)
+        fresh = proposals_with_rule_data_by_ids().get(pk=proposal.pk)
         return serializers.ProposalSerializer(fresh, context={"request": self.request}).data
 
     def proposal_answer(self, proposal: Proposal) -> Response:
