@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
+from workflow.digests import object_digest
 from workflow.models import AuditEvent
 
 
@@ -68,6 +69,35 @@ def audit_record(
         security=security,
         ip_address=client_address(request),
     )
+
+
+def audit_records(
+    *,
+    action: str,
+    written: Sequence[tuple[models.Model, Mapping[str, Any]]],
+    actor: Any = None,
+    now: datetime | None = None,
+) -> list[AuditEvent]:
+    """Append one row of `action` per (object, after) written, in one insert; the rows are
+    those `audit_record` writes, digests included. For a service that writes many objects at
+    once (a calendar feed's new occasions); call it inside the transaction of the writes."""
+    at = now or timezone.now()
+    actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", True) else None
+    rows = []
+    for obj, after in written:
+        row = AuditEvent(
+            at=at,
+            actor_id=actor_id,
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            object_repr=str(obj)[:200],
+            before={},
+            after=_plain(dict(after)),
+        )
+        row.digest = object_digest(row.integrity_name, row, row.integrity_fields)
+        rows.append(row)
+    return AuditEvent.objects.bulk_create(rows)
 
 
 def changed_fields(

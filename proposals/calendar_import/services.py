@@ -44,7 +44,7 @@ from proposals.selectors import roles_of, secretariat_ids
 from proposals.services import occasion_move_deadline
 from proposals.webhooks import webhook_url_reasons
 from workflow import emails
-from workflow.audit import audit_record, changed_fields
+from workflow.audit import audit_record, audit_records, changed_fields
 from workflow.errors import Reason, RefusalKind, Refused, refuse_invalid_fields
 from workflow.policy import Notice
 from workflow.services import deliveries_enqueue
@@ -316,30 +316,42 @@ def feed_move_reason(feed: CalendarFeed) -> str:
     }
 
 
-def _occasion_create(feed: CalendarFeed, facts: EventFacts, now: datetime) -> Occasion:
-    occasion = Occasion(
-        **_imported_values(feed, facts),
-        body_id=feed.body_id,
-        feed=feed,
-        feed_uid=facts.uid,
-        imported_at=now,
-        cancelled_at=now if facts.cancelled else None,
+def _occasions_create(
+    feed: CalendarFeed, described: list[EventFacts], now: datetime
+) -> list[Occasion]:
+    """The occasions of the feed's new events, with their audit rows: one insert of each
+    (a feed of a thousand new events was two thousand queries)."""
+    occasions = Occasion.objects.bulk_create(
+        [
+            Occasion(
+                **_imported_values(feed, facts),
+                body_id=feed.body_id,
+                feed=feed,
+                feed_uid=facts.uid,
+                imported_at=now,
+                cancelled_at=now if facts.cancelled else None,
+            )
+            for facts in described
+        ]
     )
-    occasion.save(force_insert=True)
-    audit_record(
+    audit_records(
         action="occasion.created",
-        actor=None,
-        obj=occasion,
-        after={
-            **_imported_values(feed, facts),
-            "body": feed.body_id,
-            "feed": feed.pk,
-            "feed_uid": facts.uid,
-            "cancelled": facts.cancelled,
-        },
+        written=[
+            (
+                occasion,
+                {
+                    **_imported_values(feed, facts),
+                    "body": feed.body_id,
+                    "feed": feed.pk,
+                    "feed_uid": facts.uid,
+                    "cancelled": facts.cancelled,
+                },
+            )
+            for occasion, facts in zip(occasions, described, strict=True)
+        ],
         now=now,
     )
-    return occasion
+    return occasions
 
 
 def _authors_of_open_proposals(occasion: Occasion) -> set[int]:
@@ -516,14 +528,14 @@ def _content_import(
         .exclude(feed_uid="")
         .select_related(None)
     }
+    new = [described for described in facts if described.uid not in existing]
+    for created, described in zip(_occasions_create(locked, new, now), new, strict=True):
+        result.created.append(created.pk)
+        if described.cancelled:
+            result.cancelled.append(created.pk)
     for described in facts:
         occasion = existing.get(described.uid)
-        if occasion is None:
-            created = _occasion_create(locked, described, now)
-            result.created.append(created.pk)
-            if described.cancelled:
-                result.cancelled.append(created.pk)
-        else:
+        if occasion is not None:
             _occasion_refresh(occasion, locked, described, result, now)
     seen = [existing[d.uid].pk for d in facts if d.uid in existing]
     if seen:
