@@ -257,16 +257,29 @@ def durations_learned() -> Learned:
     Not after every transition: learning reads the whole log (about a second at 100,000
     proposals), and a group's history changes by a few steps a day, which an hour's delay
     does not change in any forecast that matters."""
+    known = durations_known()
+    return known if known is not None else durations_keep(durations_learn())
+
+
+def durations_known() -> Learned | None:
+    """The durations learned this hour, from the process or the cache; None if not learned."""
     version = _window(timezone.now())
     if version in _memory:
         return _memory[version]
-    key = f"forecast:learned:{version}"
-    learned = cache.get(key)
+    learned = cache.get(f"forecast:learned:{version}")
     if not isinstance(learned, Learned):
-        learned = durations_learn()
-        learned.version = version
-        cache.set(key, learned, CACHE_SECONDS)
+        return None
     _memory.clear()  # one version kept in the process, with its draws
+    _memory[version] = learned
+    return learned
+
+
+def durations_keep(learned: Learned) -> Learned:
+    """Keep what was just learned for the hour, in the process and in the cache."""
+    version = _window(timezone.now())
+    learned.version = version
+    cache.set(f"forecast:learned:{version}", learned, CACHE_SECONDS)
+    _memory.clear()
     _memory[version] = learned
     return learned
 
@@ -416,9 +429,16 @@ def open_forecasts(
     *, now: datetime | None = None, learned: Learned | None = None
 ) -> list[OpenForecast]:
     """The forecast of every open proposal whose deadline is ahead, in one pass: the learned
-    durations (cached) and two queries (the proposals, their milestones)."""
+    durations (cached) and two queries (the proposals, their milestones). When the durations
+    must be learned first, the open proposals' milestones are taken from those the learning
+    read (three queries in all: every proposal's milestones, their occasions' kinds, the open
+    proposals), not read from the log a second time."""
     now = now or timezone.now()
-    learned = learned or durations_learned()
+    learned = learned or durations_known()
+    reached: dict[int, Milestones] | None = None
+    if learned is None:
+        reached = milestones_all()
+        learned = durations_keep(durations_from(reached, _occasion_kinds()))
     selected = Proposal.objects.filter(
         state__in=OPEN, occasion__submission_deadline__gt=now
     ).order_by()
@@ -431,7 +451,8 @@ def open_forecasts(
             "occasion__deadline_version",
         ).iterator(chunk_size=20000)
     )
-    reached = milestones_of(selected.values("pk"))
+    if reached is None:
+        reached = milestones_of(selected.values("pk"))
     return [
         OpenForecast(
             proposal_id=pk,
