@@ -671,8 +671,12 @@ class Proposal(FSMModelMixin, models.Model):
             models.Index(fields=["updated_at", "id"], name="proposal_updated_id"),
             models.Index(fields=["created_at", "id"], name="proposal_created_id"),
             models.Index(fields=["title", "id"], name="proposal_title_id"),
-            # A list filtered by state: its count reads this index alone (migration 0021).
-            models.Index(fields=["state", "-updated_at", "-id"], name="proposal_state_updated_id"),
+            # Proposals by state read without their rows (migration 0021): a list's count,
+            # the dashboard's sections (by deadline, the revision for the reviews), the count
+            # of an occasion's open proposals.
+            models.Index(
+                fields=["state", "occasion", "revision", "id"], name="proposal_state_occ_rev_id"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
