@@ -69,6 +69,7 @@ QUICK = {
     "fanout_endpoints": [3],
     "memory_emails": 300,
     "memory_timeout": 60,
+    "memory_settle_seconds": 0.5,
 }
 PHASES = (
     "pages",

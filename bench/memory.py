@@ -104,6 +104,8 @@ def summary(samples: list[tuple[float, int, int]], emails: int) -> dict[str, Any
     for tenth in range(11):
         wanted = emails * tenth / 10
         sample = next((s for s in samples if s[2] >= wanted), samples[-1])
+        if marks and marks[-1]["seconds"] == round(sample[0], 1):
+            continue
         marks.append(
             {"sent": sample[2], "seconds": round(sample[0], 1), "mib": round(sample[1] / 1024, 1)}
         )
@@ -169,10 +171,11 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
                 worker, env=env, log=logs / "worker.log", ready="ready.", timeout=90
             ) as process,
         ):
-            time.sleep(2)  # the worker settles after saying it is ready
+            settle = config.get("memory_settle_seconds", 2.0)
+            time.sleep(settle)  # the worker settles after saying it is ready
             sampler = Sampler(process.pid, sent)
             sampler.start()
-            time.sleep(SAMPLE_SECONDS * 2)  # its memory before any email
+            time.sleep(settle)  # its memory before any email
             started = time.perf_counter()
             deliveries_dispatch(ids)
             while time.perf_counter() - started < config["memory_timeout"]:
@@ -180,7 +183,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
                 if not rows.filter(status__in=["pending", "sending"]).exists():
                     break
             elapsed = time.perf_counter() - started
-            time.sleep(SAMPLE_SECONDS * 2)
+            time.sleep(settle)
             sampler.stopping.set()
             sampler.join()
         statuses = dict(rows.values_list("status").annotate(count=Count("id")).order_by())
