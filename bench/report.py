@@ -17,6 +17,7 @@ MAIL_SHARE_TARGET = 0.70
 MAIL_DRAIN_TARGET = 60.0
 LOAD_MAXIMUM_TARGET = 4 * 17.6  # four times the maximum measured on 2026-11-28
 P95_TARGET = 50.0
+WORKER_RSS_TARGET_MB = 150.0  # target 7: a web worker's resident memory after the load test
 
 FIXED_COST_TARGET = 1.5
 MILLION_GROWTH_TARGET = 1.5  # the list's and the dashboard's p50 at 1M over their p50 at 100k
@@ -798,35 +799,90 @@ def load_section(result: dict[str, Any]) -> list[str]:
     if "steady" not in result:
         return out
     maximum, steady = result["maximum"], result["steady"]
-    mix = result["mix"]
-    paths = list(mix.values()) if isinstance(mix, dict) else list(mix)
+    mix = result["mix"] if isinstance(result["mix"], dict) else {}
+    paths = list(mix.values()) if mix else list(result["mix"])
+    server = result.get("server", "gunicorn `config.wsgi`")
     out += [
-        f"gunicorn ({result['workers']} sync workers, `config.wsgi`) on 127.0.0.1 with PostgreSQL; "
-        "a Python asyncio load generator (`bench/load.py`) in the benchmark's process, one new "
+        f"`{server}` ({result['workers']} {result.get('worker_class', 'sync')} workers) on "
+        "127.0.0.1 with PostgreSQL, the API's throttles at their production rates; a Python "
+        "asyncio load generator (`bench/load.py`) in the benchmark's process, one new "
         "connection per request. The requests cycle through "
         + ", ".join(f"`{path}`" for path in paths)
-        + " as the secretariat.",
+        + (
+            f", spread over {result['people']} people of every role (each with their own token, "
+            "page session and calendar link); each transition submits a draft of its own with "
+            "its author's token."
+            if result.get("people")
+            else " as the secretariat."
+        ),
         "",
         f"- Maximum throughput ({result['clients']} clients in a closed loop): "
-        f"**{fmt(maximum['per_second'])} requests/s**, {maximum['errors']} errors.",
+        f"**{fmt(maximum['per_second'])} requests/s**, {maximum['errors']} errors"
+        + errors_by_status(maximum)
+        + ".",
         f"- Constant rate at half of it, {fmt(steady['rate'])} requests/s for "
         f"{fmt(steady['requests'])} requests (open loop, latency from each request's planned "
         f"start): p50 {fmt(steady['p50_ms'])} ms, **p95 {fmt(steady['p95_ms'])} ms**, p99 "
         f"{fmt(steady['p99_ms'])} ms, max {fmt(steady['max_ms'])} ms, **{steady['errors']} "
-        "errors**.",
+        "errors**" + errors_by_status(steady) + ".",
+    ]
+    if result.get("transitions_missing"):
+        out.append(
+            f"- {result['transitions_missing']} transition turns found no draft left and read a "
+            "detail instead."
+        )
+    out += [
         "",
-        "The latency of a request is at least its service time: the list API's median in "
-        "section 1 is the floor of this p95 whatever the load.",
+        "The latency of a request is at least its service time: the slowest request of the mix "
+        "in section 1 is the floor of this p95 whatever the load.",
         "",
     ]
     by_request = steady.get("by_request", {})
     if by_request:
         out += ["| request | p50 | p95 |", "|---|---:|---:|"]
-        mix = result["mix"] if isinstance(result["mix"], dict) else {}
         for kind, entry in by_request.items():
             out.append(
                 f"| {kind}: `{mix.get(kind, kind)}` | {fmt(entry['p50_ms'])} ms | "
                 f"{fmt(entry['p95_ms'])} ms |"
             )
         out.append("")
+    cpu_rows = [(label, run["cpu"]) for label, run in (("maximum", maximum), ("half", steady))]
+    if all(cpu for _label, cpu in cpu_rows):
+        out += [
+            "What the run cost the machine's "
+            f"{result.get('cores', '?')} cores (CPU time from /proc: the generator is this "
+            "process, gunicorn its master and workers, PostgreSQL the server processes of the "
+            "benchmark's database), as a share of the cores over the run and per request:",
+            "",
+            "| run | generator | gunicorn | PostgreSQL |",
+            "|---|---:|---:|---:|",
+        ]
+        for label, cpu in cpu_rows:
+            share, per_request = cpu["share_of_cores"], cpu.get("cpu_ms_per_request", {})
+            out.append(
+                f"| {label} | "
+                + " | ".join(
+                    f"{fmt(100 * (share[name] or 0), 1)}% ({fmt(per_request.get(name), 2)} ms)"
+                    for name in ("generator", "gunicorn", "postgresql")
+                )
+                + " |"
+            )
+        out.append("")
+    memory = result.get("worker_rss_mb_after")
+    if memory:
+        sizes = [size for size in memory.values() if size is not None]
+        out += [
+            "Resident memory (VmRSS) of each gunicorn worker after the load: "
+            + ", ".join(f"{fmt(size)} MB" for size in sizes)
+            + (f" (target 7: under {WORKER_RSS_TARGET_MB:g} MB)." if sizes else "."),
+            "",
+        ]
     return out
+
+
+def errors_by_status(run: dict[str, Any]) -> str:
+    """The failed requests by kind and status, as ` (list 429: 3, ...)`, or nothing."""
+    failed = run.get("errors_by_status") or {}
+    return (
+        " (" + ", ".join(f"{key}: {count}" for key, count in failed.items()) + ")" if failed else ""
+    )

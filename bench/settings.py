@@ -12,13 +12,21 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-# The load phase sends as one person far more than a person does: the per-person throttles
-# still count every request (their cache work is measured) but never refuse one.
-os.environ.setdefault("API_THROTTLE_READ_RATE", "1000000/second")
-os.environ.setdefault("API_THROTTLE_WRITE_RATE", "1000000/second")
+# The in-process phases send as one person far more than a person does: the per-person
+# throttles still count every request (their cache work is measured) but never refuse one.
+# The load phase's server keeps the production rates (BENCH_PRODUCTION_THROTTLES=1): its
+# requests are spread over many people.
+# (Set here rather than in the environment, which the load phase's server inherits.)
+UNTHROTTLED = {
+    name: "1000000/second"
+    for name in ("API_THROTTLE_READ_RATE", "API_THROTTLE_WRITE_RATE")
+    if name not in os.environ and os.environ.get("BENCH_PRODUCTION_THROTTLES") != "1"
+}
 
 from config.settings import *  # noqa: E402, F403
 from config.settings import LOGGING, STORAGES  # noqa: E402
+
+globals().update(UNTHROTTLED)
 
 STATIC_ROOT = Path(tempfile.gettempdir()) / "policy-bench-static"
 STATIC_ROOT.mkdir(exist_ok=True)
