@@ -112,7 +112,12 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
             elapsed, written = scan_once()
             times.append(elapsed)
         explained = plans()
-        pages_at_size = million.measure(config, explain=number == len(config["scan_sizes"]) - 1)
+        last = number == len(config["scan_sizes"]) - 1
+        pages_at_size = (
+            million.measure(config, explain=last)
+            if last or target == million.growth_base(config["scan_sizes"])
+            else {}
+        )
         sizes.append(
             {
                 "target": target,
