@@ -5,8 +5,10 @@ Rows to people who chose the daily digest wait in `digest` (the outbox decides, 
 them); a reminder whose deadline
 moved on is `superseded`. The broker only carries ids: a lost message or a killed worker is
 found again by the sweep, which re-queues what waits and releases what was stuck in sending.
-A crash between the SMTP server's answer and the commit of `sent` is the only way an
-email goes twice.
+The `sent` marks of a batch are committed together once the batch is over (one UPDATE, not
+one per email): a worker that dies in the middle of a batch leaves the emails it had sent as
+`sending`, and the sweep gives them out again. That is the only way an email goes twice, and
+at most the batch a worker had in flight (BATCH_SIZE) goes twice.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from workflow.webhooks import webhooks_sweep
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-"""Deliveries sent by one task over one SMTP connection."""
+"""Deliveries sent by one task over one SMTP connection, and marked sent together: the most
+emails that a worker killed in the middle of a batch sends twice."""
 MAX_ATTEMPTS = 8
 """Claims of one delivery before it is marked failed."""
 STUCK_AFTER = timedelta(minutes=10)
@@ -129,10 +132,11 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:2000]
 
 
-def _mark_sent(row: Delivery, now: datetime) -> None:
-    Delivery.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=now, last_error=""
-    )
+def _mark_sent(ids: Sequence[int], now: datetime) -> None:
+    if ids:
+        Delivery.objects.filter(pk__in=ids, status=Status.SENDING).update(
+            status=Status.SENT, sent_at=now, last_error=""
+        )
 
 
 def _mark_failed(row: Delivery, error: str) -> None:
@@ -159,12 +163,14 @@ def deliveries_send(ids: Sequence[int], now: datetime | None = None) -> SendRepo
 
     A refused message fails at once with the server's answer kept; a lost connection or a
     temporary refusal puts the unsent rows back to pending and raises DeliveryInterrupted,
-    so that the task retries with backoff.
+    so that the task retries with backoff. The emails the server accepted are marked sent
+    together when the batch ends, however it ends: a constant number of queries per batch.
     """
     rows = deliveries_claim(ids, now)
     if not rows:
         return SendReport()
-    sent = failed = 0
+    sent: list[int] = []
+    failed = 0
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
@@ -196,19 +202,21 @@ def deliveries_send(ids: Sequence[int], now: datetime | None = None) -> SendRepo
                     failed += 1
                     continue
                 waiting = _release(rows[index:], _describe(error), timezone.now(), Status.PENDING)
-                logger.warning("Sending interrupted after %d emails: %s", sent, error)
+                logger.warning("Sending interrupted after %d emails: %s", len(sent), error)
                 if waiting:
                     raise DeliveryInterrupted(_describe(error)) from error
-                return SendReport(sent=sent, failed=failed + len(rows) - index)
-            _mark_sent(row, timezone.now())
-            logger.info("Sent %s to %s: %s", row.kind, delivery_address(row), message.subject)
-            sent += 1
+                return SendReport(sent=len(sent), failed=failed + len(rows) - index)
+            sent.append(row.pk)
     finally:
         try:
-            connection.close()
-        except Exception:  # closing a broken connection may fail; the rows are settled
-            logger.debug("Closing the email connection failed", exc_info=True)
-    return SendReport(sent=sent, failed=failed)
+            _mark_sent(sent, timezone.now())
+        finally:
+            try:
+                connection.close()
+            except Exception:  # closing a broken connection may fail; the rows are settled
+                logger.debug("Closing the email connection failed", exc_info=True)
+    logger.info("Sent %d emails of %d claimed (%d failed)", len(sent), len(rows), failed)
+    return SendReport(sent=len(sent), failed=failed)
 
 
 def digest_morning(now: datetime, zone: str) -> datetime:

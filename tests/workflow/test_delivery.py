@@ -13,6 +13,7 @@ from django.utils import timezone
 from proposals.models import Person
 from workflow import delivery, tasks
 from workflow.delivery import (
+    BATCH_SIZE,
     MAX_ATTEMPTS,
     DeliveryInterrupted,
     deliveries_send,
@@ -113,6 +114,22 @@ def test_a_batch_goes_over_one_connection_and_each_ends_sent(scripted_backend) -
     assert scripted_backend.opened == 1
     assert statuses() == ["sent"] * 3
     assert all(row.attempts == 1 and row.sent_at for row in Delivery.objects.all())
+
+
+SEND_QUERIES = 5
+"""A batch of notifications: the claim (lock and read with the recipients, mark sending,
+inside a savepoint here: the transaction's two statements) and one mark of the sent."""
+
+
+def test_a_batch_runs_the_same_queries_whatever_its_size(
+    scripted_backend, django_assert_num_queries
+) -> None:
+    small, large = outbox(2, key="small"), outbox(BATCH_SIZE, key="large")
+    with django_assert_num_queries(SEND_QUERIES):
+        deliveries_send(small, now=NOW)
+    with django_assert_num_queries(SEND_QUERIES):
+        deliveries_send(large, now=NOW)
+    assert statuses() == ["sent"] * (2 + BATCH_SIZE)
 
 
 def test_a_delivery_already_sent_or_claimed_is_not_sent_again(scripted_backend) -> None:
