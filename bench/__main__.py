@@ -35,7 +35,6 @@ FULL = {
     "mail_count": 10_000,
     "repeat_mail": 1,
     "mail_timeout": 300,
-    "mail_what_if": True,
     "load_warmup_seconds": 3,
     "load_seconds": 15,
     "steady_seconds": 30,
