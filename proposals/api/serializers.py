@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from functools import cached_property
 from typing import Any, cast
 
 from django import forms
@@ -790,7 +791,13 @@ class ProposalSerializer(ModelSerializer):
             if page is not None
             else forecasts_for([proposal]).get(proposal.pk)
         )
-        return None if found is None else ForecastSerializer(found).data
+        return None if found is None else self.forecast_shape.to_representation(found)
+
+    @cached_property
+    def forecast_shape(self) -> ForecastSerializer:
+        """One forecast serializer for every row: a serializer copies its fields when made,
+        which, made for each row, was a tenth of a page's time."""
+        return ForecastSerializer()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None and "lead_organization" in attrs:
