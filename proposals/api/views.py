@@ -141,6 +141,14 @@ class ApiViewSet(ApiConventions, viewsets.GenericViewSet):
     parser_classes: list[type[BaseParser]] = [BoundedJSONParser]
     filter_backends: list[type[BaseFilterBackend]] = [DjangoFilterBackend]
 
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """Lists are filtered by their query parameters; an address that names one object finds
+        it by its id alone, among what the requester may see (get_queryset), without building
+        the list's filter set (about a sixth of a small object's time)."""
+        if self.kwargs.get(self.lookup_url_kwarg or self.lookup_field) is not None:
+            return queryset
+        return super().filter_queryset(queryset)
+
     def writer(self) -> dict[str, Any]:
         """Who writes, as the services take it: the actor and the request (for its address)."""
         return {"actor": requester(self.request), "request": self.request._request}
