@@ -29,7 +29,7 @@ from proposals.selectors import (
     proposals_awaiting_review_by,
     proposals_ready_to_submit,
     proposals_visible_to,
-    proposals_with_rule_data,
+    proposals_with_rule_relations,
     roles_of,
 )
 from proposals.web.views.common import PersonRequest
@@ -115,7 +115,8 @@ def _dashboard_sections(
         for name, (queryset, _filters) in selections.items()
     }
     shown = {pk for rows in firsts.values() for pk, _count in rows}
-    proposals = proposals_with_rule_data(Proposal.objects.filter(pk__in=shown)).order_by().in_bulk()
+    rows_shown = proposals_with_rule_relations(Proposal.objects.filter(pk__in=shown))
+    proposals = rows_shown.order_by().in_bulk()
     for proposal in proposals.values():
         if proposal.state == ProposalState.ENDORSEMENT:
             proposal.quorum_phrase = rules.quorum_phrase(proposal)  # type: ignore[attr-defined]
