@@ -7,7 +7,11 @@ content negotiation beyond JSON. `bare_client()` serves it in the benchmark's pr
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 from django.http import HttpRequest, HttpResponseBase
 from django.test import Client, override_settings
@@ -65,3 +69,74 @@ def bare_client(**defaults: Any) -> Client:
     with override_settings(MIDDLEWARE=[]):
         client.handler.load_middleware()
     return client
+
+
+def fixed_cost_what_if(
+    token_key: str, small: str, bare_small: str, repeat: int
+) -> dict[str, dict[str, float]]:
+    """The small object through the API measured again with one part of the fixed cost
+    replaced by nothing, in this process only, in turns with the bare view: the person's roles
+    (a query: the permission is handed the roles read beforehand), the throttles (a Redis round
+    trip), the middleware (a handler that loads none). Medians in milliseconds, and their ratio
+    to the bare view's median of the same turns."""
+    from proposals.api import permissions
+    from proposals.api.views import OccasionViewSet
+    from proposals.models import ApiToken
+    from proposals.selectors import roles_of
+
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Token {token_key}"}
+    api = Client(**headers)
+    no_middleware = Client(**headers)
+    with override_settings(MIDDLEWARE=[]):
+        no_middleware.handler.load_middleware()
+    bare = bare_client(**headers)
+    person = ApiToken.objects.select_related("person").get(digest=token_digest(token_key)).person
+    roles = roles_of(person)
+
+    def no_roles() -> Any:
+        return mock.patch.object(permissions, "roles_of", lambda user: roles)
+
+    def no_throttles() -> Any:
+        return mock.patch.object(OccasionViewSet, "throttle_classes", [])
+
+    def get(client: Client, url: str, *patches: Callable[[], Any]) -> Callable[[], None]:
+        def action() -> None:
+            started = [patch() for patch in patches]
+            for patch in started:
+                patch.start()
+            try:
+                response = client.get(url)
+            finally:
+                for patch in started:
+                    patch.stop()
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: {response.status_code}")
+
+        return action
+
+    variants = {
+        "as measured": get(api, small),
+        "without the roles query": get(api, small, no_roles),
+        "without the throttles": get(api, small, no_throttles),
+        "without middleware": get(no_middleware, small),
+        "without the roles, the throttles and middleware": get(
+            no_middleware, small, no_roles, no_throttles
+        ),
+        "bare view": get(bare, bare_small),
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for action in variants.values():
+        action()
+    for _ in range(max(repeat, 1) * 4):
+        for name, action in variants.items():
+            started = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - started)
+    bare_ms = statistics.median(times["bare view"]) * 1000
+    return {
+        name: {
+            "system_ms": round(statistics.median(values) * 1000, 2),
+            "ratio": round(statistics.median(values) * 1000 / bare_ms, 2),
+        }
+        for name, values in times.items()
+    }

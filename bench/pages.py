@@ -1275,7 +1275,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
 
     from bench.accounts import api_token_key, session_verified
-    from bench.bare import bare_client
+    from bench.bare import bare_client, fixed_cost_what_if
     from proposals.models import Occasion, Person, Proposal
 
     repeat = config["repeat"]
@@ -1351,6 +1351,9 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     figures["api_small"]["what"] = f"GET {small} (one occasion) beside a bare DRF view"
     results["queries"]["api_small"] = query_count(lambda: ok(api.get(small)))
     results["queries"]["api_small_bare"] = query_count(lambda: ok(bare.get(bare_small)))
+    results["what_if_small"] = fixed_cost_what_if(
+        api_token_key(secretary), small, bare_small, repeat
+    )
     results["profiles"]["api_small"] = profile_top(lambda: ok(api.get(small)))
     profile_runs = 1 if repeat == 1 else 3
     results["profiles"]["api_list"] = profile_top(api_list(50), runs=profile_runs)

@@ -537,6 +537,20 @@ def pages_section(pages: dict[str, Any]) -> list[str]:
             "token table, served by Django's handler without middleware, throttles or roles "
             "(`bench/bare.py`).",
         ]
+    small_parts = pages.get("what_if_small") or {}
+    if small_parts:
+        out += [
+            "",
+            "Where the small object's extra time goes: the same request measured again in "
+            "turns with the bare view, one part of the fixed cost replaced by nothing in the "
+            "benchmark's process only (the permission handed the roles read beforehand; no "
+            "throttle; a handler that loads no middleware):",
+            "",
+            "| variant | median | over the bare view |",
+            "|---|---:|---:|",
+        ]
+        for name, entry in small_parts.items():
+            out.append(f"| {name} | {fmt(entry['system_ms'], 2)} ms | {entry['ratio']:.2f}× |")
     if pages.get("api_root_ms") is not None:
         out += [
             "",
