@@ -100,7 +100,7 @@ def summary(samples: list[tuple[float, int, int]], emails: int) -> dict[str, Any
     slope, at_half, at_end = fitted_growth([(t, kib / 1024) for t, kib, _sent in half])
     growth = (at_end - at_half) / at_half if at_half else 0.0
     mib = [kib / 1024 for _t, kib, _sent in samples]
-    marks = []
+    marks: list[dict[str, Any]] = []
     for tenth in range(11):
         wanted = emails * tenth / 10
         sample = next((s for s in samples if s[2] >= wanted), samples[-1])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
+from django.utils import timezone
 
 from tests.factories import Group, group_setup
-from workflow.audit import audit_record, changed_fields
+from workflow.audit import audit_record, audit_records, changed_fields
+from workflow.integrity import log_verify
 from workflow.models import AppendOnlyError, AuditEvent
 
 
@@ -70,3 +72,24 @@ def test_postgresql_refuses_raw_updates_and_deletes_of_the_audit_trail(
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.filter(pk=event.pk, action="person.email_changed").exists()
+
+
+@pytest.mark.django_db
+def test_rows_written_together_are_those_written_one_by_one_and_verify(group: Group) -> None:
+    now = timezone.now()
+    single = audit_record(
+        action="occasion.created", obj=group.occasion, after={"name": "A", "on": now}, now=now
+    )
+    together = audit_records(
+        action="occasion.created",
+        written=[(group.occasion, {"name": "A", "on": now}), (group.drafter, {"name": "B"})],
+        now=now,
+    )
+    assert [row.pk is not None for row in together] == [True, True]
+    first = AuditEvent.objects.get(pk=together[0].pk)
+    fields = ("at", "actor_id", "action", "object_type", "object_id", "object_repr", "before")
+    assert [getattr(first, name) for name in fields] == [getattr(single, name) for name in fields]
+    assert first.after == single.after == {"name": "A", "on": now.isoformat()}
+    assert first.digest == single.digest
+    assert AuditEvent.objects.get(pk=together[1].pk).object_type == "proposals.person"
+    assert log_verify(seal=False).valid
