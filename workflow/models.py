@@ -227,7 +227,7 @@ class Delivery(models.Model):
         SUPERSEDED = "superseded", _("Not sent: a later reminder replaced it")
         HELD = "held", _("Waiting for what it carries to be ready")
 
-    key = models.CharField(_("key"), max_length=200, unique=True)
+    key = models.CharField(_("key"), max_length=200)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     channel = models.CharField(
         _("channel"), max_length=16, choices=Channel.choices, default=Channel.EMAIL
@@ -250,6 +250,7 @@ class Delivery(models.Model):
         on_delete=models.CASCADE,
         null=True,
         blank=True,
+        db_index=False,  # delivery_recipient leads with it
         related_name="deliveries",
         help_text=_("The person told; a webhook delivery goes to its endpoint instead."),
     )
@@ -259,6 +260,7 @@ class Delivery(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,  # delivery_target leads with it
         related_name="+",
     )
     target_id = models.PositiveBigIntegerField(
@@ -279,7 +281,12 @@ class Delivery(models.Model):
         _("asks to act"), default=False, help_text=_("Sent even to people who opted out of news.")
     )
     content_type = models.ForeignKey(
-        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ContentType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,  # delivery_object leads with it
+        related_name="+",
     )
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
     status = models.CharField(
@@ -366,6 +373,9 @@ class Delivery(models.Model):
                 ),
                 name="delivery_has_recipient_or_endpoint",
             ),
+            # A delivery exists once: its key is matched whole, never by prefix, so the
+            # constraint's own index is the only one it needs.
+            models.UniqueConstraint(fields=["key"], name="delivery_key_unique"),
         ]
 
     def __str__(self) -> str:
