@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from proposals import rules
 from proposals.audited import audited
 from proposals.models import DeadlineChange, Follow, Occasion, Proposal
-from proposals.notices import notice_context
+from proposals.notices import Audience, notice_context
 from proposals.selectors import people_who_may_view, people_who_may_view_each, roles_of
 from workflow.audit import audit_record
 from workflow.errors import RefusalKind, Refused
@@ -203,13 +203,20 @@ def follower_notices(
     *,
     told: Iterable[int] = (),
     comment: str = "",
+    audience: Audience | None = None,
     **context: Any,
 ) -> list[Notice]:
     """One notice of `proposal.<event>` to each follower who may see the proposal, except the
-    actor and the people `told` of the same event by a notice of their own."""
-    recipients = proposal_follower_ids(proposal) - set(told) - {getattr(actor, "pk", None)}
+    actor and the people `told` of the same event by a notice of their own; read from the
+    `audience` when the caller read it (no query)."""
+    followers = audience.follower_ids() if audience is not None else proposal_follower_ids(proposal)
+    recipients = followers - set(told) - {getattr(actor, "pk", None)}
     if not recipients:
         return []
+    if audience is not None:
+        return audience.notices(
+            proposal, event, recipients, actor, comment, essential=False, **context
+        )
     data = {**notice_context(proposal, event, actor, comment), **context}
     return [
         Notice(
@@ -224,11 +231,22 @@ def follower_notices(
 
 
 def followers_told_of_transition(
-    proposal: Proposal, transition: str, actor: Any, comment: str, told: Iterable[int]
+    proposal: Proposal,
+    transition: str,
+    actor: Any,
+    comment: str,
+    told: Iterable[int],
+    audience: Audience | None = None,
 ) -> list[Notice]:
     """Followers learn that the proposal moved on (the transition's own notices go first)."""
     return follower_notices(
-        proposal, "moved", actor, told=told, comment=comment, transition=transition
+        proposal,
+        "moved",
+        actor,
+        told=told,
+        comment=comment,
+        audience=audience,
+        transition=transition,
     )
 
 

@@ -12,7 +12,7 @@ Adding a transition: a `@transition` method on the model, one `Action` here, its
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, cast
@@ -40,19 +40,25 @@ from proposals.models import (
     Proposal,
     ProposalState,
     Review,
+    Revision,
     Submission,
     WebhookEvent,
 )
-from proposals.notices import notices_for
-from proposals.notifications import webhook_events_write
+from proposals.notices import Audience, audience_of
+from proposals.notifications import (
+    webhook_events_write,
+    webhook_readers_annotate,
+    webhook_readers_of,
+)
 from proposals.search import search_document_refresh
 from proposals.selectors import (
-    proposals_with_rule_data,
+    prefetched_append,
+    proposals_visible_to,
+    proposals_with_rule_facts,
     representatives_active,
-    representatives_of_full_members,
-    reviewer_ids,
     reviewers_active,
     roles_of,
+    rule_facts_kept,
 )
 from workflow import policy as workflow_policy
 from workflow.errors import Reason, RefusalKind
@@ -150,6 +156,18 @@ class ActionRun:
     actor: Any
     comment: str
     arguments: dict[str, Any]
+    heard: dict[tuple[bool, bool], Audience] = field(default_factory=dict, compare=False)
+    """The audiences read for this run, by the groups they hold (reviewers, representatives)."""
+
+    def audience(self, *, reviewers: bool = False, representatives: bool = False) -> Audience:
+        """Whom this run may tell (`notices.audience_of`), read once for every notice of the
+        run: again only if a group not read yet is asked."""
+        for (has_reviewers, has_representatives), audience in self.heard.items():
+            if has_reviewers >= reviewers and has_representatives >= representatives:
+                return audience
+        audience = audience_of(self.proposal, reviewers=reviewers, representatives=representatives)
+        self.heard[(reviewers, representatives)] = audience
+        return audience
 
 
 def no_writes(run: ActionRun) -> dict[str, Any]:
@@ -161,25 +179,31 @@ def no_notices(run: ActionRun, log: TransitionLog) -> list[Notice]:
 
 
 def review_record(run: ActionRun, decision: str) -> None:
-    revision = run.proposal.revisions.get(number=run.proposal.revision)
-    Review.objects.create(
-        proposal=run.proposal,
-        revision=revision,
+    """The review of the current revision, added to the proposal's reviews as the rules read
+    them (the lock read them, with the revision's id)."""
+    proposal = run.proposal
+    revision_id = getattr(proposal, "facts_revision_id", None)
+    if revision_id is None:
+        revision_id = proposal.revisions.values_list("id", flat=True).get(number=proposal.revision)
+    review = Review.objects.create(
+        proposal=proposal,
+        revision_id=revision_id,
         reviewer=run.actor,
         decision=decision,
         comment=run.comment,
     )
-    follows_automatic(proposal=run.proposal, person_ids=[run.actor.pk])
+    review.revision = Revision.from_db(  # what the rules read of it; the rest is deferred
+        None, ["id", "proposal_id", "number"], [revision_id, proposal.pk, proposal.revision]
+    )
+    prefetched_append(proposal, "reviews", review)
+    follows_automatic(proposal=proposal, person_ids=[run.actor.pk])
 
 
 def approval_record(run: ActionRun) -> dict[str, Any]:
-    """The approval is recorded; the approvals of this revision decide where it goes."""
+    """The approval is recorded; the approvals of this revision (read under the row lock, this
+    one included) decide where it goes."""
     review_record(run, Review.Decision.APPROVE)
-    approvals = Review.objects.filter(
-        revision__proposal=run.proposal,
-        revision__number=run.proposal.revision,
-        decision=Review.Decision.APPROVE,
-    ).count()
+    approvals = rules.approvals_of_current_revision(run.proposal)
     occasion = run.proposal.occasion
     required = occasion.required_approvals if occasion else 1
     return {"approvals": approvals, "required": required}
@@ -196,13 +220,14 @@ def outcome_argument(run: ActionRun) -> dict[str, Any]:
 
 def reviewers_told(run: ActionRun, log: TransitionLog) -> list[Notice]:
     """Reviewers who never wrote the proposal are asked to review it."""
-    reviewers = reviewer_ids() - rules.contributor_ids(run.proposal)
-    return notices_for(run.proposal, "review_requested", reviewers, run.actor, essential=True)
+    audience = run.audience(reviewers=True)
+    reviewers = audience.reviewer_ids() - rules.contributor_ids(run.proposal)
+    return audience.notices(run.proposal, "review_requested", reviewers, run.actor, essential=True)
 
 
 def authors_told_of_changes(run: ActionRun, log: TransitionLog) -> list[Notice]:
     authors = rules.author_ids(run.proposal)
-    return notices_for(
+    return run.audience().notices(
         run.proposal, "changes_requested", authors, run.actor, run.comment, essential=True
     )
 
@@ -212,10 +237,12 @@ def endorsement_opened_told(run: ActionRun, log: TransitionLog) -> list[Notice]:
     proposal = run.proposal
     if proposal.state != ProposalState.ENDORSEMENT:
         return []
-    representatives = set().union(*representatives_of_full_members().values())
+    audience = run.audience(representatives=True)
     authors = rules.author_ids(proposal)
-    return notices_for(proposal, "approved", authors, run.actor, essential=False) + notices_for(
-        proposal, "endorsement_opened", representatives, run.actor, essential=True
+    return audience.notices(
+        proposal, "approved", authors, run.actor, essential=False
+    ) + audience.notices(
+        proposal, "endorsement_opened", audience.representative_ids(), run.actor, essential=True
     )
 
 
@@ -230,6 +257,7 @@ def submission_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
         submitted_at=log.at,
         reference=run.arguments.get("reference", ""),
     )
+    proposal.submission = submission
     submission_dossier_record(
         submission, proposal=proposal, revision=proposal.revisions.get(number=proposal.revision)
     )
@@ -242,13 +270,15 @@ def submission_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
             context={**notice.context, "dossier_number": submission.number},
             waits_for=waits_for,
         )
-        for notice in notices_for(proposal, "submitted", authors, run.actor, essential=False)
+        for notice in run.audience().notices(
+            proposal, "submitted", authors, run.actor, essential=False
+        )
     ]
 
 
 def outcome_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
     proposal = run.proposal
-    Outcome.objects.create(
+    proposal.outcome_record = Outcome.objects.create(
         proposal=proposal,
         result=run.arguments["outcome"],
         decided_on=run.arguments["decided_on"],
@@ -258,12 +288,14 @@ def outcome_record(run: ActionRun, log: TransitionLog) -> list[Notice]:
         recorded_at=log.at,
     )
     authors = rules.author_ids(proposal)
-    return notices_for(proposal, "outcome_recorded", authors, run.actor, essential=False)
+    return run.audience().notices(proposal, "outcome_recorded", authors, run.actor, essential=False)
 
 
 def authors_told_of_withdrawal(run: ActionRun, log: TransitionLog) -> list[Notice]:
     authors = rules.author_ids(run.proposal)
-    return notices_for(run.proposal, "withdrawn", authors, run.actor, run.comment, essential=False)
+    return run.audience().notices(
+        run.proposal, "withdrawn", authors, run.actor, run.comment, essential=False
+    )
 
 
 # The declarations.
@@ -705,10 +737,14 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
     ) -> list[str]:
         return list(TRANSITIONS[name].condition_reasons(obj, actor, now))
 
-    def lock(self, obj: Any) -> Proposal:
-        return proposals_with_rule_data(Proposal.objects.select_for_update(of=("self",))).get(
-            pk=obj.pk
-        )
+    def lock(self, obj: Any, *, visible_to: Any = None) -> Proposal:
+        """The proposal locked, with what the rules read, in one query (with its visibility
+        to `visible_to`, if given)."""
+        locked = Proposal.objects.select_for_update(of=("self",))
+        if visible_to is not None:
+            locked = proposals_visible_to(visible_to, locked)
+        locked = webhook_readers_annotate(proposals_with_rule_facts(locked))
+        return rule_facts_kept(locked.get(pk=obj.pk))
 
     def prepare(
         self, obj: Any, name: str, actor: Any, comment: str, arguments: dict[str, Any]
@@ -728,18 +764,27 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
         arguments: dict[str, Any],
         log: TransitionLog,
     ) -> list[Notice]:
-        notices = TRANSITIONS[name].after(ActionRun(obj, actor, comment, arguments), log)
+        run = ActionRun(obj, actor, comment, arguments)
+        notices = TRANSITIONS[name].after(run, log)
         notices += followers_told_of_transition(
-            obj, name, actor, comment, told={notice.recipient_id for notice in notices}
+            obj,
+            name,
+            actor,
+            comment,
+            told={notice.recipient_id for notice in notices},
+            audience=run.audience(),
         )
+        readers = webhook_readers_of(obj) if hasattr(obj, "webhook_endpoints") else None
         webhook_events_write(
             proposals=[obj],
             event=WebhookEvent.TRANSITION,
             details={"transition": name, "from": log.source, "to": log.target},
             occurred_at=log.at,
+            readers=readers,
         )
         if name == RECORD_OUTCOME.name:
             webhook_events_write(
+                readers=readers,
                 proposals=[obj],
                 event=WebhookEvent.OUTCOME,
                 details={

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models import IntegerField, JSONField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -31,8 +33,8 @@ from django.utils.translation import gettext_lazy
 
 from proposals import rules
 from proposals.audited import audited
-from proposals.models import Proposal, WebhookEndpoint
-from proposals.selectors import presidency_current
+from proposals.models import Organization, PresidencyTerm, Proposal, WebhookEndpoint
+from proposals.selectors import instance_from_json, json_array_sql, presidency_current
 from workflow.errors import Reason, RefusalKind, Refused
 from workflow.models import Delivery
 from workflow.outbox import outbox_write
@@ -375,41 +377,108 @@ def webhook_payload(
     }
 
 
+@dataclass(frozen=True)
+class WebhookReaders:
+    """The active webhook endpoints, with their organisation, and the organisation chairing the
+    group today: to whom an event may be sent, when the caller read them already."""
+
+    endpoints: list[WebhookEndpoint]
+    presidency_organization_id: int | None
+
+
+def webhook_readers_annotate(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Each row of `queryset` with the webhook readers (`webhook_readers_of`), read in the same
+    query: a write that may send webhooks reads them with what it locks."""
+    vendor = connections[queryset.db].vendor
+    endpoint = f'"{WebhookEndpoint._meta.db_table}" hooks_w'
+    organization = f'"{Organization._meta.db_table}" hooks_o'
+    events = "hooks_w.events" if vendor == "postgresql" else "JSON(hooks_w.events)"
+    endpoints = json_array_sql(
+        vendor,
+        f"FROM {endpoint} JOIN {organization} ON hooks_o.id = hooks_w.organization_id "
+        "WHERE hooks_w.active",
+        id="hooks_w.id",
+        events=events,
+        organization_id="hooks_w.organization_id",
+        organization_status="hooks_o.status",
+        organization_is_secretariat="hooks_o.is_secretariat",
+    )
+    presidency = (
+        f'(SELECT hooks_p.organization_id FROM "{PresidencyTerm._meta.db_table}" hooks_p '  # noqa: S608 (names from the models)
+        "WHERE hooks_p.starts_on <= %s AND hooks_p.ends_on >= %s "
+        "ORDER BY hooks_p.starts_on DESC LIMIT 1)"
+    )
+    today = timezone.localdate()
+    return queryset.annotate(
+        webhook_endpoints=RawSQL(endpoints, (), output_field=JSONField()),  # noqa: S611 (no input)
+        webhook_presidency_id=RawSQL(presidency, (today, today), output_field=IntegerField()),  # noqa: S611
+    )
+
+
+def webhook_readers_of(row: Any) -> WebhookReaders:
+    """The webhook readers a row read with `webhook_readers_annotate` holds; no query."""
+    endpoints = []
+    for item in row.webhook_endpoints:
+        endpoint = instance_from_json(
+            WebhookEndpoint,
+            {
+                "id": item["id"],
+                "organization_id": item["organization_id"],
+                "events": item["events"],
+            },
+        )
+        endpoint.organization = instance_from_json(
+            Organization,
+            {
+                "id": item["organization_id"],
+                "status": item["organization_status"],
+                "is_secretariat": item["organization_is_secretariat"],
+            },
+        )
+        endpoints.append(endpoint)
+    return WebhookReaders(endpoints, row.webhook_presidency_id)
+
+
 def webhook_events_write(
     *,
     proposals: Iterable[Proposal],
     event: str,
     details: Mapping[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    readers: WebhookReaders | None = None,
 ) -> list[int]:
     """Write, in the caller's transaction, the webhook rows of one event (`event`, a
     WebhookEvent) about each proposal as it now is: one row per active endpoint subscribed
     to it whose organisation may see the proposal, one event id per proposal. Returns the ids
     of the rows written (posted after commit). Three queries when an endpoint is subscribed
-    (endpoints, presidency, the outbox's insert and read), one when none is."""
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(active=True).select_related("organization")
-        if event in endpoint.events
-    ]
+    (endpoints, presidency, the outbox's insert), one when none is; with the `readers` read
+    already, the insert alone, and none when no endpoint is subscribed."""
+    if readers is None:
+        active = WebhookEndpoint.objects.filter(active=True).select_related("organization")
+        endpoints = [endpoint for endpoint in active if event in endpoint.events]
+    else:
+        endpoints = [endpoint for endpoint in readers.endpoints if event in endpoint.events]
     if not endpoints:
         return []
     proposals = list(proposals)
     occurred_at = occurred_at or timezone.now()
-    presidency = presidency_current()
-    presidency_organization_id = presidency.organization_id if presidency else None
+    if readers is None:
+        presidency = presidency_current()
+        presidency_organization_id = presidency.organization_id if presidency else None
+    else:
+        presidency_organization_id = readers.presidency_organization_id
     endpoint_type = ContentType.objects.get_for_model(WebhookEndpoint)
     proposal_type = ContentType.objects.get_for_model(Proposal)
     rows: list[Delivery] = []
     for proposal in proposals:
-        readers = [
+        receiving = [
             endpoint
             for endpoint in endpoints
             if rules.organization_may_view(
                 proposal, endpoint.organization, presidency_organization_id
             )
         ]
-        if not readers:
+        if not receiving:
             continue
         event_id = uuid.uuid4()
         payload = webhook_payload(
@@ -435,6 +504,6 @@ def webhook_events_write(
                 object_id=proposal.pk,
                 created_at=occurred_at,
             )
-            for endpoint in readers
+            for endpoint in receiving
         )
     return outbox_write(rows) if rows else []

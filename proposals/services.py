@@ -41,6 +41,7 @@ from proposals.security import security_event_record
 from proposals.selectors import co_author_candidates, proposals_with_rule_data, roles_of
 from workflow.audit import audit_record, changed_fields
 from workflow.errors import RefusalKind, Refused
+from workflow.services import STATE_NOT_SEEN as STATE_NOT_SEEN
 from workflow.services import TransitionResult, action_log, deliveries_enqueue, transition_run
 
 TEXT_FIELDS = ("title", "summary", "text")
@@ -489,12 +490,17 @@ def proposal_transition_run(
     now: datetime | None = None,
     seen_version: int | None = None,
     seen_state: str | None = None,
+    only_if_visible: bool = False,
 ) -> TransitionResult:
     """Run one of the transitions the lifecycle declares, through the engine: row lock, checks
     that explain refusals, the state change, its log row and its notices, in one transaction.
 
     `seen_version` (and `seen_state`, by default the state of `proposal`) say what the actor
-    acted on: if the proposal moved on since, the transition is refused as a conflict."""
+    acted on: if the proposal moved on since, the transition is refused as a conflict. With
+    `only_if_visible`, a proposal the actor may not see is Proposal.DoesNotExist, read in the
+    row lock's query: a face that has not read the proposal passes `Proposal(pk=...)` and
+    `seen_state=STATE_NOT_SEEN`. The proposal returned holds what the rules read, the
+    transition's writes included: faces answer with it without reading it again."""
     return transition_run(
         obj=proposal,
         name=name,
@@ -504,4 +510,5 @@ def proposal_transition_run(
         now=now,
         seen_version=seen_version,
         seen_state=seen_state,
+        only_if_visible=only_if_visible,
     )

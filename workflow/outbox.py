@@ -24,14 +24,23 @@ Decided here, once for every caller, when a notice to a person is written (an em
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models import Model
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 
 from workflow.delivery import deliveries_dispatch
 from workflow.events import event_name_valid
 from workflow.models import Delivery
-from workflow.preferences import Mode, Standing, email_modes, preference_event
+from workflow.preferences import (
+    Mode,
+    RecipientSettings,
+    Standing,
+    email_modes,
+    preference_event,
+)
 from workflow.webhooks import webhooks_dispatch_on_commit
 
 WEBHOOK = Delivery.Channel.WEBHOOK
@@ -92,15 +101,18 @@ def _page_row(row: Delivery) -> Delivery:
     )
 
 
-def outbox_write(rows: Sequence[Delivery]) -> list[int]:
+def outbox_write(
+    rows: Sequence[Delivery], known: Mapping[int, RecipientSettings] | None = None
+) -> list[int]:
     """Insert the rows in key order (so that writers running at once wait for each other rather
     than deadlock), with the in-page row of each notice to a person, skipping keys that exist
     and emails their recipient does not want; the ids of those now pending are dispatched
     after commit and returned.
 
-    Its reads are three queries whatever the number of rows (choices, and the recipients'
-    standing, before the insert; the pending ids after); the insert is one query, split only
-    where the database limits the parameters of one (SQLite).
+    Its reads are two queries whatever the number of rows (choices, and the recipients'
+    standing, before the insert; none when `known` holds the settings of every recipient); the insert is one query that returns what it wrote (split
+    only where the database limits the parameters of one: SQLite). A row whose key existed
+    is neither written nor returned: it was dispatched when it was written.
     """
     unique = {row.key: row for row in reversed(rows)}
     for row in unique.values():
@@ -114,7 +126,8 @@ def outbox_write(rows: Sequence[Delivery]) -> list[int]:
         and row.kind != Delivery.Kind.SECURITY
     ]
     modes, standing = email_modes(
-        (row.recipient_id or 0, preference_event(row.event, row.kind)) for row in to_people
+        ((row.recipient_id or 0, preference_event(row.event, row.kind)) for row in to_people),
+        known,
     )
     written: dict[str, Delivery] = {}
     for row in rows:  # in the callers' order: the first notice of an event to a person (the
@@ -144,15 +157,48 @@ def outbox_write(rows: Sequence[Delivery]) -> list[int]:
         written.setdefault(row.key, row)
     if not written:
         return []
-    Delivery.objects.bulk_create([written[key] for key in sorted(written)], ignore_conflicts=True)
-    pending = list(
-        Delivery.objects.filter(key__in=list(written), status=Delivery.Status.PENDING).values_list(
-            "id", "channel"
-        )
-    )
+    pending = [
+        (pk, channel)
+        for pk, channel, status in _insert_new([written[key] for key in sorted(written)])
+        if status == Delivery.Status.PENDING
+    ]
     deliveries_dispatch_on_commit([pk for pk, channel in pending if channel != WEBHOOK])
     webhooks_dispatch_on_commit([pk for pk, channel in pending if channel == WEBHOOK])
     return [pk for pk, _channel in pending]
+
+
+def _insert_new(rows: list[Delivery]) -> list[tuple[int, str, str]]:
+    """Insert the rows whose key does not exist yet; the id, channel and status of each row
+    inserted (INSERT ... ON CONFLICT DO NOTHING RETURNING: one query per batch). A database
+    that cannot return the rows of a bulk insert reads them again by their keys."""
+    connection = connections[Delivery.objects.db]
+    meta = Delivery._meta
+    if not connection.features.can_return_rows_from_bulk_insert:
+        existing = set(
+            Delivery.objects.filter(key__in=[row.key for row in rows]).values_list("key", flat=True)
+        )
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        return list(
+            Delivery.objects.filter(key__in=[row.key for row in rows if row.key not in existing])
+            .order_by("key")
+            .values_list("id", "channel", "status")
+        )
+    fields = [
+        field for field in meta.concrete_fields if not field.generated and field is not meta.pk
+    ]
+    returning = [meta.pk, meta.get_field("channel"), meta.get_field("status")]
+    batch_size = max(connection.ops.bulk_batch_size(fields, rows), 1)
+    inserted: list[tuple[int, str, str]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            query = InsertQuery(Delivery, on_conflict=OnConflict.IGNORE)
+            query.insert_values(fields, list[Model](rows[start : start + batch_size]))
+            compiler = query.get_compiler(connection=connection)
+            compiler.returning_fields = returning
+            for sql, params in compiler.as_sql():
+                cursor.execute(sql, params)
+            inserted.extend(tuple(row) for row in cursor.fetchall())
+    return inserted
 
 
 def outbox_release(*, waits_for: str, attachments: Sequence[dict[str, str]] = ()) -> list[int]:

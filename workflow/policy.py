@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from workflow.events import event_name_valid
+from workflow.preferences import RecipientSettings
 
 if TYPE_CHECKING:
     from workflow.models import TransitionLog
@@ -38,6 +39,9 @@ class Notice:
     """The name of something it carries that is not ready yet (a document being rendered): its
     email is written held and leaves once the app calls `workflow.outbox.outbox_release` with
     that name; its in-page copy shows at once."""
+    settings: RecipientSettings | None = field(default=None, kw_only=True, compare=False)
+    """The recipient's standing and choices, when the app read them with the recipients: the
+    outbox then reads them no more."""
 
     def __post_init__(self) -> None:
         if not event_name_valid(self.event):
@@ -111,8 +115,9 @@ class WorkflowPolicy:
         """Writes that follow the transition; returns the notices to queue."""
         return []
 
-    def lock(self, obj: models.Model) -> Any:
-        """The object re-read from the database with its row locked."""
+    def lock(self, obj: models.Model, *, visible_to: Any = None) -> Any:
+        """The object re-read from the database with its row locked; with `visible_to`, only
+        if that person may see it (else the model's DoesNotExist, as if it did not exist)."""
         return type(obj)._default_manager.select_for_update().get(pk=obj.pk)
 
 

@@ -10,7 +10,7 @@ one kind, `REMINDERS`. Changing a choice is a write with its audit row, in one t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,16 @@ class Standing:
     optional_by_email: bool = True
 
 
+@dataclass(frozen=True)
+class RecipientSettings:
+    """What the outbox reads of one recipient, when the caller read it already: their standing,
+    and their email choices by preference kind, (enabled, digest); a kind not listed is on, in
+    the digest if they chose the daily digest."""
+
+    standing: Standing
+    chosen: Mapping[str, tuple[bool, bool | None]]
+
+
 def people_standing(person_ids: Iterable[int]) -> dict[int, Standing]:
     """Per person: whether their account is active, whether they chose the daily digest and
     whether their news may be emailed (`optional_notifications`); one query. A person model
@@ -91,12 +101,21 @@ def mode_of(enabled: bool, digest: bool | None, daily_digest: bool) -> str:
 
 def email_modes(
     wanted: Iterable[tuple[int, str]],
+    known: Mapping[int, RecipientSettings] | None = None,
 ) -> tuple[dict[tuple[int, str], str], dict[int, Standing]]:
     """The mode of each (person id, preference kind) asked, as chosen or by default, and each
-    person's standing; two queries."""
+    person's standing; two queries, none when `known` holds the settings of every person."""
     wanted = set(wanted)
     if not wanted:
         return {}, {}
+    if known is not None and all(person_id in known for person_id, _event in wanted):
+        return {
+            (person_id, event): mode_of(
+                *known[person_id].chosen.get(event, (True, None)),
+                known[person_id].standing.daily_digest,
+            )
+            for person_id, event in wanted
+        }, {person_id: known[person_id].standing for person_id, _event in wanted}
     standing = people_standing({person_id for person_id, _event in wanted})
     chosen = {
         (person_id, event): (enabled, digest)

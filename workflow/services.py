@@ -24,6 +24,11 @@ from workflow.policy import Notice, WorkflowPolicy, policy_for
 logger = logging.getLogger(__name__)
 
 
+STATE_NOT_SEEN = ""
+"""The `seen_state` of a caller that read no state (an API client naming the object by its
+id): the state is not compared, only the version the actor sent, if any."""
+
+
 @dataclass(frozen=True)
 class TransitionOption:
     """A transition as one person sees it on one object now."""
@@ -73,6 +78,7 @@ def transition_run(
     now: datetime | None = None,
     seen_version: int | None = None,
     seen_state: str | None = None,
+    only_if_visible: bool = False,
 ) -> TransitionResult:
     """Run one transition with its row locked, or raise Refused with the reasons.
 
@@ -83,6 +89,10 @@ def transition_run(
     run; if not, the refusal says why. `obj` read in the same request as the call shows only
     what changed in the last milliseconds, so faces pass what the actor's page or client
     held. A transition that runs raises the version by one.
+
+    With `only_if_visible`, the lock reads the object only if the actor may see it (else the
+    model's DoesNotExist): a caller that has not read it (`obj` holds only its key, and
+    `seen_state` is STATE_NOT_SEEN) checks its visibility in the same query.
     """
     policy = policy_for(obj)
     if name not in transition_names(type(obj)):
@@ -95,7 +105,7 @@ def transition_run(
     now = now or timezone.now()
 
     with transaction.atomic():
-        locked = policy.lock(obj)
+        locked = policy.lock(obj, visible_to=actor if only_if_visible else None)
         refusal = _permission_refusal(policy, locked, name, actor)
         if refusal:
             raise refusal
@@ -206,6 +216,7 @@ def deliveries_enqueue(
     A notice whose key already exists is skipped, so a repeat never sends twice (nor shows
     twice in the pages: a repeat is the same event).
     """
+    notices = list(notices)
     now = now or timezone.now()
     event_id = event_id or event_id_named(f"enqueue:{key_prefix}")
     content_type = ContentType.objects.get_for_model(about) if about is not None else None
@@ -235,7 +246,8 @@ def deliveries_enqueue(
                 created_at=now,
             )
         )
-    return outbox_write(rows)
+    known = {notice.recipient_id: notice.settings for notice in notices if notice.settings}
+    return outbox_write(rows, known)
 
 
 def _permission_refusal(policy: WorkflowPolicy, obj: Any, name: str, actor: Any) -> Refused | None:
@@ -259,7 +271,7 @@ def _situation_refusal(
     the actor saw (a conflict); not from this state; a condition is unmet; its version is not
     the one the actor saw (a conflict). A change of version that leaves the transition
     impossible anyway is reported by the reason why, which says more than "reload"."""
-    if getattr(obj, policy.state_field) != seen_state:
+    if seen_state != STATE_NOT_SEEN and getattr(obj, policy.state_field) != seen_state:
         return Refused(RefusalKind.CONFLICT, [policy.conflict_reason(obj)])
     if not can_proceed(getattr(obj, name), check_conditions=False):
         return Refused(RefusalKind.STATE, [policy.state_reason(obj, name)])

@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import Any, cast
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -72,7 +73,6 @@ from proposals.preferences import preferences_activate
 from proposals.records import AuditEvent, TransitionLog, proposal_history
 from proposals.security import security_events_visible_to
 from proposals.selectors import (
-    proposal_after_transition,
     proposals_visible_to,
     proposals_with_rule_data,
     proposals_with_rule_data_by_ids,
@@ -570,6 +570,14 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
     def needs_rule_data(self) -> bool:  # type: ignore[override]
         return self.action == "list"
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if self.action != "run":
+            super().initial(request, *args, **kwargs)
+            return
+        # A run reads the proposal, its visibility and what the rules read in the row lock's
+        # query: an invisible proposal is a 404 there, and before its input is judged.
+        ApiViewSet.initial(self, request, *args, **kwargs)
+
     @extend_schema(
         responses={200: serializers.TransitionOptionSerializer(many=True), **READ_REFUSALS}
     )
@@ -588,23 +596,31 @@ class ProposalTransitionViewSet(ProposalChildViewSet):
         changed since the `version` sent, 412 if it changed since the ETag of If-Match, 400 on
         bad input."""
         if name not in TRANSITIONS:
+            self.proposal  # noqa: B018 (an invisible proposal is a 404 first)
             raise UnknownTransition(name)
-        seen_version = self.seen_version(request)
+        # With If-Match, its version is compared with the proposal read now (else 412).
+        seen_version = self.seen_version(request) if "If-Match" in request.headers else None
         serializer = serializers.TransitionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            self.proposal  # noqa: B018 (an invisible proposal is a 404 first)
+            serializer.is_valid(raise_exception=True)
         body_version = serializer.seen_version()
-        with precondition_kept(request):
-            result = services.proposal_transition_run(
-                proposal=self.proposal,
-                name=name,
-                actor=request.user,
-                comment=serializer.validated_data.get("comment", ""),
-                arguments=serializer.arguments(),
-                seen_version=body_version if body_version is not None else seen_version,
-            )
-        data = serializers.ProposalSerializer(
-            proposal_after_transition(result.obj), context={"request": request}
-        ).data
+        try:
+            with precondition_kept(request):
+                result = services.proposal_transition_run(
+                    proposal=Proposal(pk=proposal_id),
+                    name=name,
+                    actor=request.user,
+                    comment=serializer.validated_data.get("comment", ""),
+                    arguments=serializer.arguments(),
+                    seen_version=body_version if body_version is not None else seen_version,
+                    seen_state=services.STATE_NOT_SEEN,
+                    only_if_visible=True,
+                )
+        except Proposal.DoesNotExist:
+            raise Http404 from None
+        # The proposal the transition ran on holds its writes: the answer reads nothing again.
+        data = serializers.ProposalSerializer(result.obj, context={"request": request}).data
         return proposal_response(request, data["version"], data)
 
 

@@ -150,6 +150,8 @@ NOT_WRITES = {
     "proposals.accounts.recent_confirmation_check": "checks",
     "proposals.notifications.notification_choices_of": "reads",
     "proposals.notifications.webhook_payload": "computes",
+    "proposals.notifications.webhook_readers_annotate": "reads (with a locking query)",
+    "proposals.notifications.webhook_readers_of": "reads (what the query read)",
     "proposals.notifications.webhook_events_write": (
         "outbox rows, in the transaction of the audited write that caused the event"
     ),
