@@ -226,9 +226,6 @@ def audience_of(
         f"EXISTS(SELECT 1 FROM {_table(Proposal.authors.through)} a "  # noqa: S608
         "WHERE a.proposal_id = %s AND a.person_id = p.id)"
     )
-    follows_proposal = (
-        f"EXISTS(SELECT 1 FROM {follow} f WHERE f.person_id = p.id AND f.proposal_id = %s)"  # noqa: S608
-    )
     follows_occasion = (
         f"EXISTS(SELECT 1 FROM {follow} f WHERE f.person_id = p.id AND f.occasion_id = %s "  # noqa: S608
         "AND f.active)"
@@ -282,17 +279,26 @@ def audience_of(
         )
     )
     params.append(Delivery.Channel.EMAIL)
-    wanted = [authored, follows_proposal]
+    # Who is asked, as one set of ids the database finds by its indexes (an OR of EXISTS
+    # would be judged person by person, for every person).
+    wanted = [
+        f"SELECT a.person_id FROM {_table(Proposal.authors.through)} a WHERE a.proposal_id = %s",  # noqa: S608
+        f"SELECT f.person_id FROM {follow} f WHERE f.proposal_id = %s",  # noqa: S608
+    ]
     params += [proposal.pk, proposal.pk]
     if proposal.occasion_id is not None:
-        wanted.append(follows_occasion)
+        wanted.append(f"SELECT f.person_id FROM {follow} f WHERE f.occasion_id = %s AND f.active")  # noqa: S608
         params.append(proposal.occasion_id)
+    roles = (
+        f"SELECT m.person_id FROM {membership} m JOIN {organization} o ON o.id = m.organization_id"  # noqa: S608
+    )
     if reviewers:
-        wanted.append(current_where(" AND m.role = %s", Role.REVIEWER))
+        wanted.append(f"{roles} WHERE m.role = %s AND o.status <> %s")
+        params += [Role.REVIEWER, Organization.Status.FORMER]
     if representatives:
-        wanted.append(representative)
+        wanted.append(f"{roles} WHERE m.role = %s AND o.status = %s")
         params += [Role.REPRESENTATIVE, Organization.Status.MEMBER]
-    sql = f"SELECT {', '.join(columns)} FROM {person} p WHERE {' OR '.join(wanted)}"  # noqa: S608 (names from the models, values as parameters)
+    sql = f"SELECT {', '.join(columns)} FROM {person} p WHERE p.id IN ({' UNION '.join(wanted)})"  # noqa: S608 (names from the models, values as parameters)
     listeners = {}
     with connections[Person.objects.db].cursor() as cursor:
         cursor.execute(sql, params)
