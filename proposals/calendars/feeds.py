@@ -24,10 +24,12 @@ from urllib.parse import urlsplit
 
 import icalendar
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from proposals.models import (
     Occasion,
@@ -46,7 +48,12 @@ DEADLINE_EVENT_LENGTH = timedelta(minutes=30)
 DEADLINE_ALARM = timedelta(days=-1)
 """When a calendar app reminds of a deadline, relative to it."""
 
-FEED_FORMAT = "2"
+LISTED_PER_OCCASION = 20
+"""An event's description names at most this many proposals, the person's own first, and
+counts the others: a calendar app shows a few lines, and a feed stays small however many
+proposals an occasion gathers (the occasion's page lists them all)."""
+
+FEED_FORMAT = "3"
 """Goes up when the iCalendar this module writes changes for the same facts, so that calendar
 apps that hold an older version of a feed are sent the new one."""
 
@@ -131,6 +138,8 @@ class CalendarFacts:
     description: str
     occasions: list[Occasion]
     proposals: dict[int, list[Proposal]] = field(default_factory=dict)
+    unlisted: dict[int, int] = field(default_factory=dict)
+    """By occasion, how many more proposals the person sees there than the description names."""
 
     def etag(self) -> str:
         """A weak entity tag (the iCalendar's DTSTAMP is the time it was written): the same
@@ -151,6 +160,7 @@ class CalendarFacts:
                         [proposal.pk, proposal.title, proposal.state]
                         for proposal in self.proposals.get(occasion.pk, [])
                     ],
+                    self.unlisted.get(occasion.pk, 0),
                 ]
                 for occasion in self.occasions
             ],
@@ -160,7 +170,7 @@ class CalendarFacts:
 
 
 def _occasion_events(
-    occasion: Occasion, proposals: Iterable[Proposal], stamp: datetime
+    occasion: Occasion, proposals: Iterable[Proposal], unlisted: int, stamp: datetime
 ) -> list[icalendar.Event]:
     host = _site_host()
     link = _link("proposals:occasion_detail", occasion.pk, f"/occasions/{occasion.pk}/")
@@ -169,6 +179,15 @@ def _occasion_events(
     listed = [
         f"• {proposal.title} ({ProposalState(proposal.state).label})" for proposal in proposals
     ]
+    if unlisted:
+        listed.append(
+            ngettext(
+                "… and %(count)d more proposal, listed on the occasion's page",
+                "… and %(count)d more proposals, listed on the occasion's page",
+                unlisted,
+            )
+            % {"count": unlisted}
+        )
     if listed:
         lines += ["", _("Proposals:"), *listed]
     lines += ["", link]
@@ -221,20 +240,48 @@ def _finish(calendar: icalendar.Calendar, occasions: list[Occasion]) -> bytes:
     return calendar.to_ical()
 
 
-def _proposals_by_occasion(person: Any, occasions: list[Occasion]) -> dict[int, list[Proposal]]:
-    """The proposals the person sees of each occasion, withdrawn ones aside, by title."""
-    proposals: dict[int, list[Proposal]] = defaultdict(list)
+def _proposals_by_occasion(
+    person: Any, occasions: list[Occasion]
+) -> tuple[dict[int, list[Proposal]], dict[int, int]]:
+    """By occasion, the proposals the person sees there (withdrawn ones aside) that its events
+    name: at most LISTED_PER_OCCASION, those they write first, then by title; and how many
+    more they see there. Two queries, whatever the number of proposals."""
     visible = (
         proposals_visible_to(person)
         .filter(occasion_id__in=[occasion.pk for occasion in occasions])
         .exclude(state=ProposalState.WITHDRAWN)
-        .only("pk", "title", "state", "occasion_id")
-        .order_by("title", "pk")
     )
-    for proposal in visible:
+    seen = dict(
+        visible.order_by()
+        .values("occasion_id")
+        .annotate(seen=Count("pk"))
+        .values_list("occasion_id", "seen")
+    )
+    writes = Proposal.authors.through.objects.filter(
+        proposal_id=OuterRef("pk"), person_id=getattr(person, "pk", None) or 0
+    )
+    named = (
+        visible.annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("occasion_id")],
+                order_by=[Exists(writes).desc(), F("title").asc(), F("pk").asc()],
+            )
+        )
+        .filter(place__lte=LISTED_PER_OCCASION)
+        .only("pk", "title", "state", "occasion_id")
+        .order_by("occasion_id", "place")
+    )
+    proposals: dict[int, list[Proposal]] = defaultdict(list)
+    for proposal in named:
         if proposal.occasion_id is not None:
             proposals[proposal.occasion_id].append(proposal)
-    return proposals
+    unlisted = {
+        occasion_id: count - len(proposals.get(occasion_id, []))
+        for occasion_id, count in seen.items()
+        if count > len(proposals.get(occasion_id, []))
+    }
+    return proposals, unlisted
 
 
 def feed_language(person: Person) -> str:
@@ -247,25 +294,29 @@ def person_calendar_facts(person: Person, now: datetime | None = None) -> Calend
     now = now or timezone.now()
     language = feed_language(person)
     occasions = list(occasions_concerning(person, now).only(*OCCASION_SHOWN))
+    proposals, unlisted = _proposals_by_occasion(person, occasions)
     with translation.override(language):
         return CalendarFacts(
             language=language,
             name=_("Deadlines of %(name)s") % {"name": person},
             description=_("Occasions and submission deadlines of the proposals you follow."),
             occasions=occasions,
-            proposals=_proposals_by_occasion(person, occasions),
+            proposals=proposals,
+            unlisted=unlisted,
         )
 
 
 def occasion_calendar_facts(occasion: Occasion, person: Any) -> CalendarFacts:
     """What one occasion's download shows, in the active language: the occasion, its deadline
     and the proposals the person sees."""
+    proposals, unlisted = _proposals_by_occasion(person, [occasion])
     return CalendarFacts(
         language=translation.get_language() or settings.LANGUAGE_CODE,
         name=occasion.name,
         description=_("The occasion and its submission deadline."),
         occasions=[occasion],
-        proposals=_proposals_by_occasion(person, [occasion]),
+        proposals=proposals,
+        unlisted=unlisted,
     )
 
 
@@ -275,7 +326,9 @@ def calendar_render(facts: CalendarFacts, now: datetime | None = None) -> bytes:
     with translation.override(facts.language):
         calendar = _calendar(facts.name, facts.description)
         for occasion in facts.occasions:
-            for event in _occasion_events(occasion, facts.proposals.get(occasion.pk, []), now):
+            named = facts.proposals.get(occasion.pk, [])
+            unlisted = facts.unlisted.get(occasion.pk, 0)
+            for event in _occasion_events(occasion, named, unlisted, now):
                 calendar.add_component(event)
         return _finish(calendar, facts.occasions)
 

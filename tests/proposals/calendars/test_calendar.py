@@ -119,6 +119,29 @@ def test_the_feed_lists_the_proposals_the_person_follows(group: Group) -> None:
     assert "Fair trade in public procurement (Draft)" in str(deadline["description"])
 
 
+def test_an_event_names_a_few_proposals_the_persons_own_first_and_counts_the_others(
+    group: Group,
+) -> None:
+    """However many proposals an occasion gathers, an event names LISTED_PER_OCCASION of them:
+    the feed stays small and its description readable in a calendar app."""
+    for number in range(feeds.LISTED_PER_OCCASION + 2):
+        proposal_draft(group, title=f"Drafted by Claire {number:02}")
+    proposal_draft(group, title="Zero waste, by Pierre", created_by=group.co_drafter)
+
+    def named(person: Person) -> list[str]:
+        description = str(events(feed(person))[f"deadline-{group.occasion.pk}"]["description"])
+        return [line for line in description.splitlines() if line.startswith(("•", "…"))]
+
+    for_pierre = named(group.co_drafter)
+    assert len(for_pierre) == feeds.LISTED_PER_OCCASION + 1
+    assert for_pierre[0] == "• Zero waste, by Pierre (Draft)"  # his own, first
+    assert for_pierre[1] == "• Drafted by Claire 00 (Draft)"
+    assert for_pierre[-1] == "… and 3 more proposals, listed on the occasion's page"
+    for_claire = named(group.drafter)
+    assert for_claire[0] == "• Drafted by Claire 00 (Draft)"
+    assert for_claire[-1] == "… and 3 more proposals, listed on the occasion's page"
+
+
 def test_the_feed_runs_a_constant_number_of_queries(
     group: Group, django_assert_max_num_queries
 ) -> None:
