@@ -41,7 +41,9 @@ def database_name(url: str) -> str:
 
 
 def connect(url: str, **kwargs: object) -> psycopg.Connection:
-    """A psycopg connection to the database of `url`."""
+    """A psycopg connection to the database of `url`, with the session settings the
+    application's connections have (config/settings.py: no JIT compiling)."""
+    kwargs.setdefault("options", "-c jit=off")
     return psycopg.connect(_libpq_url(url), **kwargs)  # type: ignore[arg-type]
 
 
