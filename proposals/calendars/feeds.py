@@ -97,22 +97,26 @@ def _link(name: str, pk: int, fallback: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def occasions_concerning(person: Any, now: datetime | None = None) -> QuerySet[Occasion]:
-    """Occasions a person follows: every one for the secretariat and the presidency; for others,
-    those of the proposals they see that are not withdrawn, and the group's working sessions."""
-    now = now or timezone.now()
-    recent = Q(submission_deadline__gte=now - PAST_WINDOW) | Q(
-        ends_on__gte=(now - PAST_WINDOW).date()
-    )
-    occasions = Occasion.objects.filter(recent)
+def occasions_concerning(
+    person: Any, seen_at: Iterable[int], now: datetime | None = None
+) -> QuerySet[Occasion]:
+    """Occasions a person follows, among those of the past PAST_WINDOW and later: every one for
+    the secretariat and the presidency; for others, those where they see a proposal that is
+    not withdrawn (`seen_at`), and the group's working sessions."""
+    occasions = recent_occasions(now)
     roles = roles_of(person)
-    if roles.sees_everything:
-        return occasions.order_by("submission_deadline", "pk")
-    followed = proposals_visible_to(person).exclude(state=ProposalState.WITHDRAWN)
-    concern = Q(pk__in=followed.filter(occasion__isnull=False).values("occasion_id"))
-    if roles.in_group:
-        concern |= Q(kind=Occasion.Kind.WORKING_SESSION)
-    return occasions.filter(concern).order_by("submission_deadline", "pk")
+    if not roles.sees_everything:
+        concern = Q(pk__in=list(seen_at))
+        if roles.in_group:
+            concern |= Q(kind=Occasion.Kind.WORKING_SESSION)
+        occasions = occasions.filter(concern)
+    return occasions.order_by("submission_deadline", "pk")
+
+
+def recent_occasions(now: datetime | None = None) -> QuerySet[Occasion]:
+    """Occasions whose deadline or end is at most PAST_WINDOW ago, or later."""
+    since = (now or timezone.now()) - PAST_WINDOW
+    return Occasion.objects.filter(Q(submission_deadline__gte=since) | Q(ends_on__gte=since.date()))
 
 
 def _calendar(name: str, description: str) -> icalendar.Calendar:
@@ -241,14 +245,14 @@ def _finish(calendar: icalendar.Calendar, occasions: list[Occasion]) -> bytes:
 
 
 def _proposals_by_occasion(
-    person: Any, occasions: list[Occasion]
+    person: Any, occasion_ids: list[int]
 ) -> tuple[dict[int, list[Proposal]], dict[int, int]]:
     """By occasion, the proposals the person sees there (withdrawn ones aside) that its events
     name: at most LISTED_PER_OCCASION, those they write first, then by title; and how many
     more they see there. Two queries, whatever the number of proposals."""
     visible = (
         proposals_visible_to(person)
-        .filter(occasion_id__in=[occasion.pk for occasion in occasions])
+        .filter(occasion_id__in=occasion_ids)
         .exclude(state=ProposalState.WITHDRAWN)
     )
     seen = dict(
@@ -293,8 +297,10 @@ def person_calendar_facts(person: Person, now: datetime | None = None) -> Calend
     """What the person's feed shows: the occasions that concern them and their proposals."""
     now = now or timezone.now()
     language = feed_language(person)
-    occasions = list(occasions_concerning(person, now).only(*OCCASION_SHOWN))
-    proposals, unlisted = _proposals_by_occasion(person, occasions)
+    recent = list(recent_occasions(now).values_list("pk", flat=True))
+    proposals, unlisted = _proposals_by_occasion(person, recent)
+    seen_at = set(proposals) | set(unlisted)
+    occasions = list(occasions_concerning(person, seen_at, now).only(*OCCASION_SHOWN))
     with translation.override(language):
         return CalendarFacts(
             language=language,
@@ -309,7 +315,7 @@ def person_calendar_facts(person: Person, now: datetime | None = None) -> Calend
 def occasion_calendar_facts(occasion: Occasion, person: Any) -> CalendarFacts:
     """What one occasion's download shows, in the active language: the occasion, its deadline
     and the proposals the person sees."""
-    proposals, unlisted = _proposals_by_occasion(person, [occasion])
+    proposals, unlisted = _proposals_by_occasion(person, [occasion.pk])
     return CalendarFacts(
         language=translation.get_language() or settings.LANGUAGE_CODE,
         name=occasion.name,
