@@ -200,19 +200,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     logs = Path(tempfile.mkdtemp(prefix="policy-bench-mail-"))
     env = db.process_env(config["database_url"], EMAIL_URL=f"smtp://127.0.0.1:{port}")
     sink = processes.python("-m", "bench.sink", str(port))
-    worker = [
-        processes.venv_tool("celery"),
-        "-A",
-        "config",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-        "-l",
-        "info",
-    ]
+    worker = processes.celery_worker()
     loops: list[dict[str, Any]] = []
     worker_times: list[float] = []
     worker_cpu: list[float] = []

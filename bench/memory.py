@@ -139,19 +139,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     port = processes.free_port()
     logs = Path(tempfile.mkdtemp(prefix="policy-bench-memory-"))
     env = db.process_env(config["database_url"], EMAIL_URL=f"smtp://127.0.0.1:{port}")
-    worker = [
-        processes.venv_tool("celery"),
-        "-A",
-        "config",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-        "-l",
-        "info",
-    ]
+    worker = processes.celery_worker()
     prefix = f"bench-mail:{MEMORY_RUN}:"
     try:
         ids = reminders_copied(emails, MEMORY_RUN)

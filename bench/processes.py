@@ -83,3 +83,21 @@ def python(*arguments: str) -> list[str]:
 def venv_tool(name: str) -> str:
     """A console script of the interpreter's environment (celery, gunicorn)."""
     return str(Path(sys.executable).parent / name)
+
+
+def celery_worker() -> list[str]:
+    """The command of one Celery worker as the mail phases run it: one process (solo pool),
+    without the cluster's chatter, so that its time and memory are its own."""
+    return [
+        venv_tool("celery"),
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "--concurrency=1",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "info",
+    ]
