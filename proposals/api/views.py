@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +21,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotAcceptable
 from rest_framework.filters import BaseFilterBackend
+from rest_framework.generics import get_object_or_404  # an id that is no number is a 404
 from rest_framework.metadata import BaseMetadata
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAuthenticated

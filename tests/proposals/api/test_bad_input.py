@@ -178,6 +178,8 @@ def test_a_100000_character_title_is_refused_on_edit_too(group: Group) -> None:
     "url",
     [
         "/api/proposals/99999999999999999999999/",
+        "/api/proposals/false/",
+        "/api/proposals/1.5/transitions/",
         "/api/proposals/0/transitions/",
         "/api/proposals/99999999999999999999999/history/",
         "/api/organizations/99999999999999999999999/",
