@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.pages import LIST_FILTERS, ok
+from bench.report_text import shorten
 from bench.timing import seconds
 
 CURSOR_LIST = f"/api/proposals/?pagination=cursor&{LIST_FILTERS}&page_size=50"
@@ -51,8 +52,6 @@ def captured_selects(action: Callable[[], Any]) -> tuple[int, list[str]]:
 def slowest_plans(action: Callable[[], Any], keep: int = 3) -> list[dict[str, Any]]:
     """The request's SELECTs under EXPLAIN ANALYZE, the slowest `keep` with their plans."""
     from django.db import connection
-
-    from bench.scan import shorten
 
     _count, selects = captured_selects(action)
     explained: list[dict[str, Any]] = []

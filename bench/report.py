@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report_capabilities
+from bench.report_text import error_line, fmt, plan_details
 
 PAGE_TARGET = 2.0
 SCAN_GROWTH_TARGET = 2.0
@@ -29,16 +30,6 @@ PAGE_FIGURES = {
     "dashboard_drafter": "Dashboard page (a drafter)",
     "dashboard_secretariat": "Dashboard page (the secretariat)",
 }
-
-
-def fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def verdict(met: bool | None) -> str:
@@ -255,12 +246,6 @@ def profile_table(
             f"{fmt(entry['cumulative_ms_per_run'], 2)} |"
         )
     return lines
-
-
-def error_line(section: dict[str, Any]) -> list[str]:
-    if "error" in section:
-        return [f"**This phase failed:** `{section['error']}`", ""]
-    return []
 
 
 def write(results: dict[str, Any], output: Path) -> None:
@@ -661,19 +646,9 @@ def scan_section(result: dict[str, Any], settings: dict[str, Any]) -> list[str]:
         "",
     ]
     for plan in result["sizes"][-1]["plans"]:
-        out += [
-            "<details><summary><code>" + html.escape(plan["sql"][:160]) + "</code></summary>",
-            "",
-            "```sql",
-            plan["sql"],
-            "```",
-            "",
-            "```",
-            plan["plan"],
-            "```",
-            "</details>",
-            "",
-        ]
+        out += plan_details(
+            "<code>" + html.escape(plan["sql"][:160]) + "</code>", plan["sql"], plan["plan"]
+        )
     return out
 
 
@@ -732,21 +707,12 @@ def million_section(result: dict[str, Any]) -> list[str]:
     ]
     for key, label in FIGURES.items():
         for plan in largest.get(key, {}).get("slowest", []):
-            out += [
-                f"<details><summary>{html.escape(label)}: {fmt(plan['ms'], 2)} ms, <code>"
+            summary = (
+                f"{html.escape(label)}: {fmt(plan['ms'], 2)} ms, <code>"
                 + html.escape(plan["sql"][:120])
-                + "</code></summary>",
-                "",
-                "```sql",
-                plan["sql"],
-                "```",
-                "",
-                "```",
-                plan["plan"],
-                "```",
-                "</details>",
-                "",
-            ]
+                + "</code>"
+            )
+            out += plan_details(summary, plan["sql"], plan["plan"])
     return out
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.report_text import error_line, fmt
+
 CAPABILITIES_SECTION = 7
 FANOUT_SECTION = 8
 MEMORY_SECTION = 9
-
-
-def _fmt(value: Any, digits: int = 1) -> str:
-    from bench.report import fmt
-
-    return fmt(value, digits)
 
 
 def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -27,7 +23,7 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "dossier",
                 CAPABILITIES_SECTION,
                 f"Dossier PDF of {dossier['pages']} pages",
-                f"{_fmt(dossier['render_seconds'], 2)} s",
+                f"{fmt(dossier['render_seconds'], 2)} s",
                 dossier["render_seconds"],
                 dossier["target_seconds"],
                 "s",
@@ -40,9 +36,9 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             _row(
                 "forecast",
                 CAPABILITIES_SECTION,
-                f"At-risk forecast of {_fmt(forecast['forecast'])} open proposals (learning "
+                f"At-risk forecast of {fmt(forecast['forecast'])} open proposals (learning "
                 "included)",
-                f"{_fmt(forecast['total_seconds'], 2)} s",
+                f"{fmt(forecast['total_seconds'], 2)} s",
                 forecast["total_seconds"],
                 forecast["target_seconds"],
                 "s",
@@ -56,9 +52,9 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             _row(
                 "calendar_import",
                 CAPABILITIES_SECTION,
-                f"Calendar feed of {_fmt(feed['events'])} events, imported then read with "
-                f"{_fmt(feed['changed_events'])} changed",
-                f"{_fmt(feed['first']['seconds'], 2)} s, {_fmt(feed['changed']['seconds'], 2)} s",
+                f"Calendar feed of {fmt(feed['events'])} events, imported then read with "
+                f"{fmt(feed['changed_events'])} changed",
+                f"{fmt(feed['first']['seconds'], 2)} s, {fmt(feed['changed']['seconds'], 2)} s",
                 slowest,
                 feed["target_seconds"],
                 "s",
@@ -72,7 +68,7 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "search",
                 CAPABILITIES_SECTION,
                 f"Search through the list API ({len(search['queries'])} queries), p50",
-                f"{_fmt(search['p50_ms'])} ms",
+                f"{fmt(search['p50_ms'])} ms",
                 search["p50_ms"],
                 search["target_ms"],
                 "ms",
@@ -86,10 +82,10 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "key": "fanout",
                 "target_no": FANOUT_SECTION,
-                "label": f"One transition's notice to {_fmt(followers['told'])} followers and "
-                f"{_fmt(webhooks['endpoints'])} webhook endpoints",
-                "system": f"{_fmt(followers['seconds'], 2)} s in-page; webhooks written "
-                f"{_fmt(webhooks['write_seconds'], 2)} s, posted {_fmt(webhooks['post_seconds'], 2)} s",
+                "label": f"One transition's notice to {fmt(followers['told'])} followers and "
+                f"{fmt(webhooks['endpoints'])} webhook endpoints",
+                "system": f"{fmt(followers['seconds'], 2)} s in-page; webhooks written "
+                f"{fmt(webhooks['write_seconds'], 2)} s, posted {fmt(webhooks['post_seconds'], 2)} s",
                 "bound": "no bound: measured beside the mail",
                 "ratio": None,
                 "target": "no target",
@@ -103,9 +99,9 @@ def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "key": "memory",
                 "target_no": MEMORY_SECTION,
-                "label": f"Worker RSS while sending {_fmt(memory['emails'])} emails",
-                "system": f"{_fmt(memory['start_mib'])} → {_fmt(memory['end_mib'])} MiB "
-                f"(peak {_fmt(memory['peak_mib'])}); second half "
+                "label": f"Worker RSS while sending {fmt(memory['emails'])} emails",
+                "system": f"{fmt(memory['start_mib'])} → {fmt(memory['end_mib'])} MiB "
+                f"(peak {fmt(memory['peak_mib'])}); second half "
                 f"{memory['second_half_growth']:+.1%}",
                 "bound": "no bound: its own start",
                 "ratio": None,
@@ -141,15 +137,9 @@ def _row(
     }
 
 
-def _error(section: dict[str, Any]) -> list[str]:
-    if "error" in section:
-        return [f"**This part failed:** `{section['error']}`", ""]
-    return []
-
-
 def capabilities_section(result: dict[str, Any]) -> list[str]:
     out = [f"## {CAPABILITIES_SECTION}. New capabilities", ""]
-    out += _error(result)
+    out += error_line(result)
     if not result or "error" in result:
         return out
     out += [
@@ -158,37 +148,37 @@ def capabilities_section(result: dict[str, Any]) -> list[str]:
         "",
     ]
     dossier = result.get("dossier", {})
-    out += ["### Dossier PDF", ""] + _error(dossier)
+    out += ["### Dossier PDF", ""] + error_line(dossier)
     if "render_seconds" in dossier:
         out += [
             f"The dossier of proposal {dossier['proposal']} (in endorsement) with a text of "
-            f"{_fmt(dossier['sections'])} Markdown sections ({_fmt(dossier['text_characters'])} "
+            f"{fmt(dossier['sections'])} Markdown sections ({fmt(dossier['text_characters'])} "
             "characters: headings, paragraphs, lists, tables) rendered by "
             f"`proposals.dossiers.render.dossier_pdf`: **{dossier['pages']} pages** (counted "
-            f"with pypdf), {_fmt(dossier['bytes'])} bytes, **{_fmt(dossier['render_seconds'], 3)} "
+            f"with pypdf), {fmt(dossier['bytes'])} bytes, **{fmt(dossier['render_seconds'], 3)} "
             f"s** (median of {dossier['runs']}; fastest–slowest "
-            f"{_fmt(dossier['render_spread_ms'][0])}–{_fmt(dossier['render_spread_ms'][1])} ms; "
+            f"{fmt(dossier['render_spread_ms'][0])}–{fmt(dossier['render_spread_ms'][1])} ms; "
             f"target ≤ {dossier['target_seconds']:g} s). Its facts (read as at submission) took "
-            f"{_fmt(dossier['facts_ms'])} ms in {dossier['facts_queries']} queries, apart.",
+            f"{fmt(dossier['facts_ms'])} ms in {dossier['facts_queries']} queries, apart.",
             "",
         ]
     forecast = result.get("forecast", {})
-    out += ["### At-risk forecast", ""] + _error(forecast)
+    out += ["### At-risk forecast", ""] + error_line(forecast)
     if "total_seconds" in forecast:
         out += [
-            f"Every open proposal whose deadline is ahead ({_fmt(forecast['forecast'])} of "
-            f"{_fmt(forecast['open_proposals'])} open; {_fmt(forecast['at_risk'])} at risk, "
-            f"{_fmt(forecast['without_probability'])} without a probability), median of "
+            f"Every open proposal whose deadline is ahead ({fmt(forecast['forecast'])} of "
+            f"{fmt(forecast['open_proposals'])} open; {fmt(forecast['at_risk'])} at risk, "
+            f"{fmt(forecast['without_probability'])} without a probability), median of "
             f"{forecast['runs']}:",
             "",
             "| what | seconds |",
             "|---|---:|",
             f"| **nothing learned: `open_forecasts()` learns from the whole log, then forecasts "
-            f"every one (what the target covers)** | **{_fmt(forecast['total_seconds'], 3)}** |",
+            f"every one (what the target covers)** | **{fmt(forecast['total_seconds'], 3)}** |",
             f"| the learning alone (`durations_learn`, timed apart) | "
-            f"{_fmt(forecast['learn_seconds'], 3)} |",
+            f"{fmt(forecast['learn_seconds'], 3)} |",
             f"| the same within the hour (learned durations and draws kept) | "
-            f"{_fmt(forecast['forecast_learned_known_seconds'], 3)} |",
+            f"{fmt(forecast['forecast_learned_known_seconds'], 3)} |",
             "",
             f"The pass with nothing learned ran {forecast['queries']} queries; target ≤ "
             f"{forecast['target_seconds']:g} s.",
@@ -199,18 +189,18 @@ def capabilities_section(result: dict[str, Any]) -> list[str]:
                 "What-if: the same pass with each proposal's milestones kept in a table of "
                 "their own (made from the log for this measure and dropped after; no grouping "
                 "of the log), learning from its rows and forecasting the open ones': "
-                f"{_fmt(forecast['what_if_milestones_kept_seconds'], 3)} s.",
+                f"{fmt(forecast['what_if_milestones_kept_seconds'], 3)} s.",
                 "",
             ]
     feed = result.get("calendar_import", {})
-    out += ["### Calendar feed import", ""] + _error(feed)
+    out += ["### Calendar feed import", ""] + error_line(feed)
     if "first" in feed:
         out += [
-            f"A feed of {_fmt(feed['events'])} all-day events ({_fmt(feed['feed_bytes'])} bytes) "
+            f"A feed of {fmt(feed['events'])} all-day events ({fmt(feed['feed_bytes'])} bytes) "
             "served by an `http.server` thread on 127.0.0.1 with its ETag, read end to end by "
             "`calendar_feed_read` (the GET, the parsing, one occasion and one audit row per "
             "event, in one transaction); then the same feed with "
-            f"{_fmt(feed['changed_events'])} events changed (half renamed, half a week later: "
+            f"{fmt(feed['changed_events'])} events changed (half renamed, half a week later: "
             "their deadlines move), then unchanged (the server answers 304).",
             "",
             "| reading | seconds | queries | status | what it did |",
@@ -220,12 +210,12 @@ def capabilities_section(result: dict[str, Any]) -> list[str]:
             reading = feed[name]
             did = ", ".join(f"{k} {v}" for k, v in reading["counts"].items() if v)
             out.append(
-                f"| {name} | {_fmt(reading['seconds'], 3)} | {_fmt(reading['queries'])} | "
+                f"| {name} | {fmt(reading['seconds'], 3)} | {fmt(reading['queries'])} | "
                 f"{reading['status']} | {did or '—'} |"
             )
         out += ["", f"Target ≤ {feed['target_seconds']:g} s for each reading.", ""]
     search = result.get("search", {})
-    out += ["### Search", ""] + _error(search)
+    out += ["### Search", ""] + error_line(search)
     if "p50_ms" in search:
         out += [
             "`GET /api/proposals/?search=…` as the secretariat (who sees every proposal), "
@@ -237,14 +227,14 @@ def capabilities_section(result: dict[str, Any]) -> list[str]:
         ]
         for row in search["queries"]:
             out.append(
-                f"| {row['what']} | `{row['search']}` | {_fmt(row['found'])} | "
-                f"{_fmt(row['p50_ms'])} ms | {_fmt(row['cursor_p50_ms'])} ms | "
-                f"{row['queries']} | {_fmt(row['sql_ms'])} ms |"
+                f"| {row['what']} | `{row['search']}` | {fmt(row['found'])} | "
+                f"{fmt(row['p50_ms'])} ms | {fmt(row['cursor_p50_ms'])} ms | "
+                f"{row['queries']} | {fmt(row['sql_ms'])} ms |"
             )
         out += [
             "",
-            f"Over all queries: **p50 {_fmt(search['p50_ms'])} ms**, p95 "
-            f"{_fmt(search['p95_ms'])} ms; cursor pages p50 {_fmt(search['cursor_p50_ms'])} ms "
+            f"Over all queries: **p50 {fmt(search['p50_ms'])} ms**, p95 "
+            f"{fmt(search['p95_ms'])} ms; cursor pages p50 {fmt(search['cursor_p50_ms'])} ms "
             f"(target p50 ≤ {search['target_ms']:g} ms). SQL time: each SELECT of one request run "
             "again under `EXPLAIN ANALYZE`.",
             "",
@@ -254,7 +244,7 @@ def capabilities_section(result: dict[str, Any]) -> list[str]:
 
 def fanout_section(result: dict[str, Any]) -> list[str]:
     out = [f"## {FANOUT_SECTION}. Fan-out of a transition's notice", ""]
-    out += _error(result)
+    out += error_line(result)
     if not result.get("followers"):
         return out
     out += [
@@ -268,10 +258,10 @@ def fanout_section(result: dict[str, Any]) -> list[str]:
         "|---:|---|---:|---:|---:|",
     ]
     for entry in result["followers"]:
-        rows = ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(entry["rows"].items()))
+        rows = ", ".join(f"{k} {fmt(v)}" for k, v in sorted(entry["rows"].items()))
         out.append(
-            f"| {_fmt(entry['told'])} | {rows} | {_fmt(entry['seconds'], 3)} | "
-            f"{_fmt(entry['followers_per_second'])} | {entry['queries']} |"
+            f"| {fmt(entry['told'])} | {rows} | {fmt(entry['seconds'], 3)} | "
+            f"{fmt(entry['followers_per_second'])} | {entry['queries']} |"
         )
     out += [
         "",
@@ -285,10 +275,10 @@ def fanout_section(result: dict[str, Any]) -> list[str]:
     ]
     for entry in result.get("webhooks", []):
         out.append(
-            f"| {_fmt(entry['endpoints'])} | {_fmt(entry['rows_written'])} | "
-            f"{_fmt(entry['write_seconds'], 3)} | {entry['write_queries']} | "
-            f"{_fmt(entry['post_seconds'], 3)} | {_fmt(entry['posted_per_second'])} | "
-            f"{_fmt(entry['received'])} |"
+            f"| {fmt(entry['endpoints'])} | {fmt(entry['rows_written'])} | "
+            f"{fmt(entry['write_seconds'], 3)} | {entry['write_queries']} | "
+            f"{fmt(entry['post_seconds'], 3)} | {fmt(entry['posted_per_second'])} | "
+            f"{fmt(entry['received'])} |"
         )
     out.append("")
     return out
@@ -296,24 +286,24 @@ def fanout_section(result: dict[str, Any]) -> list[str]:
 
 def memory_section(result: dict[str, Any]) -> list[str]:
     out = [f"## {MEMORY_SECTION}. Worker memory", ""]
-    out += _error(result)
+    out += error_line(result)
     if "second_half_growth" not in result:
         return out
     out += [
-        f"One Celery worker (`--pool=solo`) sent {_fmt(result['emails'])} reminders (copies, as "
-        f"in the mail section) to the local SMTP sink in {_fmt(result['seconds'])} s "
-        f"({_fmt(result['per_second'])}/s; statuses "
-        + ", ".join(f"{k} {_fmt(v)}" for k, v in result["statuses"].items())
+        f"One Celery worker (`--pool=solo`) sent {fmt(result['emails'])} reminders (copies, as "
+        f"in the mail section) to the local SMTP sink in {fmt(result['seconds'])} s "
+        f"({fmt(result['per_second'])}/s; statuses "
+        + ", ".join(f"{k} {fmt(v)}" for k, v in result["statuses"].items())
         + "). Its resident memory (VmRSS of the worker and its children, from /proc) was read "
-        f"every second ({_fmt(result['samples'])} samples):",
+        f"every second ({fmt(result['samples'])} samples):",
         "",
-        f"- start {_fmt(result['start_mib'])} MiB (before the first email), peak "
-        f"{_fmt(result['peak_mib'])} MiB, end {_fmt(result['end_mib'])} MiB;",
+        f"- start {fmt(result['start_mib'])} MiB (before the first email), peak "
+        f"{fmt(result['peak_mib'])} MiB, end {fmt(result['end_mib'])} MiB;",
         f"- second half of the sending: a least-squares line through the samples goes from "
-        f"{_fmt(result['second_half_fitted_mib'][0])} to "
-        f"{_fmt(result['second_half_fitted_mib'][1])} MiB "
+        f"{fmt(result['second_half_fitted_mib'][0])} to "
+        f"{fmt(result['second_half_fitted_mib'][1])} MiB "
         f"({result['second_half_growth']:+.2%}, "
-        f"{_fmt(result['second_half_slope_mib_per_minute'], 3)} MiB a minute).",
+        f"{fmt(result['second_half_slope_mib_per_minute'], 3)} MiB a minute).",
         "",
         f"Judged flat when that growth is under {result['flat_growth_limit']:.0%}: **"
         + ("flat" if result["flat"] else "not flat")
@@ -323,7 +313,7 @@ def memory_section(result: dict[str, Any]) -> list[str]:
         "|---:|---:|---:|",
     ]
     out += [
-        f"| {_fmt(m['sent'])} | {_fmt(m['seconds'])} | {_fmt(m['mib'])} |" for m in result["marks"]
+        f"| {fmt(m['sent'])} | {fmt(m['seconds'])} | {fmt(m['mib'])} |" for m in result["marks"]
     ]
     out.append("")
     return out

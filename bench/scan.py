@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from bench.generate import DUE_MIX, OPEN, STATE_MIX, generate
+from bench.report_text import shorten
 
 WATCHED_TABLES = ("proposals_proposal", "workflow_delivery")
 DUE_PROPOSALS = sum(DUE_MIX.values())
@@ -80,13 +81,6 @@ def plans() -> list[dict[str, Any]]:
                 }
             )
     return explained
-
-
-def shorten(statement: str, limit: int = 400) -> str:
-    statement = re.sub(r"\s+", " ", statement)
-    statement = re.sub(r"IN \(((?:\d+, ){6})[\d, ]+\)", r"IN (\1...)", statement)
-    statement = re.sub(r"IN \(((?:'[^']*', ){3})('[^']*'(?:, )?)+\)", r"IN (\1...)", statement)
-    return statement if len(statement) <= limit else statement[:limit] + " ..."
 
 
 def run(config: dict[str, Any]) -> dict[str, Any]:
