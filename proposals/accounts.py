@@ -39,9 +39,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from proposals.audited import SYSTEM, audited
 from proposals.localized import date_text
 from proposals.models import ApiToken, Person
-from proposals.preferences import preferences_activate
+from proposals.preferences import person_zone, preferences_activate
 from proposals.security import security_event_record
-from proposals.selectors import roles_of
+from proposals.selectors import roles_from_json, roles_of, roles_read_with
 from workflow.errors import RefusalKind, Refused
 from workflow.models import AuditEvent
 
@@ -232,10 +232,15 @@ class TokenRefused(Exception):
 
 
 def api_token_authenticate(key: str, now: dt.datetime | None = None) -> ApiToken:
-    """The working token whose secret is `key` (its person selected), marked as used at most
-    once a minute; TokenRefused says why a token does not work."""
+    """The working token whose secret is `key`, marked as used at most once a minute;
+    TokenRefused says why a token does not work. One query reads the token, its person and
+    the person's roles (`roles_of` finds them on the person, as of the person's local date)."""
     now = now or timezone.now()
-    token = ApiToken.objects.select_related("person").filter(digest=token_digest(key)).first()
+    token = (
+        roles_read_with(ApiToken.objects.select_related("person"), "person", now)
+        .filter(digest=token_digest(key))
+        .first()
+    )
     if token is None:
         raise TokenRefused(
             _("This token is not known: check that it was copied whole, or create a new one.")
@@ -252,6 +257,8 @@ def api_token_authenticate(key: str, now: dt.datetime | None = None) -> ApiToken
         )
     if not token.person.is_active:
         raise TokenRefused(_("This account is deactivated."))
+    person_today = timezone.localdate(now, person_zone(token.person))
+    roles_from_json(token.person, token.person_roles, now, person_today)
     if token.last_used_at is None or token.last_used_at <= now - LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

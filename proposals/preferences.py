@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone, translation
+
+
+def person_zone(person: Any) -> dt.tzinfo:
+    """The person's saved time zone; the site's own when theirs is not a known zone."""
+    try:
+        return zoneinfo.ZoneInfo(getattr(person, "timezone", "UTC"))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()
 
 
 def preferences_activate(request: HttpRequest, person: Any, *, switcher_wins: bool) -> None:
@@ -21,7 +30,4 @@ def preferences_activate(request: HttpRequest, person: Any, *, switcher_wins: bo
     if not keep_chosen and getattr(person, "language", "") in languages:
         translation.activate(person.language)
         request.LANGUAGE_CODE = person.language
-    try:
-        timezone.activate(zoneinfo.ZoneInfo(getattr(person, "timezone", "UTC")))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        timezone.deactivate()
+    timezone.activate(person_zone(person))

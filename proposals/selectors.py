@@ -6,7 +6,7 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime, timedelta
 from functools import reduce
 from typing import Any, cast
 
@@ -96,19 +96,59 @@ def presidency_current(today: date | None = None) -> PresidencyTerm | None:
     )
 
 
+@dataclass(frozen=True)
+class MembershipFact:
+    """One role of a person, with what their roles read of its organisation (which has not
+    left the group) and whether that organisation chairs the group today."""
+
+    organization_id: int
+    role: str
+    organization_status: str
+    is_secretariat: bool
+    chairs: bool
+
+
+def roles_built(person: Any, memberships: Iterable[MembershipFact]) -> PersonRoles:
+    """The person's roles from their memberships: how `roles_of` and the token's own query
+    (`roles_read_with`) both build them."""
+    memberships = list(memberships)
+    by_role = {
+        role: frozenset(m.organization_id for m in memberships if m.role == role) for role in Role
+    }
+    return PersonRoles(
+        person_id=person.pk,
+        is_superuser=person.is_superuser,
+        organization_ids=frozenset(m.organization_id for m in memberships),
+        drafter_organization_ids=by_role[Role.DRAFTER],
+        representative_organization_ids=frozenset(
+            m.organization_id
+            for m in memberships
+            if m.role == Role.REPRESENTATIVE and m.organization_status == Organization.Status.MEMBER
+        ),
+        observer_organization_ids=frozenset(
+            m.organization_id
+            for m in memberships
+            if m.organization_status == Organization.Status.OBSERVER
+        ),
+        reviewer=bool(by_role[Role.REVIEWER]),
+        secretariat=any(m.role == Role.SECRETARIAT and m.is_secretariat for m in memberships),
+        presidency=any(m.role == Role.REPRESENTATIVE and m.chairs for m in memberships),
+    )
+
+
 def roles_of(person: Any) -> PersonRoles:
     """The person's roles, read once per person object (one query: the memberships, each
-    saying whether its organisation chairs the group today) and then cached on it."""
+    saying whether its organisation chairs the group today) and then cached on it; a token
+    request's person has them already (`roles_read_with`)."""
     if person is None or not getattr(person, "is_authenticated", False):
         return NOBODY
     cached = getattr(person, "_roles", None)
     if cached is not None:
         return cached
     today = timezone.localdate()
-    memberships = list(
+    rows = (
         Membership.objects.filter(person=person)
         .exclude(organization__status=Organization.Status.FORMER)
-        .select_related("organization")
         .annotate(
             chairs=Exists(
                 PresidencyTerm.objects.filter(
@@ -118,32 +158,82 @@ def roles_of(person: Any) -> PersonRoles:
                 )
             )
         )
+        .values_list(
+            "organization_id",
+            "role",
+            "organization__status",
+            "organization__is_secretariat",
+            "chairs",
+        )
+        .order_by()
     )
-    org_ids = frozenset(m.organization_id for m in memberships)
-    by_role = {
-        role: frozenset(m.organization_id for m in memberships if m.role == role) for role in Role
-    }
-    full_representative = frozenset(
-        m.organization_id
-        for m in memberships
-        if m.role == Role.REPRESENTATIVE and m.organization.status == Organization.Status.MEMBER
+    roles = roles_built(person, [MembershipFact(*row) for row in rows])
+    person._roles = roles
+    return roles
+
+
+ROLE_DAYS = (-1, 0, 1)
+"""The days, from the UTC date, on one of which a person's local date falls (UTC-12 to UTC+14):
+the token's query says whether each membership's organisation chairs on each, before the
+person's time zone is known."""
+
+
+def roles_read_with(
+    queryset: QuerySet[Any], person_field: str, now: datetime, name: str = "person_roles"
+) -> QuerySet[Any]:
+    """`queryset` with the memberships of each row's person (`person_field`, a foreign key)
+    as `roles_of` reads them, in the same query: a JSON array under `name` (empty for a person
+    with none). Read it with `roles_from_json`."""
+    vendor = connections[queryset.db].vendor
+    _rows, row = _table(queryset.model, f'"{queryset.model._meta.db_table}"')
+    operations = connections[queryset.db].ops
+    membership, m = _table(Membership, "roles_m")
+    organization, o = _table(Organization, "roles_o")
+    term, t = _table(PresidencyTerm, "roles_t")
+    utc_today = now.astimezone(UTC).date()
+    chairs: dict[str, str] = {}
+    params: list[Any] = []
+    for index, offset in enumerate(ROLE_DAYS):
+        chairs[f"chairs_{index}"] = (
+            f"EXISTS (SELECT 1 FROM {term} WHERE {t('organization')} = {m('organization')} "  # noqa: S608
+            f"AND {t('starts_on')} <= %s AND {t('ends_on')} >= %s)"
+        )
+        day = operations.adapt_datefield_value(utc_today + timedelta(days=offset))
+        params += [day, day]
+    sql = json_array_sql(
+        vendor,
+        f"FROM {membership} JOIN {organization} ON {o('id')} = {m('organization')} "
+        f"WHERE {m('person')} = {row(person_field)} AND {o('status')} <> %s",
+        organization_id=m("organization"),
+        role=m("role"),
+        organization_status=o("status"),
+        is_secretariat=o("is_secretariat"),
+        **chairs,
     )
-    roles = PersonRoles(
-        person_id=person.pk,
-        is_superuser=person.is_superuser,
-        organization_ids=org_ids,
-        drafter_organization_ids=by_role[Role.DRAFTER],
-        representative_organization_ids=full_representative,
-        observer_organization_ids=frozenset(
-            m.organization_id
-            for m in memberships
-            if m.organization.status == Organization.Status.OBSERVER
-        ),
-        reviewer=bool(by_role[Role.REVIEWER]),
-        secretariat=any(
-            m.role == Role.SECRETARIAT and m.organization.is_secretariat for m in memberships
-        ),
-        presidency=any(m.role == Role.REPRESENTATIVE and m.chairs for m in memberships),
+    params.append(Organization.Status.FORMER.value)
+    return queryset.annotate(
+        **{name: RawSQL(sql, params, output_field=JSONField())}  # noqa: S611 (no input)
+    )
+
+
+def roles_from_json(
+    person: Any, rows: Iterable[dict[str, Any]], now: datetime, today: date
+) -> PersonRoles:
+    """The person's roles from the JSON `roles_read_with` read at `now`, on the person's local
+    date `today`; cached on the person as `roles_of` does."""
+    day = ROLE_DAYS.index((today - now.astimezone(UTC).date()).days)
+    roles = roles_built(
+        person,
+        [
+            MembershipFact(
+                organization_id=row["organization_id"],
+                role=row["role"],
+                organization_status=row["organization_status"],
+                is_secretariat=bool(row["is_secretariat"]),
+                chairs=bool(row[f"chairs_{day}"]),
+            )
+            for row in rows
+        ],
     )
     person._roles = roles
     return roles

@@ -99,21 +99,21 @@ def add_history(group: Group, proposal: Proposal, count: int) -> None:
 
 Adder = Callable[[Group, Proposal, int], None]
 
-# (url, how rows are added, queries for the page whatever its size: the token, the
+# (url, how rows are added, queries for the page whatever its size: the token with the
 # requester's roles in one query, then the page's own)
 LISTS: list[tuple[str, Adder, int]] = [
-    ("/api/organizations/", add_organizations, 4),
-    ("/api/people/", add_people, 5),
-    ("/api/presidencies/", add_presidencies, 4),
-    ("/api/bodies/", add_bodies, 4),
-    ("/api/occasions/", add_occasions, 4),
-    ("/api/proposals/", add_proposals, 10),  # the forecast: the page's milestones
-    ("/api/proposals/?format=csv", add_proposals, 5),
-    ("/api/proposals/{id}/endorsements/", add_endorsements, 5),
-    ("/api/proposals/{id}/reviews/", add_reviews, 5),
-    ("/api/proposals/{id}/revisions/", add_revisions, 5),
-    ("/api/proposals/{id}/history/", add_history, 5),
-    ("/api/proposals/{id}/transitions/", add_reviews, 8),
+    ("/api/organizations/", add_organizations, 3),
+    ("/api/people/", add_people, 4),
+    ("/api/presidencies/", add_presidencies, 3),
+    ("/api/bodies/", add_bodies, 3),
+    ("/api/occasions/", add_occasions, 3),
+    ("/api/proposals/", add_proposals, 9),  # the forecast: the page's milestones
+    ("/api/proposals/?format=csv", add_proposals, 4),
+    ("/api/proposals/{id}/endorsements/", add_endorsements, 4),
+    ("/api/proposals/{id}/reviews/", add_reviews, 4),
+    ("/api/proposals/{id}/revisions/", add_revisions, 4),
+    ("/api/proposals/{id}/history/", add_history, 4),
+    ("/api/proposals/{id}/transitions/", add_reviews, 7),
 ]
 
 

@@ -91,7 +91,7 @@ def test_the_delivery_log_runs_a_constant_number_of_queries(
     some_deliveries(group, 1)
     client = client_for(group.secretariat)
     client.get("/api/deliveries/")
-    with django_assert_max_num_queries(8) as few:
+    with django_assert_max_num_queries(7) as few:
         client.get("/api/deliveries/")
     for index in range(10):
         Delivery.objects.create(

@@ -208,6 +208,7 @@ def test_a_transition_answers_with_what_it_changed_in_a_constant_number_of_queri
     assert answer["authors"] == [group.drafter.pk]
 
 
-TRANSITION_QUERIES = 12
-"""An approval through the API, notices and outbox included, and the SAVEPOINT and RELEASE of
-the test's transaction (two: in production it is 10, as issue 16 asks)."""
+TRANSITION_QUERIES = 11
+"""An approval through the API, notices and outbox included (the token with the person's roles
+in one query), and the SAVEPOINT and RELEASE of the test's transaction (two: in production it
+is 9)."""
