@@ -42,6 +42,8 @@ STATE_MIX = {
 }
 OPEN_MIX = {"draft": 0.6, "in_review": 0.2, "endorsement": 0.2}
 OPEN = ("draft", "in_review", "endorsement")
+# The states whose first entry a proposal keeps on its row (proposals.models.MILESTONE_FIELDS).
+MILESTONES = ("draft", "in_review", "endorsement", "submitted", "withdrawn")
 
 LANGUAGES = ("en", "fr", "es")
 ZONES = (
@@ -455,6 +457,7 @@ class ProposalWriter:
         self.ids = counters
         self.now = now
         self.number = 0
+        self.reached: dict[str, datetime] = {}  # the current proposal's milestones
 
     def states(self, count: int, mix: dict[str, float]) -> Iterator[str]:
         names = list(mix)
@@ -483,6 +486,8 @@ class ProposalWriter:
         notify: int | None = None,
     ) -> None:
         log_id = self.ids.take("log")
+        if target in MILESTONES and (target not in self.reached or at < self.reached[target]):
+            self.reached[target] = at
         rows.log.append(
             (
                 log_id,
@@ -540,6 +545,7 @@ class ProposalWriter:
         group = self.group
         self.number += 1
         proposal_id = self.ids.take("proposal")
+        self.reached = {}
         occasion_id, deadline = occasion
         lead = rng.choice(group.lead_orgs)
         authors = rng.sample(
@@ -740,6 +746,7 @@ class ProposalWriter:
                 outcome,
                 created_at,
                 at,
+                *(self.reached.get(state) for state in MILESTONES),
             )
         )
         for author in authors:
@@ -777,6 +784,7 @@ def tables() -> dict[str, Any]:
                 "outcome",
                 "created_at",
                 "updated_at",
+                *(f"reached_{state}_at" for state in MILESTONES),
             ],
             derived={"text_html": lambda row: text_html(row[3])},
         ),

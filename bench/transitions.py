@@ -14,7 +14,9 @@ from bench.pages import profile_top, query_count
 TRANSITION = "submit_for_review"
 
 BOUND_UPDATE = (
-    "UPDATE proposals_proposal SET state = 'in_review', updated_at = now() "
+    "UPDATE proposals_proposal SET state = 'in_review', updated_at = now(), "
+    # The forecast's milestone, kept on the row the first time (proposals.models).
+    "reached_in_review_at = coalesce(reached_in_review_at, now()) "
     "WHERE id = %(id)s AND state = 'draft'"
 )
 BOUND_INSERT = (

@@ -33,6 +33,7 @@ from proposals.limits import (
     REFERENCE_MAX_LENGTH,
 )
 from proposals.models import (
+    MILESTONE_FIELDS,
     Body,
     Endorsement,
     Outcome,
@@ -754,6 +755,18 @@ class ProposalPolicy(workflow_policy.WorkflowPolicy):
 
     def update_fields(self, name: str) -> list[str]:
         return ["updated_at", *TRANSITIONS[name].changes]
+
+    def entered(self, obj: Any, state: str, at: datetime) -> list[str]:
+        """The proposal's milestone for `state` (MILESTONE_FIELDS), kept when first reached:
+        the earliest log row into the state, which the forecast reads from the row."""
+        name = MILESTONE_FIELDS.get(state)
+        if name is None:
+            return []
+        reached = getattr(obj, name)
+        if reached is not None and reached <= at:
+            return []
+        setattr(obj, name, at)
+        return [name]
 
     def finish(
         self,

@@ -567,6 +567,16 @@ class OutcomeResult(models.TextChoices):
     NO_RESPONSE = "no_response", _("No response")
 
 
+MILESTONE_FIELDS = {
+    ProposalState.DRAFT.value: "reached_draft_at",
+    ProposalState.IN_REVIEW.value: "reached_in_review_at",
+    ProposalState.ENDORSEMENT.value: "reached_endorsement_at",
+    ProposalState.SUBMITTED.value: "reached_submitted_at",
+    ProposalState.WITHDRAWN.value: "reached_withdrawn_at",
+}
+"""The states whose first entry a proposal keeps (its milestones), and the field keeping it."""
+
+
 class Proposal(FSMModelMixin, models.Model):
     """A concrete proposal to a body, timed to an occasion, moved only by transitions."""
 
@@ -649,6 +659,23 @@ class Proposal(FSMModelMixin, models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # When the proposal first entered each state the forecast learns from, as the transition
+    # log has it (proposals.forecast): written by the transition that enters it, in its UPDATE.
+    reached_draft_at = models.DateTimeField(
+        _("first in draft at"), null=True, blank=True, editable=False
+    )
+    reached_in_review_at = models.DateTimeField(
+        _("first in review at"), null=True, blank=True, editable=False
+    )
+    reached_endorsement_at = models.DateTimeField(
+        _("first open for endorsement at"), null=True, blank=True, editable=False
+    )
+    reached_submitted_at = models.DateTimeField(
+        _("submitted at"), null=True, blank=True, editable=False
+    )
+    reached_withdrawn_at = models.DateTimeField(
+        _("withdrawn at"), null=True, blank=True, editable=False
+    )
     search_document = models.TextField(
         _("search document"),
         blank=True,
@@ -676,6 +703,13 @@ class Proposal(FSMModelMixin, models.Model):
             # of an occasion's open proposals.
             models.Index(
                 fields=["state", "occasion", "revision", "id"], name="proposal_state_occ_rev_id"
+            ),
+            # The forecast's milestones read without the rows (migration 0022): learning reads
+            # every proposal's, forecasting the open ones' (an index-only scan on PostgreSQL).
+            models.Index(
+                fields=["state", "occasion", "id"],
+                include=list(MILESTONE_FIELDS.values()),
+                name="proposal_milestones",
             ),
         ]
         constraints = [

@@ -118,6 +118,7 @@ def proposal_create(
             language=language or author.language or Language.ENGLISH,
             created_at=now,
             updated_at=now,
+            reached_draft_at=now,  # the creation's log row below
         )
         proposal.authors.add(author, *co_authors)
         proposal.contributors.add(author, *co_authors)

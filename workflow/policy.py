@@ -103,6 +103,11 @@ class WorkflowPolicy:
         """Fields the transition changes besides the state field."""
         return []
 
+    def entered(self, obj: Any, state: str, at: datetime) -> list[str]:
+        """Writes on the object for its entering `state` at `at` (the log row's moment), saved
+        in the transition's own UPDATE; returns the fields written."""
+        return []
+
     def finish(
         self,
         obj: Any,

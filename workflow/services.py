@@ -128,7 +128,12 @@ def transition_run(
         source = getattr(locked, policy.state_field)
         method_arguments = policy.prepare(locked, name, actor, comment, cleaned)
         getattr(locked, name)(**method_arguments)
-        update_fields = [policy.state_field, *policy.update_fields(name)]
+        target = getattr(locked, policy.state_field)
+        update_fields = [
+            policy.state_field,
+            *policy.update_fields(name),
+            *policy.entered(locked, target, now),
+        ]
         if policy.version_field:
             setattr(locked, policy.version_field, getattr(locked, policy.version_field) + 1)
             update_fields.append(policy.version_field)
@@ -138,7 +143,7 @@ def transition_run(
             object_id=locked.pk,
             transition=name,
             source=source,
-            target=getattr(locked, policy.state_field),
+            target=target,
             actor=actor,
             at=now,
             comment=comment,

@@ -7,7 +7,7 @@ back to draft once or twice, a share is withdrawn on the way, and a proposal tha
 reach submission after its deadline is withdrawn the day after it instead (it missed it).
 
 The rows are written as the services write them, in one transaction: the proposal with its
-first revision, its authors and contributors, then its log rows (`create`, `submit_for_review`,
+first revision and its milestones (`Proposal.reached_*_at`), its authors and contributors, then its log rows (`create`, `submit_for_review`,
 `request_changes`, `approve`, `submit`, `record_outcome` or `withdraw`) with their past
 times and their digests (workflow.digests, as TransitionLog.save computes them). It writes no
 audit row and tells nobody: it is the record of a past that the system did not see.
@@ -26,6 +26,7 @@ from django.db import transaction
 
 from proposals.markdown import markdown_to_html
 from proposals.models import (
+    MILESTONE_FIELDS,
     Body,
     Occasion,
     Organization,
@@ -135,6 +136,17 @@ def _cut(rows: list[Row], at: datetime) -> list[Row]:
     return [*kept, ("withdraw", kept[-1][2], ProposalState.WITHDRAWN, at)]
 
 
+def _milestones(rows: list[Row]) -> dict[str, datetime]:
+    """The proposal's milestone fields: when its log rows first enter each state that has one
+    (what the transitions would have written with them)."""
+    reached: dict[str, datetime] = {}
+    for _transition, _source, target, at in rows:
+        name = MILESTONE_FIELDS.get(target)
+        if name is not None and (name not in reached or at < reached[name]):
+            reached[name] = at
+    return reached
+
+
 def history_generate(
     *,
     cast: Cast,
@@ -219,6 +231,7 @@ def history_generate(
                             created_at=rows[0][3],
                             updated_at=rows[-1][3],
                             version=len(rows),
+                            **_milestones(rows),
                         ),
                         rows,
                     )
