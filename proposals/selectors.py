@@ -99,7 +99,7 @@ def presidency_current(today: date | None = None) -> PresidencyTerm | None:
 @dataclass(frozen=True)
 class MembershipFact:
     """One role of a person, with what their roles read of its organisation (which has not
-    left the group) and whether that organisation chairs the group today."""
+    left the group) and whether that organisation chairs the group on the person's day."""
 
     organization_id: int
     role: str
@@ -185,7 +185,7 @@ def roles_read_with(
     as `roles_of` reads them, in the same query: a JSON array under `name` (empty for a person
     with none). Read it with `roles_from_json`."""
     vendor = connections[queryset.db].vendor
-    _rows, row = _table(queryset.model, f'"{queryset.model._meta.db_table}"')
+    _outer_table, outer = _table(queryset.model, f'"{queryset.model._meta.db_table}"')
     operations = connections[queryset.db].ops
     membership, m = _table(Membership, "roles_m")
     organization, o = _table(Organization, "roles_o")
@@ -203,7 +203,7 @@ def roles_read_with(
     sql = json_array_sql(
         vendor,
         f"FROM {membership} JOIN {organization} ON {o('id')} = {m('organization')} "
-        f"WHERE {m('person')} = {row(person_field)} AND {o('status')} <> %s",
+        f"WHERE {m('person')} = {outer(person_field)} AND {o('status')} <> %s",
         organization_id=m("organization"),
         role=m("role"),
         organization_status=o("status"),
