@@ -12,6 +12,7 @@ class ProposalsConfig(AppConfig):
 
     def ready(self) -> None:
         from proposals import (
+            calendar_generation,  # noqa: F401  (watches the writes to what calendar feeds show)
             calendar_import,  # noqa: F401  (registers the failed feed's email)
             invitations,  # noqa: F401  (registers the invitation email)
             lifecycle,  # noqa: F401  (registers the proposal workflow policy)

@@ -36,6 +36,7 @@ from django_otp.models import Device
 
 from proposals import rules
 from proposals.audited import audited
+from proposals.calendar_generation import calendar_generation_bump
 from proposals.localized import datetime_text
 from proposals.models import (
     ApiToken,
@@ -529,6 +530,8 @@ def _quoted_text_replace(identity: Identity, skip: set[str]) -> dict[str, int]:
             if updates:
                 plain.filter(pk=row.pk).update(**updates)
                 changed[label] = changed.get(label, 0) + 1
+    if changed:  # an update of the queryset sends no signal; a title may have quoted the person
+        calendar_generation_bump()
     return changed
 
 

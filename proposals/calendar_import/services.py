@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from proposals.audited import SYSTEM, audited
+from proposals.calendar_generation import calendar_generation_bump
 from proposals.calendar_import.events import EventFacts, FeedRules, calendar_events, calendar_parse
 from proposals.calendar_import.fetch import feed_fetch
 from proposals.calendar_import.problems import EventProblem, FeedError, FeedReport, feed_report
@@ -334,6 +335,7 @@ def _occasions_create(
             for facts in described
         ]
     )
+    calendar_generation_bump()  # a bulk insert sends no signal
     audit_records(
         action="occasion.created",
         written=[
@@ -368,6 +370,7 @@ def _occasion_cancel(occasion: Occasion, feed: CalendarFeed, now: datetime) -> N
     Occasion.objects.filter(pk=occasion.pk).update(
         cancelled_at=now, dates_version=occasion.dates_version + 1
     )
+    calendar_generation_bump()  # an update of the queryset sends no signal
     occasion.cancelled_at = now
     occasion.dates_version += 1
     audit_record(
@@ -409,6 +412,7 @@ def _occasion_restore(occasion: Occasion, feed: CalendarFeed, now: datetime) -> 
     Occasion.objects.filter(pk=occasion.pk).update(
         cancelled_at=None, dates_version=occasion.dates_version + 1
     )
+    calendar_generation_bump()  # an update of the queryset sends no signal
     audit_record(
         action=OCCASION_RESTORED,
         actor=None,

@@ -9,16 +9,22 @@ or dates (Occasion.dates_version), and for the deadline also a move (deadline_ve
 A calendar is built in two steps: its facts (a constant number of queries), which give the
 validator a calendar app polls with (CalendarFacts.etag), then the iCalendar text, which is
 only written when the app does not have it already.
+
+A person's feed is kept in the cache with its validator under its fingerprint
+(person_calendar_fingerprint): everything it depends on besides the rows of proposals, authors
+and occasions, which the generation of proposals.calendar_generation stands for. A poll that
+changes nothing reads the person and their roles (two queries) and writes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,16 +37,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from proposals.calendar_generation import calendar_generation
 from proposals.models import (
     Occasion,
     Person,
     Proposal,
     ProposalState,
 )
-from proposals.selectors import proposals_visible_to, roles_of
+from proposals.selectors import PersonRoles, proposals_visible_to, roles_of
 
 PAST_WINDOW = timedelta(days=365)
-"""How far back a feed reaches."""
+"""How far back a feed reaches, from the start of the day (UTC)."""
 
 DEADLINE_EVENT_LENGTH = timedelta(minutes=30)
 """A deadline is a moment; calendar apps show it as an event this long from the deadline on."""
@@ -113,9 +120,16 @@ def occasions_concerning(
     return occasions.order_by("submission_deadline", "pk")
 
 
+def feed_day(now: datetime | None = None) -> date:
+    """The day (UTC) a feed is written on: what it calls recent is counted from its start, so
+    the feed of a person is the same all day long while nothing it shows changes."""
+    return (now or timezone.now()).astimezone(UTC).date()
+
+
 def recent_occasions(now: datetime | None = None) -> QuerySet[Occasion]:
-    """Occasions whose deadline or end is at most PAST_WINDOW ago, or later."""
-    since = (now or timezone.now()) - PAST_WINDOW
+    """Occasions whose deadline or end is at most PAST_WINDOW before the start of the day
+    (UTC), or later."""
+    since = datetime.combine(feed_day(now), time.min, tzinfo=UTC) - PAST_WINDOW
     return Occasion.objects.filter(Q(submission_deadline__gte=since) | Q(ends_on__gte=since.date()))
 
 
@@ -234,14 +248,64 @@ def _occasion_events(
     return [event, deadline]
 
 
+@functools.lru_cache(maxsize=512)
+def zone_described(tzid: str, first_year: int, last_year: int) -> icalendar.Timezone | None:
+    """The VTIMEZONE of a zone over whole years, worked out once per process (it reads the
+    zone's transitions year by year); None for a zone icalendar does not know."""
+    try:
+        return icalendar.Timezone.from_tzid(
+            tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 12, 31)
+        )
+    except ValueError:
+        return None
+
+
+FOLD_LIMIT = 75
+"""RFC 5545: a content line is folded before it reaches 75 octets."""
+
+FOLD_AFTER = FOLD_LIMIT - 1
+"""icalendar's folding (icalendar.parser.string._foldline): 74 octets to a line, the
+continuation's leading space aside."""
+
+
+def _folded(line: str) -> bytes:
+    """The line in UTF-8, folded as icalendar folds it (icalendar.parser.string._foldline):
+    the same octets in the same places, cut a slice at a time rather than a character at a time
+    (icalendar's loop took most of the time a large feed took to write). A cut never splits a
+    character, nor leaves an escape (a backslash, a caret) at the end of a line."""
+    data = line.encode()
+    parts = []
+    start = 0
+    while len(data) - start >= FOLD_LIMIT:
+        end = start + FOLD_AFTER
+        while data[end] & 0xC0 == 0x80:  # within a character: cut before it
+            end -= 1
+        if end - 1 > start and data[end - 1] in b"\\^":
+            end -= 1
+        parts.append(data[start:end])
+        start = end
+    parts.append(data[start:])
+    return b"\r\n ".join(parts)
+
+
+def ical_text(component: icalendar.Component) -> bytes:
+    """What `component.to_ical()` answers, folded faster (`_folded`)."""
+    return b"".join(_folded(line) + b"\r\n" for line in component.content_lines() if line)
+
+
 def _finish(calendar: icalendar.Calendar, occasions: list[Occasion]) -> bytes:
+    """The text of the calendar with a VTIMEZONE for each zone its events use, by name, first
+    (what Calendar.add_missing_timezones adds, from a year before the first occasion to a year
+    after the last)."""
     if occasions:
         first = min(min(o.starts_on, o.submission_deadline.date()) for o in occasions)
         last = max(max(o.ends_on, o.submission_deadline.date()) for o in occasions)
-        calendar.add_missing_timezones(
-            first_date=date(first.year - 1, 1, 1), last_date=date(last.year + 1, 12, 31)
-        )
-    return calendar.to_ical()
+        described = [
+            zone_described(tzid, first.year - 1, last.year + 1)
+            for tzid in sorted(calendar.get_missing_tzids())
+        ]
+        calendar.subcomponents[0:0] = [zone for zone in described if zone is not None]
+    return ical_text(calendar)
 
 
 def _proposals_by_occasion(
@@ -293,6 +357,54 @@ def feed_language(person: Person) -> str:
     return person.language or settings.LANGUAGE_CODE
 
 
+def _person_calendar_titles(person: Person) -> tuple[str, str]:
+    """The name and the description of the person's feed, in the active language."""
+    return (
+        _("Deadlines of %(name)s") % {"name": person},
+        _("Occasions and submission deadlines of the proposals you follow."),
+    )
+
+
+def _roles_shown(roles: PersonRoles) -> list[object]:
+    """The roles as plain, ordered values (the sets sorted)."""
+    return [
+        sorted(value) if isinstance(value, frozenset) else value
+        for value in (getattr(roles, name) for name in PersonRoles.__dataclass_fields__)
+    ]
+
+
+def person_calendar_fingerprint(person: Person, now: datetime | None = None) -> str | None:
+    """A digest of everything the person's feed depends on: the generation of what feeds show
+    (the proposals, their authors and the occasions), the day, the person's roles (one query,
+    read once per person object), link, name, language, time zone and the calendar's words,
+    and this module's format. None while the generation cannot be read (the cache is down):
+    then no feed is kept or served from the cache."""
+    generation = calendar_generation()
+    if generation is None:
+        return None
+    language = feed_language(person)
+    with translation.override(language):
+        wording = calendar_wording()
+        name, description = _person_calendar_titles(person)
+    shown = [
+        FEED_FORMAT,
+        LISTED_PER_OCCASION,
+        PAST_WINDOW.days,
+        settings.SITE_URL,
+        generation,
+        feed_day(now).isoformat(),
+        person.pk,
+        person.calendar_token,
+        language,
+        person.timezone,
+        name,
+        description,
+        wording,
+        _roles_shown(roles_of(person)),
+    ]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()
+
+
 def person_calendar_facts(person: Person, now: datetime | None = None) -> CalendarFacts:
     """What the person's feed shows: the occasions that concern them and their proposals."""
     now = now or timezone.now()
@@ -302,10 +414,11 @@ def person_calendar_facts(person: Person, now: datetime | None = None) -> Calend
     seen_at = set(proposals) | set(unlisted)
     occasions = list(occasions_concerning(person, seen_at, now).only(*OCCASION_SHOWN))
     with translation.override(language):
+        name, description = _person_calendar_titles(person)
         return CalendarFacts(
             language=language,
-            name=_("Deadlines of %(name)s") % {"name": person},
-            description=_("Occasions and submission deadlines of the proposals you follow."),
+            name=name,
+            description=description,
             occasions=occasions,
             proposals=proposals,
             unlisted=unlisted,

@@ -3,12 +3,22 @@
 Calendar apps poll feeds every few minutes: every answer carries an ETag and a Last-Modified,
 HEAD answers like GET, and a conditional request for what the app already has is a 304 that
 reads the calendar's facts but writes no iCalendar.
+
+A person's feed, once written, is kept in the cache with its ETag under its fingerprint
+(feeds.person_calendar_fingerprint) for FEED_KEPT: while the fingerprint is the same, a poll
+reads the person and their roles, and answers the kept text or a 304, without reading the
+facts or writing the iCalendar again. When the fingerprint changed (a write somewhere, a new
+day) the facts are read again, but the iCalendar is only written again if they changed too
+(another ETag): most writes change nothing a given feed shows.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
@@ -25,6 +35,7 @@ from proposals.calendars.feeds import (
     calendar_render,
     occasion_calendar_facts,
     person_calendar_facts,
+    person_calendar_fingerprint,
 )
 from proposals.models import Occasion, Person
 
@@ -37,6 +48,51 @@ CALENDAR_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 VALIDATOR_KEPT = timedelta(days=30)
 """How long the time a calendar's version was first served is remembered (then it is now)."""
+
+FEED_KEPT = timedelta(hours=1)
+"""How long a person's written feed is kept in the cache. Its fingerprint already changes with
+everything it shows; this bounds how late a write that no model signal sees (raw SQL) shows."""
+
+
+@dataclass(frozen=True)
+class KeptFeed:
+    """A person's feed as last written: the fingerprint it was last found under, its
+    validator, language and text (compressed: about a seventh of its size)."""
+
+    fingerprint: str
+    etag: str
+    language: str
+    compressed: bytes
+
+    @property
+    def body(self) -> bytes:
+        return zlib.decompress(self.compressed)
+
+
+def _kept_feed_key(person: Person) -> str:
+    return f"calendar-feed:person-{person.pk}"
+
+
+def kept_feed(person: Person) -> KeptFeed | None:
+    """The person's feed as last kept, whatever its fingerprint; None when the cache does not
+    answer."""
+    try:
+        kept = cache.get(_kept_feed_key(person))
+    except Exception:
+        logger.warning("The calendar feeds' cache did not answer.", exc_info=True)
+        return None
+    if isinstance(kept, tuple) and len(kept) == 4:
+        return KeptFeed(*kept)
+    return None
+
+
+def feed_keep(person: Person, kept: KeptFeed) -> None:
+    """Keep the person's feed, in place of the one kept before."""
+    values = (kept.fingerprint, kept.etag, kept.language, kept.compressed)  # no class pickled
+    try:
+        cache.set(_kept_feed_key(person), values, FEED_KEPT.total_seconds())
+    except Exception:
+        logger.warning("The calendar feeds' cache did not answer.", exc_info=True)
 
 
 def calendar_changed_at(scope: str, etag: str) -> datetime:
@@ -59,28 +115,48 @@ def calendar_changed_at(scope: str, etag: str) -> datetime:
 
 
 def _ics(
-    request: HttpRequest, facts: CalendarFacts, scope: str, filename: str, *, attachment: bool
+    request: HttpRequest,
+    etag: str,
+    language: str,
+    write: Callable[[], bytes],
+    scope: str,
+    filename: str,
+    *,
+    attachment: bool,
 ) -> HttpResponse:
-    """The calendar, or a 304 when the app already has this version."""
-    etag = facts.etag()
+    """The calendar `write` writes, or a 304 when the app already has this version."""
     changed_at = calendar_changed_at(scope, etag)
     response = HttpResponse(content_type=CONTENT_TYPE)
     disposition = "attachment" if attachment else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["Cache-Control"] = "private, max-age=300"
     response["X-Robots-Tag"] = "noindex"
-    response["Content-Language"] = facts.language
+    response["Content-Language"] = language
     response["ETag"] = etag
     response["Last-Modified"] = http_date(changed_at.timestamp())
     conditional = get_conditional_response(
         request, etag=etag, last_modified=int(changed_at.timestamp()), response=response
     )
     if conditional is not None and conditional is not response:
-        conditional["Content-Language"] = facts.language
+        conditional["Content-Language"] = language
         return conditional
     # HEAD too: the same headers, Content-Length included; the server sends no body.
-    response.content = calendar_render(facts)
+    response.content = write()
     return response
+
+
+def _facts_ics(
+    request: HttpRequest, facts: CalendarFacts, scope: str, filename: str, *, attachment: bool
+) -> HttpResponse:
+    return _ics(
+        request,
+        facts.etag(),
+        facts.language,
+        lambda: calendar_render(facts),
+        scope,
+        filename,
+        attachment=attachment,
+    )
 
 
 @require_safe
@@ -91,13 +167,44 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
     person = Person.objects.filter(calendar_token=token, is_active=True).first()
     if person is None:
         raise Http404("No calendar has this link; it may have been renewed.")
-    return _ics(
-        request,
-        person_calendar_facts(person),
-        f"person-{person.pk}",
-        "deadlines.ics",
-        attachment=False,
-    )
+    now = timezone.now()
+    scope = f"person-{person.pk}"
+    fingerprint = person_calendar_fingerprint(person, now)
+    kept = kept_feed(person) if fingerprint is not None else None
+    if kept is not None and kept.fingerprint == fingerprint:
+        return _ics(
+            request,
+            kept.etag,
+            kept.language,
+            lambda: kept.body,
+            scope,
+            "deadlines.ics",
+            attachment=False,
+        )
+    facts = person_calendar_facts(person, now)
+    etag = facts.etag()
+    if fingerprint is not None and kept is not None and kept.etag == etag:
+        # Nothing it shows changed: the kept text, found under the new fingerprint from now on.
+        same = KeptFeed(fingerprint, etag, kept.language, kept.compressed)
+        feed_keep(person, same)
+        return _ics(
+            request,
+            etag,
+            same.language,
+            lambda: same.body,
+            scope,
+            "deadlines.ics",
+            attachment=False,
+        )
+
+    def write() -> bytes:
+        body = calendar_render(facts, now)
+        if fingerprint is not None:
+            written = KeptFeed(fingerprint, etag, facts.language, zlib.compress(body, 1))
+            feed_keep(person, written)
+        return body
+
+    return _ics(request, etag, facts.language, write, scope, "deadlines.ics", attachment=False)
 
 
 @require_safe
@@ -106,7 +213,7 @@ def occasion_download(request: HttpRequest, pk: int) -> HttpResponse:
     """One occasion and its submission deadline, to add to a calendar; for a person signed in
     or a script with an API token."""
     occasion = get_object_or_404(Occasion, pk=pk)
-    return _ics(
+    return _facts_ics(
         request,
         occasion_calendar_facts(occasion, request.user),
         f"occasion-{occasion.pk}-person-{request.user.pk}",

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from proposals import reference, services
 from proposals.accounts import api_token_create
+from proposals.calendar_generation import calendar_generation_bump
 from proposals.calendars import feeds
 from proposals.calendars import views as calendar_views
 from proposals.models import ApiToken, Person
@@ -147,6 +148,7 @@ def test_the_feed_runs_a_constant_number_of_queries(
 ) -> None:
     proposal_draft(group)
     feed(group.secretariat)
+    calendar_generation_bump()  # a write: the feed is read again, not served as kept
     with django_assert_max_num_queries(10) as few:
         feed(group.secretariat)
     for index in range(5):
