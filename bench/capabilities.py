@@ -144,8 +144,9 @@ def dossier_figures(repeat: int) -> dict[str, Any]:
 
 def forecast_figures(repeat: int) -> dict[str, Any]:
     """The forecast of every open proposal whose deadline is ahead, nothing learned before
-    (`open_forecasts` learns from the whole log, then forecasts); the learning alone; and the
-    same pass again within the hour (the learned durations and their draws kept)."""
+    (`open_forecasts` learns from every proposal's milestones, kept on its row, then
+    forecasts); the learning alone; and the same pass again within the hour (the learned
+    durations and their draws kept)."""
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
@@ -168,9 +169,7 @@ def forecast_figures(repeat: int) -> dict[str, Any]:
         queries = len(captured)
         warm.append(seconds(forecast.open_forecasts))
     total = statistics.median(cold)
-    kept = milestones_kept_what_if(repeat)
     return {
-        "what_if_milestones_kept_seconds": kept,
         "open_proposals": Proposal.objects.filter(state__in=forecast.OPEN).count(),
         "forecast": len(everything),
         "at_risk": sum(1 for item in everything if item.forecast.at_risk),
@@ -184,62 +183,6 @@ def forecast_figures(repeat: int) -> dict[str, Any]:
         "target_seconds": FORECAST_TARGET_SECONDS,
         "met": total <= FORECAST_TARGET_SECONDS,
     }
-
-
-KEPT_TABLE = "bench_milestones_kept"
-
-
-def milestones_kept_what_if(repeat: int) -> float:
-    """The same pass if each proposal's milestones were kept in a table of their own (made
-    here from the log, with the proposal's state and its occasion's kind and deadline, and
-    dropped after): learning reads its rows instead of grouping the log, forecasting the open
-    ones' rows. Median seconds; what keeping the milestones with each transition would leave."""
-    from django.db import connection
-    from django.utils import timezone
-
-    from proposals import forecast
-
-    query = forecast._milestone_query(forecast._proposal_log())
-    sql, params = query.query.sql_with_params()
-    names = ", ".join(f"m_{state}" for state in forecast.MILESTONE_STATES)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {KEPT_TABLE}")
-        cursor.execute(
-            f"CREATE UNLOGGED TABLE {KEPT_TABLE} AS SELECT m.*, p.state, o.kind, "
-            f"o.submission_deadline FROM ({sql}) m(object_id, {names}) "
-            "JOIN proposals_proposal p ON p.id = m.object_id "
-            "LEFT JOIN proposals_occasion o ON o.id = p.occasion_id",
-            params,
-        )
-        cursor.execute(f"CREATE INDEX ON {KEPT_TABLE} (state, submission_deadline)")
-        cursor.execute(f"ANALYZE {KEPT_TABLE}")
-
-    def kept_pass() -> list[Any]:
-        now = timezone.now()
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT object_id, coalesce(kind, ''), {names} FROM {KEPT_TABLE}")
-            rows = cursor.fetchall()
-            reached = {row[0]: forecast.Milestones(*row[2:]) for row in rows}
-            learned = forecast.durations_from(reached, {row[0]: row[1] for row in rows})
-            cursor.execute(
-                f"SELECT object_id, kind, submission_deadline FROM {KEPT_TABLE} "
-                "WHERE state = ANY(%s) AND submission_deadline > %s",
-                [forecast.OPEN, now],
-            )
-            open_rows = cursor.fetchall()
-        return [
-            forecast.forecast_one(
-                learned, kind=kind, deadline=deadline, reached=reached.get(pk), now=now
-            )
-            for pk, kind, deadline in open_rows
-        ]
-
-    try:
-        times = [seconds(kept_pass) for _ in range(repeat)]
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {KEPT_TABLE}")
-    return round(statistics.median(times), 3)
 
 
 # The calendar import

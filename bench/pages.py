@@ -118,15 +118,11 @@ LIST_SQL = f"""
 """
 COUNT_SQL = f"SELECT count(*) FROM proposals_proposal p {LIST_WHERE}"
 DETAIL_SQL = f"SELECT {PROPOSAL_COLUMNS} {PROPOSAL_FROM} WHERE p.id = %(id)s AND {VISIBLE}"
-# proposals.forecast.milestones_of: when each proposal first reached each state.
+# proposals.forecast.milestones_of: when each proposal first reached each state (its row).
 MILESTONES_SQL = (
-    "SELECT object_id, "
-    + ", ".join(
-        f"EXTRACT(EPOCH FROM min(at) FILTER (WHERE target = '{state}'))::double precision"
-        for state in MILESTONES
-    )
-    + " FROM workflow_transitionlog WHERE content_type_id = %(type)s"
-    " AND object_id = ANY(%(ids)s) GROUP BY object_id"
+    "SELECT id, "
+    + ", ".join(f"EXTRACT(EPOCH FROM reached_{state}_at)::double precision" for state in MILESTONES)
+    + " FROM proposals_proposal WHERE id = ANY(%(ids)s)"
 )
 
 
@@ -353,7 +349,7 @@ class RawBound:
             for found in self.execute(
                 cursor,
                 MILESTONES_SQL,
-                {"type": self.proposal_type, "ids": [row[0] for row in open_rows]},
+                {"ids": [row[0] for row in open_rows]},
             ).fetchall()
         }
         result = {}
@@ -838,7 +834,7 @@ class PageBound:
             for found in self.execute(
                 cursor,
                 MILESTONES_SQL,
-                {"type": self.proposal_type, "ids": [row[0] for row in open_rows]},
+                {"ids": [row[0] for row in open_rows]},
             ).fetchall()
         }
         return {

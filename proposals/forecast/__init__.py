@@ -1,14 +1,15 @@
 """The at-risk forecast: how likely each open proposal is to be submitted before its deadline.
 
-Learning (`durations_learn`): the transition log gives, for each proposal, when it first
-reached each milestone: created (draft), first sent to review, first opened for endorsement,
-submitted. A *step* is the time between two milestones, so a proposal sent back to draft
+Learning (`durations_learn`): each proposal's row gives when it first reached each
+milestone (created (draft), first sent to review, first opened for endorsement, submitted), as
+the transition log has it: the transition entering a state writes it (`Proposal.reached_*_at`,
+`ProposalPolicy.entered`). A *step* is the time between two milestones, so a proposal sent back to draft
 keeps its loop inside the review step ("review" is from the first request for review until
 the approval that opened endorsement): loops are counted implicitly, by the observed
 durations. Only completed steps are observations. They are learned per occasion kind where a
 kind has at least MIN_OBSERVATIONS of a step, over every kind otherwise; with fewer, the
-forecast says "not enough history" instead of guessing. Two queries whatever the number of
-proposals (one GROUP BY over the log, one over the proposals' occasion kinds).
+forecast says "not enough history" instead of guessing. One query whatever the number of
+proposals (their milestones and their occasions' kinds; no GROUP BY over the log).
 
 Forecasting (`forecasts_for`, `open_forecasts`): for an open proposal in step k, which has
 spent `s` days in it, the time left until submission is sampled (Monte-Carlo, SAMPLES draws,
@@ -33,17 +34,16 @@ from typing import Any, NamedTuple
 
 from babel.numbers import format_percent
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db.models import FloatField, Func, Min, Q
+from django.db import connections
+from django.db.models import FloatField, Func
 from django.utils import timezone
 
 from proposals.localized import babel_locale
-from proposals.models import OPEN_STATES, Occasion, Proposal, ProposalState
-from workflow.models import TransitionLog
+from proposals.models import MILESTONE_FIELDS, OPEN_STATES, Occasion, Proposal, ProposalState
 
 STEPS = (ProposalState.DRAFT.value, ProposalState.IN_REVIEW.value, ProposalState.ENDORSEMENT.value)
-"""The steps before submission, in order; each starts at its state's first log row."""
+"""The steps before submission, in order; each starts when its state is first reached."""
 SUBMITTED = ProposalState.SUBMITTED.value
 WITHDRAWN = ProposalState.WITHDRAWN.value
 
@@ -125,7 +125,7 @@ class Learned:
 
 class Milestones(NamedTuple):
     """When a proposal first reached each state of its path, in seconds since the epoch (None:
-    not yet). Numbers, not datetimes: the log's 100k proposals are read in a tenth of the time."""
+    not yet). Numbers, not datetimes: 100k proposals' milestones are read in a tenth of the time."""
 
     draft: float | None = None
     in_review: float | None = None
@@ -169,48 +169,56 @@ class Epoch(Func):
 
 
 MILESTONE_STATES = (*STEPS, SUBMITTED, WITHDRAWN)
+MILESTONE_COLUMNS = tuple(f"m_{state}" for state in MILESTONE_STATES)
 
 
-def _milestone_query(queryset: Any) -> Any:
-    return (
-        queryset.values("object_id")
-        .annotate(
-            **{f"m_{state}": Epoch(Min("at", filter=Q(target=state))) for state in MILESTONE_STATES}
-        )
-        .values_list("object_id", *(f"m_{state}" for state in MILESTONE_STATES))
+def _with_milestones(queryset: Any) -> Any:
+    """The proposals with their milestones as seconds since the epoch (MILESTONE_COLUMNS),
+    read from their rows (Proposal.reached_*_at, written by the transitions)."""
+    return queryset.order_by().annotate(
+        **{
+            column: Epoch(MILESTONE_FIELDS[state])
+            for column, state in zip(MILESTONE_COLUMNS, MILESTONE_STATES, strict=True)
+        }
     )
 
 
-def _proposal_log() -> Any:
-    return TransitionLog.objects.filter(
-        content_type=ContentType.objects.get_for_model(Proposal)
-    ).order_by()
-
-
-def _milestones(rows: Iterable[tuple[Any, ...]]) -> dict[int, Milestones]:
-    return {
-        row[0]: Milestones(*(float(v) if v is not None else None for v in row[1:])) for row in rows
-    }
+def _fetched(queryset: Any) -> list[tuple[Any, ...]]:
+    """The rows of a `values_list` queryset as the database gives them, without Django's
+    converters (which cost more than the query itself at 100,000 rows): numbers, text and
+    the milestones as floats (Epoch), on PostgreSQL and SQLite."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def milestones_of(proposal_ids: Iterable[int] | Any) -> dict[int, Milestones]:
     """Each proposal's milestones, in one query (ids, or a queryset of ids)."""
     ids = proposal_ids if hasattr(proposal_ids, "query") else list(proposal_ids)
-    return _milestones(_milestone_query(_proposal_log().filter(object_id__in=ids)))
+    selected = _with_milestones(Proposal.objects.filter(pk__in=ids))
+    return {
+        row[0]: Milestones._make(row[1:])
+        for row in _fetched(selected.values_list("pk", *MILESTONE_COLUMNS))
+    }
+
+
+def _milestones_and_kinds() -> tuple[dict[int, Milestones], dict[int, str]]:
+    """Every proposal's milestones and its occasion's kind, in one query over the proposals
+    (an index-only scan of `proposal_milestones` on PostgreSQL)."""
+    rows = _fetched(
+        _with_milestones(Proposal.objects.all()).values_list(
+            "pk", "occasion__kind", *MILESTONE_COLUMNS
+        )
+    )
+    milestones = {row[0]: Milestones._make(row[2:]) for row in rows}
+    kinds = {row[0]: row[1] for row in rows if row[1] is not None}
+    return milestones, kinds
 
 
 def milestones_all() -> dict[int, Milestones]:
-    """Every proposal's milestones, in one query (a GROUP BY over the log's index)."""
-    return _milestones(_milestone_query(_proposal_log()).iterator(chunk_size=20000))
-
-
-def _occasion_kinds() -> dict[int, str]:
-    return dict(
-        Proposal.objects.filter(occasion__isnull=False)
-        .order_by()
-        .values_list("pk", "occasion__kind")
-        .iterator(chunk_size=20000)
-    )
+    """Every proposal's milestones, in one query over the proposals."""
+    return _milestones_and_kinds()[0]
 
 
 def durations_from(
@@ -219,22 +227,36 @@ def durations_from(
     """Learn each step's durations from milestones, counting only the steps completed before
     `before` (all of them without it)."""
     limit = before.timestamp() if before is not None else math.inf
-    collected: dict[tuple[str, str], list[float]] = {}
+    by_kind: dict[str, list[list[float]]] = {}
     for pk, reached in milestones.items():
-        kind = kinds.get(pk, ALL_KINDS)
-        for index, step in enumerate(STEPS):
-            start, end = reached[index], reached[index + 1]
-            if start is None or end is None or end >= limit:
-                continue
-            days = max((end - start) / DAY, 0.0)
-            collected.setdefault((kind, step), []).append(days)
-            collected.setdefault((ALL_KINDS, step), []).append(days)
+        found = None
+        start = reached[0]
+        for index in range(len(STEPS)):
+            end = reached[index + 1]
+            if start is not None and end is not None and end < limit:
+                if found is None:
+                    kind = kinds.get(pk, ALL_KINDS)
+                    found = by_kind.get(kind) or by_kind.setdefault(kind, [[] for _ in STEPS])
+                found[index].append((end - start) / DAY if end > start else 0.0)
+            start = end
+    collected: dict[tuple[str, str], list[float]] = {}
+    every: list[list[float]] = [[] for _ in STEPS]
+    for kind, lists in by_kind.items():
+        for index, values in enumerate(lists):
+            every[index].extend(values)
+            if values:
+                collected[(kind, STEPS[index])] = values
+    for index, values in enumerate(every):
+        if values:
+            # A proposal without an occasion is of ALL_KINDS itself: it counts there twice.
+            own = collected.get((ALL_KINDS, STEPS[index]), [])
+            collected[(ALL_KINDS, STEPS[index])] = own + values
     return Learned(steps={key: StepDurations.of(values) for key, values in collected.items()})
 
 
 def durations_learn(before: datetime | None = None) -> Learned:
-    """Learn the steps' durations from the whole log (two queries)."""
-    return durations_from(milestones_all(), _occasion_kinds(), before)
+    """Learn the steps' durations from every proposal's milestones (one query)."""
+    return durations_from(*_milestones_and_kinds(), before)
 
 
 _memory: dict[str, Learned] = {}
@@ -254,9 +276,9 @@ def durations_learned() -> Learned:
     """The learned durations, learned again once an hour (CACHE_SECONDS) and kept for that
     hour in the process and in the cache; no query when known.
 
-    Not after every transition: learning reads the whole log (about a second at 100,000
-    proposals), and a group's history changes by a few steps a day, which an hour's delay
-    does not change in any forecast that matters."""
+    Not after every transition: learning reads every proposal's milestones (100,000 rows at
+    100,000 proposals), and a group's history changes by a few steps a day, which an hour's
+    delay does not change in any forecast that matters."""
     known = durations_known()
     return known if known is not None else durations_keep(durations_learn())
 
@@ -392,9 +414,9 @@ OPEN = [state.value for state in OPEN_STATES]
 def forecasts_for(
     proposals: Sequence[Proposal], *, now: datetime | None = None, learned: Learned | None = None
 ) -> dict[int, Forecast]:
-    """The forecast of each open proposal given (their occasions selected with them), in two
-    queries whatever their number (the log's last row, then their milestones) when the learned
-    durations are cached. Proposals that are not open have none."""
+    """The forecast of each open proposal given (their occasions selected with them), in one
+    query whatever their number (their milestones) when the learned durations are cached.
+    Proposals that are not open have none."""
     now = now or timezone.now()
     open_ones = [p for p in proposals if p.state in OPEN]
     if not open_ones:
@@ -429,41 +451,41 @@ def open_forecasts(
     *, now: datetime | None = None, learned: Learned | None = None
 ) -> list[OpenForecast]:
     """The forecast of every open proposal whose deadline is ahead, in one pass: the learned
-    durations (cached) and two queries (the proposals, their milestones). When the durations
-    must be learned first, the open proposals' milestones are taken from those the learning
-    read (three queries in all: every proposal's milestones, their occasions' kinds, the open
-    proposals), not read from the log a second time."""
+    durations (cached) and two queries (the occasions whose deadline is ahead, their open
+    proposals with their milestones). When the durations must be learned first, one query
+    more (every proposal's milestones and occasion kind)."""
     now = now or timezone.now()
     learned = learned or durations_known()
-    reached: dict[int, Milestones] | None = None
     if learned is None:
-        reached = milestones_all()
-        learned = durations_keep(durations_from(reached, _occasion_kinds()))
-    selected = Proposal.objects.filter(
-        state__in=OPEN, occasion__submission_deadline__gt=now
-    ).order_by()
-    rows = list(
-        selected.values_list(
-            "pk",
-            "occasion_id",
-            "occasion__kind",
-            "occasion__submission_deadline",
-            "occasion__deadline_version",
-        ).iterator(chunk_size=20000)
-    )
-    if reached is None:
-        reached = milestones_of(selected.values("pk"))
-    return [
-        OpenForecast(
-            proposal_id=pk,
-            occasion_id=occasion_id,
-            deadline_version=version,
-            forecast=forecast_one(
-                learned, kind=kind, deadline=deadline, reached=reached.get(pk), now=now
-            ),
+        learned = durations_keep(durations_learn())
+    occasions = {
+        pk: (kind, deadline, version)
+        for pk, kind, deadline, version in Occasion.objects.filter(
+            submission_deadline__gt=now
+        ).values_list("pk", "kind", "submission_deadline", "deadline_version")
+    }
+    # The deadlines read once per occasion, not once per proposal.
+    selected = _with_milestones(
+        Proposal.objects.filter(state__in=OPEN, occasion_id__in=list(occasions))
+    ).values_list("pk", "occasion_id", *MILESTONE_COLUMNS)
+    forecasts = []
+    for pk, occasion_id, *moments in _fetched(selected):
+        kind, deadline, version = occasions[occasion_id]
+        forecasts.append(
+            OpenForecast(
+                proposal_id=pk,
+                occasion_id=occasion_id,
+                deadline_version=version,
+                forecast=forecast_one(
+                    learned,
+                    kind=kind,
+                    deadline=deadline,
+                    reached=Milestones._make(moments),
+                    now=now,
+                ),
+            )
         )
-        for pk, occasion_id, kind, deadline, version in rows
-    ]
+    return forecasts
 
 
 def proposal_forecast(proposal: Proposal, *, now: datetime | None = None) -> Forecast | None:

@@ -1,5 +1,5 @@
-"""The at-risk forecast: learning from the log, conditioning on the time spent, honesty with
-too little history, the back-test (proposals/forecast)."""
+"""The at-risk forecast: learning from the milestones the log has, conditioning on the time
+spent, honesty with too little history, the back-test (proposals/forecast)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Min
 from django.utils import timezone
 
 from proposals import forecast
@@ -25,7 +26,7 @@ from proposals.forecast import (
 )
 from proposals.forecast.backtest import backtest, calibration_svg
 from proposals.forecast.history import Cast, history_generate
-from proposals.models import Occasion, Proposal
+from proposals.models import MILESTONE_FIELDS, Occasion, Proposal
 from tests.factories import Group, OccasionFactory, proposal_draft
 from workflow.models import TransitionLog
 
@@ -36,6 +37,8 @@ DAY = dt.timedelta(days=1)
 
 
 def log(proposal: Proposal, rows: list[tuple[str, str, dt.datetime]]) -> None:
+    """Log rows written for the proposal, and its milestones as the transitions that write
+    them keep them (the first time it entered each state)."""
     content_type = ContentType.objects.get_for_model(Proposal)
     for source, target, at in rows:
         TransitionLog.objects.create(
@@ -46,6 +49,19 @@ def log(proposal: Proposal, rows: list[tuple[str, str, dt.datetime]]) -> None:
             target=target,
             at=at,
         )
+    firsts = (
+        TransitionLog.objects.for_object(proposal)
+        .order_by()
+        .values("target")
+        .annotate(first=Min("at"))
+    )
+    Proposal.objects.filter(pk=proposal.pk).update(
+        **{
+            MILESTONE_FIELDS[row["target"]]: row["first"]
+            for row in firsts
+            if row["target"] in MILESTONE_FIELDS
+        }
+    )
 
 
 def past_proposal(
