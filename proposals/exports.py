@@ -1,5 +1,8 @@
 """The proposal list as files: for machines, the API's CSV (ids, codes, ISO times), streamed;
-for people, the pages' CSV and XLSX (labels, names and local times in the reader's language)."""
+for people, the pages' CSV and XLSX (labels, names and local times in the reader's language).
+
+openpyxl is imported when a workbook is made: the API and the audit trail import this module for
+its CSV in every web process, and a workbook is a rare download."""
 
 from __future__ import annotations
 
@@ -15,8 +18,6 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import formats, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from proposals.localized import zone_name
 from proposals.models import Person, Proposal
@@ -210,6 +211,8 @@ def proposals_xlsx_response(
 ) -> HttpResponse:
     """The proposals as an Excel workbook for a person: numbers as numbers, times as dates in
     the zone, text as text (never a formula)."""
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=str(_("Proposals"))[:31])
     sheet.freeze_panes = "A2"
@@ -224,6 +227,8 @@ def proposals_xlsx_response(
 
 
 def _xlsx_row(sheet: Any, values: list[Any]) -> list[Any]:
+    from openpyxl.cell import WriteOnlyCell
+
     cells = []
     for value in values:
         cell = WriteOnlyCell(sheet, value=value)

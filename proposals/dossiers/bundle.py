@@ -1,19 +1,22 @@
 """One PDF of every dossier submitted to an occasion, for the secretariat: a table of contents
 (number, title, body, first page) then each stored dossier's pages as they are stored (pypdf
-copies them; their bytes are not re-rendered), with a bookmark per dossier."""
+copies them; their bytes are not re-rendered), with a bookmark per dossier.
+
+pypdf and reportlab are imported when a bundle is made, not with this module: the pages and the
+API that offer the bundle import it in every web process, and few of those ever make one."""
 
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
-from pypdf import PdfReader, PdfWriter
-from reportlab.lib.pagesizes import A4
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from proposals.dossiers.render import MARGIN, RULE, SHADE, TEXT_WIDTH, styles
 from proposals.models import Occasion, ProposalState, Submission
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 
 def bundle_submissions(occasion: Occasion) -> list[Submission]:
@@ -30,6 +33,11 @@ def bundle_submissions(occasion: Occasion) -> list[Submission]:
 
 
 def _contents(occasion: Occasion, rows: list[tuple[Submission, int | None]]) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from proposals.dossiers.render import MARGIN, RULE, SHADE, TEXT_WIDTH, styles
+
     sheet = styles()
     head = [
         Paragraph(escape(_("Dossier")), sheet["cell_head"]),
@@ -87,6 +95,8 @@ def _contents(occasion: Occasion, rows: list[tuple[Submission, int | None]]) -> 
 
 def occasion_bundle_pdf(occasion: Occasion) -> bytes:
     """The bundle, in the active language: the contents, then every stored dossier."""
+    from pypdf import PdfReader, PdfWriter
+
     submissions = bundle_submissions(occasion)
     readers: dict[int, PdfReader] = {}
     for submission in submissions:

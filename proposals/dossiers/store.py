@@ -26,7 +26,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from proposals.dossiers.facts import preview_facts, submission_facts
-from proposals.dossiers.render import dossier_pdf
 from proposals.models import Proposal, Revision, Submission
 from proposals.selectors import roles_of
 from workflow.outbox import outbox_release
@@ -48,6 +47,14 @@ class DossierFrozen(Exception):
 
 class DossierRenderFailed(Exception):
     """Rendering or storing failed; the attempt and the error are on the submission row."""
+
+
+def dossier_pdf(facts: dict[str, Any], *, draft: bool = False) -> bytes:
+    """The dossier's PDF (proposals.dossiers.render). reportlab is imported on the first render,
+    by the worker that renders: a web process that never renders does not hold it."""
+    from proposals.dossiers.render import dossier_pdf as render
+
+    return render(facts, draft=draft)
 
 
 def dossier_waits_for(submission_id: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import segno
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout, user_login_failed
@@ -276,7 +275,10 @@ def _recovery_codes_left(person: Any) -> int:
 
 
 def _qr_svg(uri: str) -> str:
-    """The address as a QR code, an inline SVG drawn on the server."""
+    """The address as a QR code, an inline SVG drawn on the server (segno is imported by the
+    few requests that draw one)."""
+    import segno
+
     return segno.make(uri, error="m").svg_inline(scale=4, dark="#111", light="#fff")
 
 
