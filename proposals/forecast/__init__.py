@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,10 @@ MIN_TAIL = 5
 """Past durations longer than the time already spent needed to condition on it."""
 SAMPLES = 1000
 """Monte-Carlo draws per (step, groups, whole days spent)."""
+DRAWS_KEPT = 1024
+"""Draws kept per learned version in a process (8 kB each), the oldest forgotten first: a pass
+over every open proposal needs a few hundred, and the days spent would otherwise add keys all
+hour long in every web worker."""
 KEPT = 1000
 """Order statistics kept of a step's durations (its quantiles when there are more)."""
 SEED = "policy-tracker-forecast"
@@ -329,7 +334,7 @@ class Forecast:
 
 @dataclass(frozen=True)
 class _Draws:
-    totals: tuple[float, ...]  # sorted days until submission
+    totals: array[float]  # sorted days until submission: SAMPLES doubles, not float objects
     weighing_step: str
     typical_days: int
 
@@ -344,19 +349,17 @@ def _draws(learned: Learned, kind: str, index: int, spent_days: int) -> _Draws |
     for step in STEPS[index:]:
         durations = learned.durations(kind, step)
         if durations is None:
-            learned.draws[key] = NOT_ENOUGH_HISTORY
-            return NOT_ENOUGH_HISTORY
+            return _kept(learned, key, NOT_ENOUGH_HISTORY)
         groups.append(durations)
     current = groups[0][1]
     tail = current.values[bisect_right(current.values, spent_days) :]
     if len(tail) * current.count / len(current.values) < MIN_TAIL:
-        learned.draws[key] = BEYOND_HISTORY
-        return BEYOND_HISTORY
+        return _kept(learned, key, BEYOND_HISTORY)
     # Seeded from what the draws depend on: the same key always gives the same draws.
     rng = random.Random(f"{SEED}:{index}:{spent_days}:{[g for g, _d in groups]}")  # noqa: S311
     columns = [[value - spent_days for value in rng.choices(tail, k=SAMPLES)]]
     columns.extend(rng.choices(d.values, k=SAMPLES) for _g, d in groups[1:])
-    totals = tuple(sorted(map(sum, zip(*columns, strict=True))))
+    totals = array("d", sorted(map(sum, zip(*columns, strict=True))))
     expected = [sum(tail) / len(tail) - spent_days] + [d.mean for _g, d in groups[1:]]
     heaviest = max(range(len(expected)), key=lambda i: expected[i])
     typical = groups[heaviest][1].median
@@ -365,8 +368,15 @@ def _draws(learned: Learned, kind: str, index: int, spent_days: int) -> _Draws |
         weighing_step=STEPS[index + heaviest],
         typical_days=max(1, math.ceil(typical - 0.5)) if typical > 0.5 else 1,
     )
-    learned.draws[key] = result
-    return result
+    return _kept(learned, key, result)
+
+
+def _kept(learned: Learned, key: tuple[Any, ...], draws: _Draws | str) -> _Draws | str:
+    """Keep the draws of `key`, forgetting the oldest beyond DRAWS_KEPT."""
+    if len(learned.draws) >= DRAWS_KEPT:
+        del learned.draws[next(iter(learned.draws))]
+    learned.draws[key] = draws
+    return draws
 
 
 def forecast_one(
