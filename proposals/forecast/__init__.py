@@ -379,6 +379,14 @@ def _kept(learned: Learned, key: tuple[Any, ...], draws: _Draws | str) -> _Draws
     return draws
 
 
+def _position(reached: Milestones | None, moment: float) -> tuple[int, int]:
+    """The step a proposal is in at `moment` (index in STEPS) and the whole days spent in it:
+    with its occasion, all a forecast depends on."""
+    current = reached.current_step(moment) if reached is not None else None
+    index, started = current if current is not None else (0, moment)
+    return index, max(int((moment - started) // DAY), 0)
+
+
 def forecast_one(
     learned: Learned,
     *,
@@ -394,10 +402,7 @@ def forecast_one(
     if deadline <= now:
         return Forecast(probability=None, reason=DEADLINE_PASSED, days_left=0)
     left = (deadline - now).total_seconds() / DAY
-    moment = now.timestamp()
-    current = reached.current_step(moment) if reached is not None else None
-    index, started = current if current is not None else (0, moment)
-    spent = max(int((moment - started) // DAY), 0)
+    index, spent = _position(reached, now.timestamp())
     draws = _draws(learned, kind, index, spent)
     step = STEPS[index]
     if isinstance(draws, str):
@@ -478,21 +483,22 @@ def open_forecasts(
     selected = _with_milestones(
         Proposal.objects.filter(state__in=OPEN, occasion_id__in=list(occasions))
     ).values_list("pk", "occasion_id", *MILESTONE_COLUMNS)
+    moment = now.timestamp()
+    # Proposals of one occasion in the same step for as many days share their forecast.
+    shared: dict[tuple[int, int, int], Forecast] = {}
     forecasts = []
     for pk, occasion_id, *moments in _fetched(selected):
         kind, deadline, version = occasions[occasion_id]
+        reached = Milestones._make(moments)
+        key = (occasion_id, *_position(reached, moment))
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = forecast_one(
+                learned, kind=kind, deadline=deadline, reached=reached, now=now
+            )
         forecasts.append(
             OpenForecast(
-                proposal_id=pk,
-                occasion_id=occasion_id,
-                deadline_version=version,
-                forecast=forecast_one(
-                    learned,
-                    kind=kind,
-                    deadline=deadline,
-                    reached=Milestones._make(moments),
-                    now=now,
-                ),
+                proposal_id=pk, occasion_id=occasion_id, deadline_version=version, forecast=found
             )
         )
     return forecasts
