@@ -173,8 +173,9 @@ def capabilities_section(result: dict[str, Any]) -> list[str]:
             "",
             "| what | seconds |",
             "|---|---:|",
-            f"| **nothing learned: `open_forecasts()` learns from the whole log, then forecasts "
-            f"every one (what the target covers)** | **{fmt(forecast['total_seconds'], 3)}** |",
+            "| **nothing learned: `open_forecasts()` learns from every proposal's milestones, "
+            "then forecasts every one (what the target covers)** | "
+            f"**{fmt(forecast['total_seconds'], 3)}** |",
             f"| the learning alone (`durations_learn`, timed apart) | "
             f"{fmt(forecast['learn_seconds'], 3)} |",
             f"| the same within the hour (learned durations and draws kept) | "
