@@ -141,6 +141,20 @@ def commit_described() -> str:
     return f"{head} with uncommitted changes" if changed else head
 
 
+def python_gauge_ms() -> float:
+    """The machine's speed for Python at this moment: the fastest of 5 runs of a fixed loop of
+    the interpreter (integer arithmetic and str), in milliseconds. Shared hosts change speed
+    between runs; this number says by how much, so that runs can be compared."""
+    fastest = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for number in range(300_000):
+            total += len(str(number * number))
+        fastest = min(fastest, time.perf_counter() - started)
+    return round(fastest * 1000, 1)
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": platform.python_version(),
@@ -159,6 +173,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     info["load_average_at_start"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    info["python_gauge_ms_at_start"] = python_gauge_ms()
     try:
         with db.connect(db.database_url().rsplit("/", 1)[0] + "/postgres") as connection:
             row = connection.execute("SHOW server_version").fetchone()
@@ -239,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         db.database_drop(scan_url)
     shutil.rmtree(workdir, ignore_errors=True)
     results["machine"]["load_average_at_end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    results["machine"]["python_gauge_ms_at_end"] = python_gauge_ms()
     if only == list(PHASES) and not args.reuse:
         results["total_seconds"] = round(time.perf_counter() - started, 1)
     else:

@@ -75,14 +75,11 @@ def fixed_cost_what_if(
     token_key: str, small: str, bare_small: str, repeat: int
 ) -> dict[str, dict[str, float]]:
     """The small object through the API measured again with one part of the fixed cost
-    replaced by nothing, in this process only, in turns with the bare view: the person's roles
-    (a query: the permission is handed the roles read beforehand), the throttles (a Redis round
-    trip), the middleware (a handler that loads none). Medians in milliseconds, and their ratio
+    replaced by nothing, in this process only, in turns with the bare view: the throttles (a
+    Redis round trip), the middleware (a handler that loads none). The person's roles come in
+    the token's query, so they have no variant of their own. Medians in milliseconds, and their ratio
     to the bare view's median of the same turns."""
-    from proposals.api import permissions
     from proposals.api.views import OccasionViewSet
-    from proposals.models import ApiToken
-    from proposals.selectors import roles_of
 
     headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Token {token_key}"}
     api = Client(**headers)
@@ -90,11 +87,6 @@ def fixed_cost_what_if(
     with override_settings(MIDDLEWARE=[]):
         no_middleware.handler.load_middleware()
     bare = bare_client(**headers)
-    person = ApiToken.objects.select_related("person").get(digest=token_digest(token_key)).person
-    roles = roles_of(person)
-
-    def no_roles() -> Any:
-        return mock.patch.object(permissions, "roles_of", lambda user: roles)
 
     def no_throttles() -> Any:
         return mock.patch.object(OccasionViewSet, "throttle_classes", [])
@@ -116,12 +108,9 @@ def fixed_cost_what_if(
 
     variants = {
         "as measured": get(api, small),
-        "without the roles query": get(api, small, no_roles),
         "without the throttles": get(api, small, no_throttles),
         "without middleware": get(no_middleware, small),
-        "without the roles, the throttles and middleware": get(
-            no_middleware, small, no_roles, no_throttles
-        ),
+        "without the throttles and middleware": get(no_middleware, small, no_throttles),
         "bare view": get(bare, bare_small),
     }
     times: dict[str, list[float]] = {name: [] for name in variants}

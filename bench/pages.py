@@ -1,7 +1,7 @@
 """Target 1: the proposal list API, a proposal's detail, the proposal page and the dashboard,
 each beside its lower bound: the same work done the fastest hand-written way. The bound checks
-the token (or the session) and reads the person's roles in one query each, as a bare view
-would; fetches the same rows with SQL written for the purpose through psycopg; decides the
+the token and reads the person's roles in one query (the API), or the session and then the roles
+(the pages), as the system does; fetches the same rows with SQL written for the purpose through psycopg; decides the
 transitions the person may run with hand-written checks of every predicate the lifecycle
 declares (proposals.lifecycle, proposals.rules), reading the declarations themselves for the
 names, their order, their source states and which predicates apply; computes the same
@@ -41,23 +41,30 @@ SERVER = "http://testserver"  # the test client's host, in the links the API wri
 OPEN = ("draft", "in_review", "endorsement")
 MILESTONES = ("draft", "in_review", "endorsement", "submitted", "withdrawn")
 
-# The token and its person (proposals.accounts.api_token_authenticate), then the person's roles
-# (proposals.selectors.roles_of): one query each.
-KEY_PERSON_SQL = """
-    SELECT t.id, t.revoked_at, t.expires_at, t.last_used_at, u.id, u.is_active,
-           u.is_superuser, u.timezone
-      FROM proposals_apitoken t JOIN proposals_person u ON u.id = t.person_id
-     WHERE t.digest = %(digest)s
+# The token, its person and the person's roles (proposals.accounts.api_token_authenticate with
+# proposals.selectors.roles_read_with): one query, a row per membership (one row of NULLs for a
+# person without any). A page's session reads the roles apart (proposals.selectors.roles_of).
+MEMBERSHIP_COLUMNS = """
+    m.organization_id, m.role, g.status, g.is_secretariat,
+    EXISTS (SELECT 1 FROM proposals_presidencyterm t
+             WHERE t.organization_id = m.organization_id
+               AND t.starts_on <= %(today)s AND t.ends_on >= %(today)s)
 """
+KEY_PERSON_ROLES_SQL = f"""
+    SELECT t.id, t.revoked_at, t.expires_at, t.last_used_at, u.id, u.is_active,
+           u.is_superuser, u.timezone, {MEMBERSHIP_COLUMNS}
+      FROM proposals_apitoken t JOIN proposals_person u ON u.id = t.person_id
+      LEFT JOIN (proposals_membership m
+                 JOIN proposals_organization g ON g.id = m.organization_id AND g.status <> 'former')
+        ON m.person_id = u.id
+     WHERE t.digest = %(digest)s
+"""  # noqa: S608 (no input)
 KEY_USED_SQL = "UPDATE proposals_apitoken SET last_used_at = %(now)s WHERE id = %(id)s"
-ROLES_SQL = """
-    SELECT m.organization_id, m.role, g.status, g.is_secretariat,
-           EXISTS (SELECT 1 FROM proposals_presidencyterm t
-                    WHERE t.organization_id = m.organization_id
-                      AND t.starts_on <= %(today)s AND t.ends_on >= %(today)s)
+ROLES_SQL = f"""
+    SELECT {MEMBERSHIP_COLUMNS}
       FROM proposals_membership m JOIN proposals_organization g ON g.id = m.organization_id
      WHERE m.person_id = %(me)s AND g.status <> 'former'
-"""
+"""  # noqa: S608 (no input)
 
 # What the JSON shows and what the rules read, one row per proposal.
 PROPOSAL_COLUMNS = """
@@ -263,6 +270,12 @@ def reader_of(execute: Callable[[str, Any], Any], me: int, superuser: bool, zone
     from django.utils import timezone
 
     memberships = execute(ROLES_SQL, {"me": me, "today": timezone.localdate()}).fetchall()
+    return reader_built(me, superuser, zone, memberships)
+
+
+def reader_built(me: int, superuser: bool, zone: str, memberships: list[Any]) -> Reader:
+    """The reader from the rows of MEMBERSHIP_COLUMNS (organisation, role, its status, whether
+    it is the secretariat, whether it chairs today)."""
     return Reader(
         me=me,
         zone=zoneinfo.ZoneInfo(zone),
@@ -321,19 +334,20 @@ class RawBound:
         return cursor.execute(statement, params)
 
     def token_reader(self, cursor: Any, now: datetime) -> Reader:
-        """The token's person (refused as the API refuses: unknown, revoked, expired or
-        deactivated), its last use marked once a minute, then their roles."""
-        found = self.execute(cursor, KEY_PERSON_SQL, {"digest": self.digest}).fetchone()
+        """The token's person with their roles in one query (refused as the API refuses:
+        unknown, revoked, expired or deactivated), its last use marked once a minute."""
+        from django.utils import timezone
+
+        rows = self.execute(
+            cursor, KEY_PERSON_ROLES_SQL, {"digest": self.digest, "today": timezone.localdate()}
+        ).fetchall()
+        found = rows[0] if rows else None
         if found is None or found[1] is not None or found[2] <= now or not found[5]:
             raise RuntimeError("the bound's token does not work")
         if found[3] is None or found[3] <= now - timedelta(minutes=1):
             self.execute(cursor, KEY_USED_SQL, {"now": now, "id": found[0]})
-        return reader_of(
-            lambda statement, params: self.execute(cursor, statement, params),
-            found[4],
-            found[6],
-            found[7],
-        )
+        memberships = [row[8:] for row in rows if row[8] is not None]
+        return reader_built(found[4], found[6], found[7], memberships)
 
     def forecasts(self, cursor: Any, rows: list[tuple[Any, ...]], now: datetime) -> dict[int, Any]:
         """proposals.forecast.forecasts_for: the milestones of the open ones in one query, the
@@ -1349,6 +1363,7 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     figures["api_small"]["what"] = f"GET {small} (one occasion) beside a bare DRF view"
     results["queries"]["api_small"] = query_count(lambda: ok(api.get(small)))
     results["queries"]["api_small_bare"] = query_count(lambda: ok(bare.get(bare_small)))
+    results["bound_token_with_roles"] = True  # the report's description of the bounds
     results["what_if_small"] = fixed_cost_what_if(
         api_token_key(secretary), small, bare_small, repeat
     )

@@ -313,6 +313,14 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "with them; the ratios less, since each figure and its bound run in turns in the same "
         "minutes.",
     ]
+    if "python_gauge_ms_at_start" in results.get("machine", {}):
+        out += [
+            "",
+            "The Python gauge is the fastest of 5 runs of a fixed loop of the interpreter "
+            "(`bench/__main__.py`, `python_gauge_ms`) at the start and at the end of the run: "
+            "a shared host's speed changes from one run to the next, and two runs' absolute "
+            "times compare only as their gauges do.",
+        ]
     out += ["", "## Sizes", ""]
     generated = results.get("generate", {})
     out += error_line(generated)
@@ -388,9 +396,16 @@ def pages_section(pages: dict[str, Any]) -> list[str]:
         "Requests go through Django's whole stack (middleware, authentication, the view, the "
         "serializer or template) in one process, as the secretariat (who sees every proposal) "
         "unless said otherwise. Each lower bound does the same work the fastest hand-written "
-        "way (`bench/pages.py`), through one psycopg connection: it checks the token (the API) "
-        "or the session and the second factor (the pages), and reads the person's roles, in "
-        "one query each; it selects the same rows with SQL written for the purpose, with what "
+        "way (`bench/pages.py`), through one psycopg connection: "
+        + (
+            "it checks the token and reads the person's roles in one query (the API), or the "
+            "session and the second factor, then the roles (the pages)"
+            if pages.get("bound_token_with_roles")
+            # Runs before the token's query read the roles read them apart in the bounds too.
+            else "it checks the token (the API) or the session and the second factor (the "
+            "pages), and reads the person's roles, in one query each"
+        )
+        + "; it selects the same rows with SQL written for the purpose, with what "
         "the JSON or the page shows and what the rules read (authors, contributors, themes, the "
         "current revision's reviews, the endorsements of full members in force, the occasion's "
         "deadline, quorum and late rule), and what the page shows is visible to the person as "
@@ -528,8 +543,14 @@ def pages_section(pages: dict[str, Any]) -> list[str]:
             "",
             "Where the small object's extra time goes: the same request measured again in "
             "turns with the bare view, one part of the fixed cost replaced by nothing in the "
-            "benchmark's process only (the permission handed the roles read beforehand; no "
-            "throttle; a handler that loads no middleware):",
+            "benchmark's process only ("
+            + (
+                # Runs before the roles came with the token had a variant without their query.
+                "the permission handed the roles read beforehand; "
+                if "without the roles query" in small_parts
+                else ""
+            )
+            + "no throttle; a handler that loads no middleware):",
             "",
             "| variant | median | over the bare view |",
             "|---|---:|---:|",
