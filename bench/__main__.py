@@ -267,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
             1,
         )
     results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results["command"] = " ".join(
+        ["python -m bench", *(argv if argv is not None else sys.argv[1:])]
+    )
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=2, default=str))
     report.write(results, args.output)

@@ -266,7 +266,9 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     out: list[str] = [
         "# Benchmarks",
         "",
-        f"Measured by `{'python -m bench --quick' if quick else 'make bench'}`, finished "
+        # Runs that did not record their command were `make bench` or the quick mode.
+        f"Measured by `{results.get('command') or ('python -m bench --quick' if quick else 'make bench')}`"
+        ", finished "
         f"{finished}, in {fmt(results.get('total_seconds'))} s, on "
         + (f"commit `{commit}`. " if commit else "a commit the run did not record. ")
         + "It holds only what this run measured. The figures of sections 1, 2 and 4 are measured "
