@@ -66,8 +66,12 @@ ROLES_SQL = f"""
      WHERE m.person_id = %(me)s AND g.status <> 'former'
 """  # noqa: S608 (no input)
 
+# proposals.forecast.milestones_loaded: when the proposal first reached each state, on its row.
+MILESTONE_COLUMNS = ", ".join(
+    f"EXTRACT(EPOCH FROM p.reached_{state}_at)::double precision" for state in MILESTONES
+)
 # What the JSON shows and what the rules read, one row per proposal.
-PROPOSAL_COLUMNS = """
+PROPOSAL_COLUMNS = f"""
     p.id, p.title, p.summary, p.text, p.text_html, p.state, p.lead_organization_id,
     p.target_body_id, p.occasion_id, p.language, p.revision, p.version, p.created_at,
     p.updated_at,
@@ -86,7 +90,8 @@ PROPOSAL_COLUMNS = """
       WHERE e.proposal_id = p.id AND e.withdrawn_at IS NULL AND g.status = 'member'),
     ARRAY(SELECT r.reviewer_id::text || ':' || r.decision
             FROM proposals_review r JOIN proposals_revision v ON v.id = r.revision_id
-           WHERE r.proposal_id = p.id AND v.number = p.revision)
+           WHERE r.proposal_id = p.id AND v.number = p.revision),
+    {MILESTONE_COLUMNS}
 """
 COLUMN = {
     name: index
@@ -94,7 +99,7 @@ COLUMN = {
         "id title summary text text_html state lead target_body occasion language revision "
         "version created_at updated_at deadline zone quorum late_ok kind authors contributors "
         "themes body submitted_at reference number fingerprint dossier sha256 size rendered_at "
-        "result decided_on note link recorded_at counted current_reviews".split()
+        "result decided_on note link recorded_at counted current_reviews milestones".split()
     )
 }
 PROPOSAL_FROM = """
@@ -125,12 +130,6 @@ LIST_SQL = f"""
 """
 COUNT_SQL = f"SELECT count(*) FROM proposals_proposal p {LIST_WHERE}"
 DETAIL_SQL = f"SELECT {PROPOSAL_COLUMNS} {PROPOSAL_FROM} WHERE p.id = %(id)s AND {VISIBLE}"
-# proposals.forecast.milestones_of: when each proposal first reached each state (its row).
-MILESTONES_SQL = (
-    "SELECT id, "
-    + ", ".join(f"EXTRACT(EPOCH FROM reached_{state}_at)::double precision" for state in MILESTONES)
-    + " FROM proposals_proposal WHERE id = ANY(%(ids)s)"
-)
 
 
 def iso(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> str | None:
@@ -350,22 +349,16 @@ class RawBound:
         return reader_built(found[4], found[6], found[7], memberships)
 
     def forecasts(self, cursor: Any, rows: list[tuple[Any, ...]], now: datetime) -> dict[int, Any]:
-        """proposals.forecast.forecasts_for: the milestones of the open ones in one query, the
-        same learned durations and the same per-proposal computation."""
+        """proposals.forecast.forecasts_for: the milestones read with the rows, the same
+        learned durations and the same per-proposal computation."""
         from proposals.forecast import ALL_KINDS, Milestones, durations_learned, forecast_one
 
         open_rows = [row for row in rows if row[COLUMN["state"]] in OPEN]
         if not open_rows:
             return {}
         learned = durations_learned()
-        reached = {
-            found[0]: Milestones(*found[1:])
-            for found in self.execute(
-                cursor,
-                MILESTONES_SQL,
-                {"ids": [row[0] for row in open_rows]},
-            ).fetchall()
-        }
+        milestones = COLUMN["milestones"]
+        reached = {row[0]: Milestones(*row[milestones : milestones + 5]) for row in open_rows}
         result = {}
         for row in open_rows:
             zone = row[COLUMN["zone"]]
@@ -576,8 +569,10 @@ ROW_COLUMNS = f"""
     (SELECT coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username)
        FROM proposals_review r JOIN proposals_person u ON u.id = r.reviewer_id
       WHERE r.proposal_id = p.id AND r.decision = 'request_changes' AND p.state = 'draft'
-      ORDER BY r.created_at DESC, r.id DESC LIMIT 1)
+      ORDER BY r.created_at DESC, r.id DESC LIMIT 1),
+    {MILESTONE_COLUMNS}
 """
+ROW_MILESTONES = 15  # the first of ROW_COLUMNS' milestones
 ROW_FROM = """
     FROM proposals_proposal p JOIN proposals_organization g ON g.id = p.lead_organization_id
     LEFT JOIN proposals_occasion o ON o.id = p.occasion_id
@@ -836,7 +831,7 @@ class PageBound:
         return "".join(parts).encode()
 
     def forecasts(self, cursor: Any, rows: list[tuple[Any, ...]], now: datetime) -> dict[int, Any]:
-        """proposals.forecast.forecasts_for on the rows (their milestones in one query)."""
+        """proposals.forecast.forecasts_for on the rows (their milestones read with them)."""
         from proposals.forecast import ALL_KINDS, Milestones, durations_learned, forecast_one
 
         open_rows = [row for row in rows if row[2] in OPEN]
@@ -844,12 +839,7 @@ class PageBound:
             return {}
         learned = durations_learned()
         reached = {
-            found[0]: Milestones(*found[1:])
-            for found in self.execute(
-                cursor,
-                MILESTONES_SQL,
-                {"ids": [row[0] for row in open_rows]},
-            ).fetchall()
+            row[0]: Milestones(*row[ROW_MILESTONES : ROW_MILESTONES + 5]) for row in open_rows
         }
         return {
             row[0]: forecast_one(

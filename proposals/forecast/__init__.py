@@ -208,6 +208,16 @@ def milestones_of(proposal_ids: Iterable[int] | Any) -> dict[int, Milestones]:
     }
 
 
+def milestones_loaded(proposal: Proposal) -> Milestones | None:
+    """The milestones of a proposal read with its row, None when a query selected it without
+    them (reading a deferred field would cost a query each)."""
+    if not proposal.get_deferred_fields().isdisjoint(MILESTONE_FIELDS.values()):
+        return None
+    return Milestones.at(
+        **{state: getattr(proposal, MILESTONE_FIELDS[state]) for state in MILESTONE_STATES}
+    )
+
+
 def _milestones_and_kinds() -> tuple[dict[int, Milestones], dict[int, str]]:
     """Every proposal's milestones and its occasion's kind, in one query over the proposals
     (an index-only scan of `proposal_milestones` on PostgreSQL)."""
@@ -429,15 +439,18 @@ OPEN = [state.value for state in OPEN_STATES]
 def forecasts_for(
     proposals: Sequence[Proposal], *, now: datetime | None = None, learned: Learned | None = None
 ) -> dict[int, Forecast]:
-    """The forecast of each open proposal given (their occasions selected with them), in one
-    query whatever their number (their milestones) when the learned durations are cached.
-    Proposals that are not open have none."""
+    """The forecast of each open proposal given (their occasions selected with them), from the
+    milestones on their rows: no query when the learned durations are cached, one for those
+    whose milestones were not loaded with them. Proposals that are not open have none."""
     now = now or timezone.now()
     open_ones = [p for p in proposals if p.state in OPEN]
     if not open_ones:
         return {}
     learned = learned or durations_learned()
-    reached = milestones_of([p.pk for p in open_ones])
+    reached = {p.pk: m for p in open_ones if (m := milestones_loaded(p)) is not None}
+    missing = [p.pk for p in open_ones if p.pk not in reached]
+    if missing:
+        reached.update(milestones_of(missing))
     forecasts = {}
     for proposal in open_ones:
         occasion: Occasion | None = proposal.occasion

@@ -307,9 +307,9 @@ def test_the_etag_and_the_304_add_no_query(group: Group, django_assert_num_queri
         assert client.get(url_of(proposal), HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
-QUERIES_OF_A_PROPOSAL = 3  # as before ETags: the token with the roles (one query), the proposal
-# with what the rules read (one query: selectors.proposals_with_rule_facts; 9 before); and the
-# forecast's one (the proposal's milestones; the step durations are learned once an hour)
+QUERIES_OF_A_PROPOSAL = 2  # as before ETags: the token with the roles (one query), the proposal
+# with what the rules read (one query: selectors.proposals_with_rule_facts; 9 before), its
+# milestones for the forecast on its row (the step durations are learned once an hour)
 
 
 def test_the_schema_declares_the_conditional_headers_and_answers(group: Group) -> None:

@@ -194,7 +194,7 @@ def test_a_transition_answers_with_what_it_changed_in_a_constant_number_of_queri
 ) -> None:
     """The answer is the proposal the transition ran on, as the row lock read it with what
     the rules read, and the transition's writes (an approval adds a review, which decides what
-    can be done next): nothing is read again but the forecast's milestones."""
+    can be done next): nothing is read again, the forecast's milestones included."""
     proposal = proposal_in(group, "in_review")
     client = client_for(group.reviewer)
     client.get(transition_url(proposal.pk))  # the token and the content types are warm
@@ -208,7 +208,7 @@ def test_a_transition_answers_with_what_it_changed_in_a_constant_number_of_queri
     assert answer["authors"] == [group.drafter.pk]
 
 
-TRANSITION_QUERIES = 11
+TRANSITION_QUERIES = 10
 """An approval through the API, notices and outbox included (the token with the person's roles
 in one query), and the SAVEPOINT and RELEASE of the test's transaction (two: in production it
-is 9)."""
+is 8)."""
