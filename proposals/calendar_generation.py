@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -34,21 +35,20 @@ GENERATION_KEY = "calendar-feeds:generation"
 PROPOSAL_FIELDS_SHOWN = frozenset({"title", "state", "occasion", "lead_organization"})
 """A proposal's fields a feed shows or decides its visibility by (with its authors)."""
 
-OCCASION_FIELDS_SHOWN = frozenset(
-    {
-        "name",
-        "kind",
-        "location",
-        "timezone",
-        "starts_on",
-        "ends_on",
-        "submission_deadline",
-        "deadline_version",
-        "dates_version",
-        "cancelled_at",
-    }
+OCCASION_FIELDS_SHOWN = (
+    "name",
+    "kind",
+    "location",
+    "timezone",
+    "starts_on",
+    "ends_on",
+    "submission_deadline",
+    "deadline_version",
+    "dates_version",
+    "cancelled_at",
 )
-"""An occasion's fields a feed shows (proposals.calendars.feeds.OCCASION_SHOWN, its id aside)."""
+"""An occasion's fields a feed shows, in the order its validator reads them (after the id:
+proposals.calendars.feeds.OCCASION_SHOWN)."""
 
 
 def calendar_generation() -> int | None:
@@ -80,8 +80,8 @@ def calendar_generation_bump() -> None:
     transaction.on_commit(_bump, robust=True)
 
 
-def _saved(update_fields: Any, shown: frozenset[str]) -> bool:
-    return update_fields is None or not shown.isdisjoint(update_fields)
+def _saved(update_fields: Any, shown: Iterable[str]) -> bool:
+    return update_fields is None or not frozenset(shown).isdisjoint(update_fields)
 
 
 def _proposal_saved(sender: Any, update_fields: Any = None, **kwargs: Any) -> None:

@@ -37,7 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from proposals.calendar_generation import calendar_generation
+from proposals.calendar_generation import OCCASION_FIELDS_SHOWN, calendar_generation
 from proposals.models import (
     Occasion,
     Person,
@@ -77,19 +77,7 @@ def calendar_wording() -> list[str]:
 
 
 # The facts of an occasion a calendar shows.
-OCCASION_SHOWN = (
-    "pk",
-    "name",
-    "kind",
-    "location",
-    "timezone",
-    "starts_on",
-    "ends_on",
-    "submission_deadline",
-    "deadline_version",
-    "dates_version",
-    "cancelled_at",
-)
+OCCASION_SHOWN = ("pk", *OCCASION_FIELDS_SHOWN)
 
 
 def _site_host() -> str:
